@@ -1,0 +1,1 @@
+"""pm: a multi-tenant agile project board backend."""

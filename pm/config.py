@@ -1,0 +1,168 @@
+"""Settings: defaults < a TOML file (``--config`` or ``PM_CONFIG_FILE``) < ``PM_*`` environment.
+
+One object, validated at start. A bad value stops the start with a message naming the setting by
+its environment variable, so an operator can fix it without reading code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+MIN_HS_SECRET_BYTES = 32
+CsvList = Annotated[list[str], NoDecode]
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the message names it."""
+
+
+class Settings(BaseSettings):
+    """Every setting of the service, each a bound or a switch an operator may need to turn."""
+
+    model_config = SettingsConfigDict(env_prefix="PM_", extra="forbid", validate_default=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    data_dir: Path = Path("./data")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    jwt_secret: str | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_algorithms: CsvList = Field(default_factory=list)
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    max_token_bytes: int = Field(default=8192, ge=512, le=65536)
+
+    allowed_origins: CsvList = Field(default_factory=list)
+    redis_url: str | None = None
+    otlp_endpoint: str | None = None
+
+    # Tenancy
+    auto_provision: bool = True
+    max_open_tenants: int = Field(default=1000, ge=1)
+    tenant_idle_seconds: float = Field(default=600.0, gt=0)
+    worker_threads: int = Field(default=16, ge=1, le=256)
+    readers_per_tenant: int = Field(default=4, ge=1, le=64)
+    write_timeout_seconds: float = Field(default=10.0, gt=0)
+    busy_timeout_ms: int = Field(default=5000, ge=0)
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+
+    # Service layer
+    idempotency_ttl_seconds: int = Field(default=86400, ge=60)
+    change_retention_days: float = Field(default=30.0, gt=0)
+    default_page_size: int = Field(default=100, ge=1)
+    max_page_size: int = Field(default=500, ge=1)
+
+    # WebSocket door
+    ws_rate_limit: str = "100/10seconds"
+    ws_max_frame_bytes: int = Field(default=1024 * 1024, ge=1024)
+    ws_max_json_depth: int = Field(default=64, ge=2)
+    ws_send_queue: int = Field(default=256, ge=1)
+    ws_ping_interval_seconds: float = Field(default=30.0, gt=0)
+    ws_ping_timeout_seconds: float = Field(default=60.0, gt=0)
+    ws_max_connections: int = Field(default=10000, ge=1)
+    ws_max_connections_per_tenant: int = Field(default=1000, ge=1)
+    ws_max_connections_per_user: int = Field(default=20, ge=1)
+    ws_abuse_close_after: int = Field(default=50, ge=1)
+    shutdown_grace_seconds: float = Field(default=10.0, gt=0)
+
+    # REST door
+    rest_rate_limit: str = "600/minute"
+    context_max_items: int = Field(default=2000, ge=10)
+    context_recent_activity: int = Field(default=50, ge=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @field_validator("jwt_algorithms", "allowed_origins", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value.encode()) < MIN_HS_SECRET_BYTES:
+            raise ValueError(f"must be at least {MIN_HS_SECRET_BYTES} bytes for HS256")
+        return value
+
+    @field_validator("ws_rate_limit", "rest_rate_limit")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit in the 'limits' notation: {value!r}") from exc
+        return value
+
+    def require_signing_key(self) -> None:
+        """``pm serve`` refuses to start with no way to verify tokens."""
+        if not self.jwt_secret and not self.jwt_public_key_file:
+            raise ConfigError(
+                "PM_JWT_SECRET or PM_JWT_PUBLIC_KEY_FILE must be set: without a signing key "
+                "no token can be verified (use `pm demo` for a local throw-away key)"
+            )
+        if self.jwt_public_key_file and not self.jwt_public_key_file.is_file():
+            raise ConfigError(
+                f"PM_JWT_PUBLIC_KEY_FILE: {self.jwt_public_key_file} is not a readable file"
+            )
+
+    def prepare_data_dir(self) -> Path:
+        """Create the tenants folder and prove it is writable, or say which setting is wrong."""
+        tenants = self.data_dir / "tenants"
+        try:
+            tenants.mkdir(parents=True, exist_ok=True)
+            probe = tenants / ".write-probe"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"PM_DATA_DIR: {self.data_dir} is not a writable folder ({exc.strerror})"
+            ) from exc
+        return tenants
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings, turning validation errors into one message per bad setting."""
+    path = config_file or (Path(p) if (p := os.environ.get("PM_CONFIG_FILE")) else None)
+    if path is not None and not path.is_file():
+        raise ConfigError(f"PM_CONFIG_FILE: {path} is not a readable file")
+    settings_cls: type[Settings] = Settings
+    if path is not None:
+        settings_cls = type(
+            "FileSettings",
+            (Settings,),
+            {"model_config": SettingsConfigDict(**{**Settings.model_config, "toml_file": path})},
+        )
+    try:
+        return settings_cls(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "PM_" + "_".join(str(p) for p in err["loc"]).upper()
+            lines.append(f"{name}: {err['msg']}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

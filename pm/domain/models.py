@@ -1,0 +1,260 @@
+"""SQLModel tables of DOMAIN.md, one tenant file each.
+
+Instants are stored as int64 Unix milliseconds (the wire format), calendar dates as ISO strings.
+Soft-deleted rows keep ``deleted_at``; partial unique indexes apply only to live rows. The
+metadata's naming convention gives every constraint a stable name for Alembic batch migrations.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, MetaData, text
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+LIVE = text("deleted_at IS NULL")
+
+
+class Audited(SQLModel):
+    """Who made and last changed a row, and when (ms)."""
+
+    created_at: int
+    created_by: str
+    updated_at: int
+    updated_by: str
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: str = Field(primary_key=True, max_length=255)
+    email: str | None = Field(default=None, max_length=320)
+    name: str | None = Field(default=None, max_length=200)
+    created_at: int
+    last_seen_at: int
+
+
+class WorkItem(Audited, table=True):
+    __tablename__ = "work_items"
+    __table_args__ = (
+        Index("ix_work_items_children", "parent_id", "position"),
+        Index("ix_work_items_project", "project_id", "deleted_at"),
+        Index("ix_work_items_sprint", "sprint_id"),
+        Index("ix_work_items_assignee", "assignee_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    item_type: str = Field(max_length=16)
+    project_id: str = Field(max_length=36)
+    parent_id: str | None = Field(default=None, foreign_key="work_items.id", max_length=36)
+    title: str = Field(max_length=200)
+    description: str = ""
+    status: str = Field(default="backlog", max_length=16)
+    priority: str = Field(default="medium", max_length=16)
+    assignee_id: str | None = Field(default=None, foreign_key="users.id", max_length=255)
+    story_points: int | None = None
+    sprint_id: str | None = Field(default=None, foreign_key="sprints.id", max_length=36)
+    position: str = Field(max_length=64)
+    version: int = 1
+    deleted_at: int | None = None
+
+
+class Sprint(Audited, table=True):
+    __tablename__ = "sprints"
+    __table_args__ = (
+        Index("ix_sprints_project", "project_id", "status"),
+        Index(
+            "uq_sprints_one_active",
+            "project_id",
+            unique=True,
+            sqlite_where=text("status = 'active' AND deleted_at IS NULL"),
+        ),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    # No foreign key: work_items.sprint_id already refers here, and a cycle would leave Alembic
+    # unable to order the tables. The service layer checks the project exists.
+    project_id: str = Field(max_length=36)
+    name: str = Field(max_length=100)
+    goal: str = ""
+    start_date: str | None = Field(default=None, max_length=10)
+    end_date: str | None = Field(default=None, max_length=10)
+    status: str = Field(default="planned", max_length=16)
+    velocity: int | None = None
+    committed_points: int | None = None
+    started_at: int | None = None
+    completed_at: int | None = None
+    version: int = 1
+    deleted_at: int | None = None
+
+
+class Comment(Audited, table=True):
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_item", "work_item_id", "created_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    work_item_id: str = Field(foreign_key="work_items.id", max_length=36)
+    project_id: str = Field(max_length=36)
+    parent_comment_id: str | None = Field(default=None, foreign_key="comments.id", max_length=36)
+    content: str
+    version: int = 1
+    deleted_at: int | None = None
+
+
+class TimeEntry(Audited, table=True):
+    __tablename__ = "time_entries"
+    __table_args__ = (
+        Index("ix_time_entries_item", "work_item_id"),
+        Index(
+            "uq_time_entries_one_running",
+            "user_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL AND deleted_at IS NULL"),
+        ),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    work_item_id: str = Field(foreign_key="work_items.id", max_length=36)
+    project_id: str = Field(max_length=36)
+    user_id: str = Field(foreign_key="users.id", max_length=255)
+    started_at: int
+    ended_at: int | None = None
+    duration_seconds: int | None = None
+    description: str = ""
+    version: int = 1
+    deleted_at: int | None = None
+
+
+class Dependency(Audited, table=True):
+    __tablename__ = "dependencies"
+    __table_args__ = (
+        Index(
+            "uq_dependencies_live_pair",
+            "blocking_item_id",
+            "blocked_item_id",
+            unique=True,
+            sqlite_where=LIVE,
+        ),
+        Index("ix_dependencies_blocked", "blocked_item_id"),
+        Index("ix_dependencies_project", "project_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    blocking_item_id: str = Field(foreign_key="work_items.id", max_length=36)
+    blocked_item_id: str = Field(foreign_key="work_items.id", max_length=36)
+    project_id: str = Field(max_length=36)
+    dependency_type: str = Field(default="blocks", max_length=16)
+    deleted_at: int | None = None
+
+
+class SwimLane(Audited, table=True):
+    __tablename__ = "swim_lanes"
+    __table_args__ = (
+        Index(
+            "uq_swim_lanes_live_status",
+            "project_id",
+            "status_value",
+            unique=True,
+            sqlite_where=LIVE,
+        ),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    project_id: str = Field(foreign_key="work_items.id", max_length=36)
+    name: str = Field(max_length=100)
+    status_value: str = Field(max_length=16)
+    position: str = Field(max_length=64)
+    is_default: bool = False
+    version: int = 1
+    deleted_at: int | None = None
+
+
+class ProjectMember(Audited, table=True):
+    """One row per user and project; removal soft-deletes, re-adding revives the same row."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (
+        Index("uq_project_members_pair", "project_id", "user_id", unique=True),
+        Index("ix_project_members_user", "user_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    project_id: str = Field(foreign_key="work_items.id", max_length=36)
+    user_id: str = Field(foreign_key="users.id", max_length=255)
+    role: str = Field(max_length=16)
+    version: int = 1
+    deleted_at: int | None = None
+
+
+class ActivityLog(SQLModel, table=True):
+    __tablename__ = "activity_log"
+    __table_args__ = (
+        Index("ix_activity_entity", "entity_id", "id"),
+        Index("ix_activity_project", "project_id", "id"),
+        Index("ix_activity_user", "user_id", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    entity_type: str = Field(max_length=32)
+    entity_id: str = Field(max_length=36)
+    project_id: str | None = Field(default=None, max_length=36)
+    action: str = Field(max_length=32)
+    field_name: str | None = Field(default=None, max_length=64)
+    old_value: str | None = None
+    new_value: str | None = None
+    user_id: str = Field(max_length=255)
+    version: int | None = None
+    seq: int | None = None
+    at: int
+
+
+class LlmContext(SQLModel, table=True):
+    __tablename__ = "llm_context"
+    __table_args__ = (Index("ix_llm_context_type", "context_type", "priority"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    context_type: str = Field(max_length=32)
+    category: str = Field(max_length=64)
+    title: str = Field(max_length=200)
+    content: str
+    priority: int = 0
+    created_at: int
+    updated_at: int
+
+
+class IdempotencyKey(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
+
+    user_id: str = Field(primary_key=True, max_length=255)
+    message_id: str = Field(primary_key=True, max_length=128)
+    operation: str = Field(max_length=64)
+    request_hash: str = Field(max_length=64)
+    response: str
+    created_at: int
+
+
+class ChangeEvent(SQLModel, table=True):
+    """The outbox: one row per committed event, keyed by the tenant's gap-free ``seq``."""
+
+    __tablename__ = "change_feed"
+    __table_args__ = (
+        Index("ix_change_feed_project", "project_id", "seq"),
+        Index("ix_change_feed_at", "at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    seq: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    event_id: str = Field(max_length=36)
+    project_id: str = Field(max_length=36)
+    payload_name: str = Field(max_length=64)
+    payload: str
+    actor_id: str = Field(max_length=255)
+    at: int

@@ -1,0 +1,165 @@
+"""The one domain error tree. Every door maps it once (REST: status + JSON; WS: an Error frame).
+
+    PmError                      code            extra
+    ├── ValidationFailed         VALIDATION_ERROR field
+    ├── NotFound                 NOT_FOUND
+    ├── Unauthenticated          UNAUTHENTICATED
+    ├── Forbidden                FORBIDDEN
+    ├── Conflict                 CONFLICT         current_version, current, conflicts
+    ├── DeleteBlocked            DELETE_BLOCKED
+    ├── CycleDetected            CYCLE_DETECTED   path
+    ├── RateLimited              RATE_LIMITED     retry_after_ms
+    ├── PayloadTooLarge          PAYLOAD_TOO_LARGE
+    ├── InvalidMessage           INVALID_MESSAGE
+    ├── ResyncRequired           RESYNC_REQUIRED
+    ├── Unavailable              UNAVAILABLE      retry_after_ms
+    └── InternalError            INTERNAL         (message is always generic)
+
+No transport is imported here; messages never carry SQL or a stack trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class FieldConflict:
+    """One colliding field of a refused update."""
+
+    field: str
+    seen: Any
+    stored: Any
+    attempted: Any
+
+
+class PmError(Exception):
+    """Base of every error a service function may raise."""
+
+    code: ClassVar[str] = "INTERNAL"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def details(self) -> dict[str, Any]:
+        """Extra fields for the error body, beyond code, message and field."""
+        return {}
+
+
+class ValidationFailed(PmError):
+    code = "VALIDATION_ERROR"
+
+
+class NotFound(PmError):
+    code = "NOT_FOUND"
+
+
+class Unauthenticated(PmError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(PmError):
+    code = "FORBIDDEN"
+
+
+class Conflict(PmError):
+    code = "CONFLICT"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        current_version: int,
+        current: dict[str, Any] | None = None,
+        conflicts: list[FieldConflict] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+        self.current = current
+        self.conflicts = conflicts or []
+
+    def details(self) -> dict[str, Any]:
+        return {
+            "current_version": self.current_version,
+            "current": self.current,
+            "conflicts": [vars(c) for c in self.conflicts],
+        }
+
+
+class DeleteBlocked(PmError):
+    code = "DELETE_BLOCKED"
+
+
+class CycleDetected(PmError):
+    code = "CYCLE_DETECTED"
+
+    def __init__(self, message: str, *, path: list[str]) -> None:
+        super().__init__(message, field="blocking_item_id")
+        self.path = path
+
+    def details(self) -> dict[str, Any]:
+        return {"path": self.path}
+
+
+class RateLimited(PmError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after_ms: int) -> None:
+        super().__init__(message)
+        self.retry_after_ms = retry_after_ms
+
+    def details(self) -> dict[str, Any]:
+        return {"retry_after_ms": self.retry_after_ms}
+
+
+class PayloadTooLarge(PmError):
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class InvalidMessage(PmError):
+    code = "INVALID_MESSAGE"
+
+
+class ResyncRequired(PmError):
+    code = "RESYNC_REQUIRED"
+
+
+class Unavailable(PmError):
+    code = "UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after_ms: int = 1000) -> None:
+        super().__init__(message)
+        self.retry_after_ms = retry_after_ms
+
+    def details(self) -> dict[str, Any]:
+        return {"retry_after_ms": self.retry_after_ms}
+
+
+class InternalError(PmError):
+    code = "INTERNAL"
+
+    def __init__(self, message: str = "internal error") -> None:
+        super().__init__(message)
+
+
+ERROR_CODES: tuple[str, ...] = tuple(
+    cls.code
+    for cls in (
+        ValidationFailed,
+        NotFound,
+        Unauthenticated,
+        Forbidden,
+        Conflict,
+        DeleteBlocked,
+        CycleDetected,
+        RateLimited,
+        PayloadTooLarge,
+        InvalidMessage,
+        ResyncRequired,
+        Unavailable,
+        InternalError,
+    )
+)

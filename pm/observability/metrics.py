@@ -1,0 +1,46 @@
+"""Every Prometheus metric of the process, defined once. Labels are bounded: operation names,
+route templates, status codes, error codes, fixed kinds; never a user or tenant id."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+# Tenancy and database
+TENANTS_OPEN = Gauge("pm_tenants_open", "Tenant databases currently open")
+TENANT_OPENS = Counter("pm_tenant_opens_total", "Tenant databases opened", ["kind"])
+TENANT_OPEN_SECONDS = Histogram(
+    "pm_tenant_open_seconds", "Time to open a tenant database", ["kind"], buckets=LATENCY_BUCKETS
+)
+TENANT_MIGRATIONS = Counter("pm_tenant_migrations_total", "Tenant migrations run", ["result"])
+TENANT_MIGRATION_SECONDS = Histogram(
+    "pm_tenant_migration_seconds", "Time to migrate a tenant file", buckets=LATENCY_BUCKETS
+)
+TENANT_EVICTIONS = Counter("pm_tenant_evictions_total", "Tenants closed by the pool", ["reason"])
+TENANT_REFUSALS = Counter("pm_tenant_refusals_total", "Tenant opens refused", ["reason"])
+DB_TRANSACTION_SECONDS = Histogram(
+    "pm_db_transaction_seconds",
+    "Time a transaction held its connection",
+    ["mode"],
+    buckets=LATENCY_BUCKETS,
+)
+DB_WRITE_WAIT_SECONDS = Histogram(
+    "pm_db_write_wait_seconds",
+    "Time a command queued for its tenant's writer",
+    buckets=LATENCY_BUCKETS,
+)
+DB_WRITE_TIMEOUTS = Counter(
+    "pm_db_write_timeouts_total", "Commands refused UNAVAILABLE after waiting for the writer"
+)
+DB_BUSY_RETRIES = Counter(
+    "pm_db_busy_retries_total", "SQLite busy errors met inside a transaction (retried or failed)"
+)
+
+# Service layer
+SERVICE_CALLS = Counter("pm_service_calls_total", "Service calls", ["operation", "outcome"])
+SERVICE_ERRORS = Counter("pm_service_errors_total", "Service errors by code", ["code"])
+IDEMPOTENT_REPLAYS = Counter(
+    "pm_idempotent_replays_total", "Mutations answered from the idempotency record"
+)
+EVENTS_PUBLISHED = Counter("pm_events_published_total", "Committed events handed to the bus")

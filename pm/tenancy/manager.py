@@ -1,0 +1,348 @@
+"""TenantConnectionManager: lazily opened, migrated-once, bounded set of tenant databases.
+
+Each open ``Tenant`` has one writer connection (used by one thread at a time) and a small reader
+pool. Work runs whole in a worker thread from one bounded pool shared by all tenants:
+``await tenant.write(fn)`` hands ``fn(session)`` to a worker inside ``BEGIN IMMEDIATE`` and commits
+when it returns (rolls back if it raises); ``await tenant.read(fn)`` does the same on a reader.
+
+Writers queue on an ``asyncio.Lock`` first (waiting costs no thread) and then take a
+``threading.Lock`` in the worker, so a cancelled waiter can never let two writes overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from pm.errors import Unauthenticated, Unavailable
+from pm.observability import metrics
+from pm.tenancy.database import Pragmas, reader_engine, writer_engine
+from pm.tenancy.ids import tenant_db_path, validate_tenant_id
+from pm.tenancy.migrations import Migrator
+
+T = TypeVar("T")
+SessionFn = Callable[[Session], T]
+OnCreate = Callable[[Session], None]
+
+
+class TenantClosed(Exception):
+    """The tenant was closed between lookup and use; the manager reopens it."""
+
+
+class UnknownTenant(Unauthenticated):
+    def __init__(self) -> None:
+        super().__init__("unknown tenant", field="tenant_id")
+
+
+@dataclass(frozen=True)
+class TenancyConfig:
+    tenants_root: Path
+    max_open_tenants: int = 1000
+    idle_seconds: float = 600.0
+    worker_threads: int = 16
+    readers_per_tenant: int = 4
+    write_timeout_seconds: float = 10.0
+    auto_provision: bool = True
+    pragmas: Pragmas = field(default_factory=Pragmas)
+
+
+class Tenant:
+    """One open tenant database. Obtain it from the manager; never construct it directly."""
+
+    def __init__(
+        self,
+        tenant_id: str,
+        path: Path,
+        writer: Engine,
+        readers: Engine,
+        manager: TenantConnectionManager,
+    ) -> None:
+        self.id = tenant_id
+        self.path = path
+        self._writer = writer
+        self._readers = readers
+        self._manager = manager
+        self._write_thread_lock = threading.Lock()
+        self._write_queue = asyncio.Lock()
+        self.inflight = 0
+        self.last_used = time.monotonic()
+        self.closed = False
+
+    async def write(self, fn: SessionFn[T]) -> T:
+        """Run ``fn`` in one write transaction on a worker thread; commit if it returns."""
+        self._manager._enter(self)
+        try:
+            started = time.perf_counter()
+            try:
+                await asyncio.wait_for(
+                    self._write_queue.acquire(), self._manager.config.write_timeout_seconds
+                )
+            except TimeoutError:
+                metrics.DB_WRITE_TIMEOUTS.inc()
+                raise Unavailable("the tenant is busy; retry shortly") from None
+            metrics.DB_WRITE_WAIT_SECONDS.observe(time.perf_counter() - started)
+            try:
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(self._manager.executor, self.write_sync, fn)
+            finally:
+                self._write_queue.release()
+        finally:
+            self._manager._exit(self)
+
+    async def read(self, fn: SessionFn[T]) -> T:
+        """Run ``fn`` in one read transaction (a WAL snapshot) on a worker thread."""
+        self._manager._enter(self)
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._manager.executor, self.read_sync, fn)
+        finally:
+            self._manager._exit(self)
+
+    def write_sync(self, fn: SessionFn[T]) -> T:
+        """The synchronous core of ``write``, for worker threads and command-line tools."""
+        with self._write_thread_lock:
+            return self._transact(self._writer, fn, "write")
+
+    def read_sync(self, fn: SessionFn[T]) -> T:
+        return self._transact(self._readers, fn, "read")
+
+    @staticmethod
+    def _transact(engine: Engine, fn: SessionFn[T], mode: str) -> T:
+        started = time.perf_counter()
+        try:
+            with Session(engine, expire_on_commit=False) as session, session.begin():
+                return fn(session)
+        finally:
+            metrics.DB_TRANSACTION_SECONDS.labels(mode).observe(time.perf_counter() - started)
+
+    def dispose(self) -> None:
+        self._writer.dispose()
+        self._readers.dispose()
+
+
+class TenantConnectionManager:
+    """Opens tenants on first use (double-checked, once however many race), keeps at most
+    ``max_open_tenants`` open (least recently used closed first, never one with work in
+    flight), closes idle ones, and closes everything on shutdown."""
+
+    def __init__(
+        self,
+        config: TenancyConfig,
+        *,
+        migrator: Migrator | None = None,
+        on_create: OnCreate | None = None,
+    ) -> None:
+        self.config = config
+        self.migrator = migrator or Migrator()
+        self.on_create = on_create
+        self.executor = ThreadPoolExecutor(config.worker_threads, thread_name_prefix="pm-db")
+        self._open: OrderedDict[str, Tenant] = OrderedDict()
+        self._lock = threading.RLock()
+        self._opening_locks: dict[str, threading.Lock] = {}
+        self._pending: dict[str, asyncio.Future[Tenant]] = {}
+        self.migrations_run = 0
+
+    # -- public API -----------------------------------------------------------------------
+
+    async def get(self, tenant_id: str) -> Tenant:
+        """The open tenant, opening (and migrating) it on first use."""
+        validate_tenant_id(tenant_id)
+        with self._lock:
+            tenant = self._open.get(tenant_id)
+            if tenant is not None:
+                self._open.move_to_end(tenant_id)
+                return tenant
+        pending = self._pending.get(tenant_id)
+        if pending is None:
+            loop = asyncio.get_running_loop()
+            pending = asyncio.ensure_future(
+                loop.run_in_executor(self.executor, self.open_sync, tenant_id)
+            )
+            self._pending[tenant_id] = pending
+            pending.add_done_callback(lambda _f: self._pending.pop(tenant_id, None))
+        return await asyncio.shield(pending)
+
+    async def write(self, tenant_id: str, fn: SessionFn[T]) -> T:
+        """Open the tenant if needed and run ``fn`` as one write transaction."""
+        while True:
+            tenant = await self.get(tenant_id)
+            try:
+                return await tenant.write(fn)
+            except TenantClosed:
+                continue
+
+    async def read(self, tenant_id: str, fn: SessionFn[T]) -> T:
+        while True:
+            tenant = await self.get(tenant_id)
+            try:
+                return await tenant.read(fn)
+            except TenantClosed:
+                continue
+
+    def open_sync(self, tenant_id: str, *, create: bool | None = None) -> Tenant:
+        """Open a tenant from any thread. ``create`` overrides ``auto_provision``."""
+        validate_tenant_id(tenant_id)
+        with self._lock:
+            tenant = self._open.get(tenant_id)
+            if tenant is not None:
+                self._open.move_to_end(tenant_id)
+                return tenant
+            opening = self._opening_locks.setdefault(tenant_id, threading.Lock())
+        with opening:
+            with self._lock:
+                tenant = self._open.get(tenant_id)
+                if tenant is not None:
+                    return tenant
+            allow_create = self.config.auto_provision if create is None else create
+            tenant = self._load(tenant_id, allow_create=allow_create)
+            with self._lock:
+                self._open[tenant_id] = tenant
+                self._opening_locks.pop(tenant_id, None)
+                evicted = self._pick_lru_evictions()
+                metrics.TENANTS_OPEN.set(len(self._open))
+        for old in evicted:
+            old.dispose()
+        return tenant
+
+    def tenant_exists(self, tenant_id: str) -> bool:
+        return tenant_db_path(self.config.tenants_root, tenant_id).is_file()
+
+    def list_tenant_ids(self) -> list[str]:
+        """Tenant folders on disk with a database file, skipping anything that is not an id."""
+        root = self.config.tenants_root
+        if not root.is_dir():
+            return []
+        found = []
+        for entry in sorted(root.iterdir()):
+            try:
+                validate_tenant_id(entry.name)
+            except Unauthenticated:
+                continue
+            if (entry / "main.db").is_file():
+                found.append(entry.name)
+        return found
+
+    def open_count(self) -> int:
+        with self._lock:
+            return len(self._open)
+
+    def is_open(self, tenant_id: str) -> bool:
+        with self._lock:
+            return tenant_id in self._open
+
+    def close_idle(self, now: float | None = None) -> int:
+        """Close tenants unused for ``idle_seconds`` with nothing in flight; return how many."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            idle = [
+                t
+                for t in self._open.values()
+                if t.inflight == 0 and now - t.last_used >= self.config.idle_seconds
+            ]
+            for tenant in idle:
+                self._detach(tenant)
+            metrics.TENANTS_OPEN.set(len(self._open))
+        for tenant in idle:
+            metrics.TENANT_EVICTIONS.labels("idle").inc()
+            tenant.dispose()
+        return len(idle)
+
+    async def run_idle_sweeper(self) -> None:
+        """Close idle tenants periodically until cancelled."""
+        interval = max(1.0, min(self.config.idle_seconds / 2, 60.0))
+        while True:
+            await asyncio.sleep(interval)
+            self.close_idle()
+
+    def close(self) -> None:
+        """Close every tenant and stop the worker threads (shutdown)."""
+        with self._lock:
+            tenants = list(self._open.values())
+            for tenant in tenants:
+                self._detach(tenant)
+            metrics.TENANTS_OPEN.set(0)
+        for tenant in tenants:
+            tenant.dispose()
+        self.executor.shutdown(wait=True)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _enter(self, tenant: Tenant) -> None:
+        with self._lock:
+            if tenant.closed:
+                raise TenantClosed(tenant.id)
+            tenant.inflight += 1
+            tenant.last_used = time.monotonic()
+
+    def _exit(self, tenant: Tenant) -> None:
+        with self._lock:
+            tenant.inflight -= 1
+            tenant.last_used = time.monotonic()
+
+    def _detach(self, tenant: Tenant) -> None:
+        tenant.closed = True
+        self._open.pop(tenant.id, None)
+
+    def _pick_lru_evictions(self) -> list[Tenant]:
+        excess = len(self._open) - self.config.max_open_tenants
+        evicted: list[Tenant] = []
+        for tenant in list(self._open.values()):
+            if len(evicted) >= excess:
+                break
+            if tenant.inflight == 0:
+                self._detach(tenant)
+                evicted.append(tenant)
+        for _ in evicted:
+            metrics.TENANT_EVICTIONS.labels("lru").inc()
+        return evicted
+
+    def _load(self, tenant_id: str, *, allow_create: bool) -> Tenant:
+        started = time.perf_counter()
+        path = tenant_db_path(self.config.tenants_root, tenant_id)
+        exists = path.is_file()
+        if not exists and not allow_create:
+            metrics.TENANT_REFUSALS.labels("unknown").inc()
+            raise UnknownTenant()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = writer_engine(path, self.config.pragmas)
+        try:
+            kind = self._migrate_if_needed(writer, tenant_id)
+        except Exception:
+            writer.dispose()
+            raise
+        readers = reader_engine(path, self.config.pragmas, self.config.readers_per_tenant)
+        metrics.TENANT_OPENS.labels(kind).inc()
+        metrics.TENANT_OPEN_SECONDS.labels(kind).observe(time.perf_counter() - started)
+        return Tenant(tenant_id, path, writer, readers, self)
+
+    def _migrate_if_needed(self, writer: Engine, tenant_id: str) -> str:
+        with writer.connect() as conn:
+            current = self.migrator.current_revision(conn)
+            conn.rollback()
+            if current == self.migrator.head:
+                return "warm"
+            started = time.perf_counter()
+            try:
+                self.migrator.upgrade(conn)
+                conn.commit()
+            except Exception:
+                metrics.TENANT_MIGRATIONS.labels("failed").inc()
+                raise
+        if current is None and self.on_create is not None:
+            with Session(writer) as session, session.begin():
+                self.on_create(session)
+        with self._lock:
+            self.migrations_run += 1
+        metrics.TENANT_MIGRATIONS.labels("ok").inc()
+        metrics.TENANT_MIGRATION_SECONDS.observe(time.perf_counter() - started)
+        return "cold" if current is None else "migrated"
