@@ -44,3 +44,6 @@ IDEMPOTENT_REPLAYS = Counter(
     "pm_idempotent_replays_total", "Mutations answered from the idempotency record"
 )
 EVENTS_PUBLISHED = Counter("pm_events_published_total", "Committed events handed to the bus")
+SERVICE_SECONDS = Histogram(
+    "pm_service_seconds", "Service call latency", ["operation"], buckets=LATENCY_BUCKETS
+)

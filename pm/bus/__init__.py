@@ -1,0 +1,1 @@
+"""Publish/subscribe of committed events: in-process now, Redis across nodes later."""

@@ -1,0 +1,52 @@
+"""Authorization per DOMAIN.md: project roles viewer < editor < admin, plus the tenant-wide
+``admin`` role claim. A caller who is not a member learns nothing: the project is NOT_FOUND."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from pm.domain.enums import ItemType, Role
+from pm.domain.models import ProjectMember, WorkItem
+from pm.errors import Forbidden, NotFound
+from pm.services.context import RequestContext
+
+
+def project_role(session: Session, ctx: RequestContext, project_id: str) -> Role | None:
+    """The caller's role in a live project, or None if the project is not theirs to see."""
+    project = session.get(WorkItem, project_id)
+    if project is None or project.deleted_at is not None or project.item_type != ItemType.PROJECT:
+        return None
+    if ctx.is_tenant_admin:
+        return Role.ADMIN
+    role = session.exec(
+        select(ProjectMember.role).where(
+            ProjectMember.project_id == project_id,
+            ProjectMember.user_id == ctx.user_id,
+            col(ProjectMember.deleted_at).is_(None),
+        )
+    ).first()
+    return None if role is None else Role(role)
+
+
+def require_role(session: Session, ctx: RequestContext, project_id: str, needed: Role) -> Role:
+    """Raise NOT_FOUND for non-members and FORBIDDEN for members below ``needed``."""
+    role = project_role(session, ctx, project_id)
+    if role is None:
+        raise NotFound("project not found", field="project_id")
+    if role.rank < needed.rank:
+        raise Forbidden(f"this needs the {needed.value} role in the project")
+    return role
+
+
+def visible_project_ids(session: Session, ctx: RequestContext) -> list[str]:
+    """Ids of the live projects the caller may view."""
+    query = select(WorkItem.id).where(
+        WorkItem.item_type == ItemType.PROJECT,
+        col(WorkItem.deleted_at).is_(None),
+    )
+    if not ctx.is_tenant_admin:
+        query = query.join(ProjectMember, col(ProjectMember.project_id) == col(WorkItem.id)).where(
+            ProjectMember.user_id == ctx.user_id,
+            col(ProjectMember.deleted_at).is_(None),
+        )
+    return list(session.exec(query.order_by(WorkItem.position, WorkItem.id)).all())

@@ -1,0 +1,14 @@
+"""Time in the units the domain stores: int64 Unix milliseconds, UTC."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())

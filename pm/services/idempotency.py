@@ -1,0 +1,71 @@
+"""Idempotency records, written in the transaction of the change they answer.
+
+A retried mutation with the same (user, message id) gets the first response again and writes
+nothing; the same message id with a different request is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import Session
+
+from pm.domain.events import Outcome
+from pm.domain.models import IdempotencyKey
+from pm.errors import ValidationFailed
+
+
+def request_hash(operation: str, arguments: dict[str, Any]) -> str:
+    body = json.dumps([operation, arguments], sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def replay(
+    session: Session, user_id: str, message_id: str, operation: str, digest: str
+) -> Outcome | None:
+    """The stored answer to this exact request, or None if the message id is new."""
+    record = session.get(IdempotencyKey, (user_id, message_id))
+    if record is None:
+        return None
+    if record.operation != operation or record.request_hash != digest:
+        raise ValidationFailed(
+            "this message_id was already used for a different request", field="message_id"
+        )
+    stored = json.loads(record.response)
+    return Outcome(stored["payload_name"], stored["payload"], stored["seq"], (), replayed=True)
+
+
+def remember(
+    session: Session,
+    user_id: str,
+    message_id: str,
+    operation: str,
+    digest: str,
+    outcome: Outcome,
+    now: int,
+) -> None:
+    response = {
+        "payload_name": outcome.payload_name,
+        "payload": outcome.payload,
+        "seq": outcome.seq,
+    }
+    session.add(
+        IdempotencyKey(
+            user_id=user_id,
+            message_id=message_id,
+            operation=operation,
+            request_hash=digest,
+            response=json.dumps(response, separators=(",", ":")),
+            created_at=now,
+        )
+    )
+
+
+def sweep_expired(session: Session, *, now: int, ttl_seconds: int) -> int:
+    """Delete records older than the window; return how many went."""
+    cutoff = now - ttl_seconds * 1000
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))  # type: ignore[arg-type]
+    return int(result.rowcount)  # type: ignore[attr-defined]

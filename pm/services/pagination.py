@@ -1,0 +1,61 @@
+"""Cursor pagination: an opaque cursor (URL-safe base64 of the last row's sort key) and a
+bounded page size. Doors build a ``PageRequest`` with ``ServiceRunner.page(...)``, which applies
+the configured default and maximum."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pm.errors import ValidationFailed
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    limit: int
+    after: list[Any] | None = None  # the decoded cursor: the last sort key of the previous page
+
+    @classmethod
+    def build(
+        cls, limit: int | None, cursor: str | None, *, default: int, maximum: int
+    ) -> PageRequest:
+        if limit is None or limit == 0:
+            limit = default
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
+            raise ValidationFailed(f"limit must be between 1 and {maximum}", field="limit")
+        return cls(limit=limit, after=decode_cursor(cursor) if cursor else None)
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def encode_cursor(key: list[Any]) -> str:
+    raw = json.dumps(key, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeError):
+        raise ValidationFailed("cursor is not one this server issued", field="cursor") from None
+    if not isinstance(value, list):
+        raise ValidationFailed("cursor is not one this server issued", field="cursor")
+    return value
+
+
+def page_of(rows: list[T], page: PageRequest, key: Any) -> Page[T]:
+    """Cut a query result fetched with ``limit + 1`` rows into a page and its next cursor."""
+    if len(rows) <= page.limit:
+        return Page(rows, None)
+    kept = rows[: page.limit]
+    return Page(kept, encode_cursor(key(kept[-1])))

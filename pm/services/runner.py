@@ -1,0 +1,154 @@
+"""ServiceRunner: the one way a door runs a command or a query.
+
+    command:  tenant writer, one thread hop ─ upsert caller ─ idempotency replay? ─ command fn
+              ─ activity + change-feed rows ─ idempotency record ─ COMMIT ─ publish events
+    query:    tenant reader (a WAL snapshot), one thread hop, never the writer
+
+Any ``PmError`` rolls the transaction back and reaches the door as it is; any other exception is
+logged with its trace and becomes ``InternalError`` (no SQL or stack trace leaves here).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlmodel import Session
+
+from pm.bus.base import Bus
+from pm.domain.events import Outcome
+from pm.errors import InternalError, PmError
+from pm.observability import metrics
+from pm.services import idempotency
+from pm.services.context import RequestContext
+from pm.services.pagination import PageRequest
+from pm.services.unit_of_work import UnitOfWork
+from pm.services.users import upsert_user
+from pm.tenancy.manager import TenantConnectionManager
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Command = Callable[..., Outcome]  # fn(uow, *, ...keyword arguments) -> Outcome
+Query = Callable[..., T]  # fn(session, ctx, *, ...keyword arguments) -> T
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    idempotency_ttl_seconds: int = 86400
+    change_retention_days: float = 30.0
+    default_page_size: int = 100
+    max_page_size: int = 500
+    known_users_cache: int = 10000
+
+
+class ServiceRunner:
+    def __init__(
+        self, tenants: TenantConnectionManager, bus: Bus, settings: ServiceSettings | None = None
+    ) -> None:
+        self.tenants = tenants
+        self.bus = bus
+        self.settings = settings or ServiceSettings()
+        self._known_users: OrderedDict[tuple[str, str, str | None, str | None], None] = (
+            OrderedDict()
+        )
+
+    async def command(self, ctx: RequestContext, fn: Command, /, **kwargs: Any) -> Outcome:
+        """Run a command in one write transaction, then publish what it committed."""
+        operation = fn.__name__
+        started = time.perf_counter()
+        try:
+            outcome = await self.tenants.write(
+                ctx.tenant_id, lambda session: self._transaction(session, ctx, fn, kwargs)
+            )
+        except BaseException as exc:
+            raise self._failure(operation, exc) from None
+        finally:
+            metrics.SERVICE_SECONDS.labels(operation).observe(time.perf_counter() - started)
+        self._remember_user(ctx)
+        for event in outcome.events:
+            await self.bus.publish(ctx.tenant_id, event)
+            metrics.EVENTS_PUBLISHED.inc()
+        metrics.SERVICE_CALLS.labels(operation, "replayed" if outcome.replayed else "ok").inc()
+        return outcome
+
+    async def query(self, ctx: RequestContext, fn: Query[T], /, **kwargs: Any) -> T:
+        """Run a query on a reader connection (one snapshot for the whole query)."""
+        operation = fn.__name__
+        started = time.perf_counter()
+        try:
+            result = await self.tenants.read(
+                ctx.tenant_id, lambda session: fn(session, ctx, **kwargs)
+            )
+        except BaseException as exc:
+            raise self._failure(operation, exc) from None
+        finally:
+            metrics.SERVICE_SECONDS.labels(operation).observe(time.perf_counter() - started)
+        metrics.SERVICE_CALLS.labels(operation, "ok").inc()
+        return result
+
+    def page(self, limit: int | None, cursor: str | None) -> PageRequest:
+        """A page request bounded by the configured default and maximum page size."""
+        return PageRequest.build(
+            limit,
+            cursor,
+            default=self.settings.default_page_size,
+            maximum=self.settings.max_page_size,
+        )
+
+    async def touch_user(self, ctx: RequestContext) -> None:
+        """Upsert the caller from its token claims, once per process per claim set."""
+        key = (ctx.tenant_id, ctx.user_id, ctx.email, ctx.name)
+        if key in self._known_users:
+            self._known_users.move_to_end(key)
+            return
+        await self.tenants.write(
+            ctx.tenant_id, lambda session: upsert_user(session, ctx, int(time.time() * 1000))
+        )
+        self._remember_user(ctx)
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _transaction(
+        self, session: Session, ctx: RequestContext, fn: Command, kwargs: dict[str, Any]
+    ) -> Outcome:
+        uow = UnitOfWork(session, ctx)
+        operation = fn.__name__
+        if (ctx.tenant_id, ctx.user_id, ctx.email, ctx.name) not in self._known_users:
+            upsert_user(session, ctx, uow.now)
+        digest = ""
+        if ctx.message_id:
+            digest = idempotency.request_hash(operation, kwargs)
+            stored = idempotency.replay(session, ctx.user_id, ctx.message_id, operation, digest)
+            if stored is not None:
+                metrics.IDEMPOTENT_REPLAYS.inc()
+                return stored
+        outcome = fn(uow, **kwargs)
+        uow.flush_activity_without_event()
+        if ctx.message_id:
+            idempotency.remember(
+                session, ctx.user_id, ctx.message_id, operation, digest, outcome, uow.now
+            )
+        return outcome
+
+    def _remember_user(self, ctx: RequestContext) -> None:
+        self._known_users[(ctx.tenant_id, ctx.user_id, ctx.email, ctx.name)] = None
+        while len(self._known_users) > self.settings.known_users_cache:
+            self._known_users.popitem(last=False)
+
+    @staticmethod
+    def _failure(operation: str, exc: BaseException) -> BaseException:
+        if isinstance(exc, PmError):
+            metrics.SERVICE_CALLS.labels(operation, "refused").inc()
+            metrics.SERVICE_ERRORS.labels(exc.code).inc()
+            return exc
+        if not isinstance(exc, Exception):  # cancellation, shutdown: not ours to translate
+            return exc
+        log.error("service call failed", exc_info=exc, extra={"operation": operation})
+        metrics.SERVICE_CALLS.labels(operation, "failed").inc()
+        metrics.SERVICE_ERRORS.labels(InternalError.code).inc()
+        return InternalError()
