@@ -10,6 +10,7 @@ logged with its trace and becomes ``InternalError`` (no SQL or stack trace leave
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -24,7 +25,9 @@ from pm.domain.events import Outcome
 from pm.errors import InternalError, PmError
 from pm.observability import metrics
 from pm.services import idempotency
+from pm.services.clock import now_ms
 from pm.services.context import RequestContext
+from pm.services.maintenance import SweepResult, sweep_tenant
 from pm.services.pagination import PageRequest
 from pm.services.unit_of_work import UnitOfWork
 from pm.services.users import upsert_user
@@ -44,6 +47,7 @@ class ServiceSettings:
     default_page_size: int = 100
     max_page_size: int = 500
     known_users_cache: int = 10000
+    sweep_interval_seconds: float = 300.0
 
 
 class ServiceRunner:
@@ -106,10 +110,30 @@ class ServiceRunner:
         if key in self._known_users:
             self._known_users.move_to_end(key)
             return
-        await self.tenants.write(
-            ctx.tenant_id, lambda session: upsert_user(session, ctx, int(time.time() * 1000))
-        )
+        await self.tenants.write(ctx.tenant_id, lambda session: upsert_user(session, ctx, now_ms()))
         self._remember_user(ctx)
+
+    async def sweep(self, tenant_id: str) -> SweepResult:
+        """Expire old idempotency keys and change-feed events of one tenant."""
+        return await self.tenants.write(
+            tenant_id,
+            lambda session: sweep_tenant(
+                session,
+                now=now_ms(),
+                idempotency_ttl_seconds=self.settings.idempotency_ttl_seconds,
+                change_retention_days=self.settings.change_retention_days,
+            ),
+        )
+
+    async def run_sweeper(self) -> None:
+        """Sweep every open tenant periodically until cancelled; a failure is logged, not fatal."""
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval_seconds)
+            for tenant_id in self.tenants.open_tenant_ids():
+                try:
+                    await self.sweep(tenant_id)
+                except Exception:
+                    log.exception("tenant sweep failed", extra={"tenant": tenant_id})
 
     # -- internals ------------------------------------------------------------------------
 

@@ -232,6 +232,10 @@ class TenantConnectionManager:
                 found.append(entry.name)
         return found
 
+    def open_tenant_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._open)
+
     def open_count(self) -> int:
         with self._lock:
             return len(self._open)

@@ -9,13 +9,16 @@ import pytest
 
 from pm.bus.memory import MemoryBus
 from pm.domain.events import Event
+from pm.services.llm_context import seed_llm_context
 from pm.services.runner import ServiceRunner
 from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
 
 
 @pytest.fixture
 def manager(tmp_path: Path) -> Iterator[TenantConnectionManager]:
-    mgr = TenantConnectionManager(TenancyConfig(tenants_root=tmp_path / "tenants"))
+    mgr = TenantConnectionManager(
+        TenancyConfig(tenants_root=tmp_path / "tenants"), on_create=seed_llm_context
+    )
     yield mgr
     mgr.close()
 
