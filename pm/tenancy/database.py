@@ -38,9 +38,7 @@ def _engine(path: Path, pragmas: Pragmas, *, read_only: bool, pool_size: int) ->
         pool = {"poolclass": QueuePool, "pool_size": pool_size, "max_overflow": 0}
     else:
         pool = {"poolclass": StaticPool}
-    engine = create_engine(
-        f"sqlite:///{path}", connect_args={"check_same_thread": False}, **pool
-    )
+    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False}, **pool)
     begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
 
     @event.listens_for(engine, "connect")

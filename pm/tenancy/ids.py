@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pm.errors import Unauthenticated
 
-# ASCII-only by construction: re.ASCII stops \w-style look-alikes; fullmatch stops a trailing newline.
+# ASCII only (re.ASCII: no unicode look-alikes); fullmatch, so no trailing newline slips by.
 TENANT_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}", re.ASCII)
 
 
@@ -15,9 +15,7 @@ class InvalidTenantId(Unauthenticated):
     """The claim is not a tenant id; refused before any path is built."""
 
     def __init__(self) -> None:
-        super().__init__(
-            "tenant_id must match ^[a-z0-9][a-z0-9_-]{0,62}$", field="tenant_id"
-        )
+        super().__init__("tenant_id must match ^[a-z0-9][a-z0-9_-]{0,62}$", field="tenant_id")
 
 
 def validate_tenant_id(raw: object) -> str:
