@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 
 from pm.domain.enums import ItemType, Role
 from pm.domain.models import ProjectMember, WorkItem
-from pm.errors import Forbidden, NotFound
+from pm.errors import Forbidden, NotFound, ValidationFailed
 from pm.services.context import RequestContext
 
 
@@ -50,3 +50,30 @@ def visible_project_ids(session: Session, ctx: RequestContext) -> list[str]:
             col(ProjectMember.deleted_at).is_(None),
         )
     return list(session.exec(query.order_by(WorkItem.position, WorkItem.id)).all())
+
+
+def live_item(session: Session, item_id: object, field: str = "work_item_id") -> WorkItem:
+    """A live work item by id, or NOT_FOUND naming ``field``."""
+    if not isinstance(item_id, str) or not item_id:
+        raise ValidationFailed(f"{field} is required", field=field)
+    item = session.get(WorkItem, item_id)
+    if item is None or item.deleted_at is not None:
+        raise NotFound("work item not found", field=field)
+    return item
+
+
+def require_item_role(
+    session: Session,
+    ctx: RequestContext,
+    item_id: object,
+    needed: Role,
+    field: str = "work_item_id",
+) -> WorkItem:
+    """The live item, if the caller has ``needed`` in its project; an item in a project the
+    caller can't see is NOT_FOUND, like one that does not exist."""
+    item = live_item(session, item_id, field)
+    try:
+        require_role(session, ctx, item.project_id, needed)
+    except NotFound:
+        raise NotFound("work item not found", field=field) from None
+    return item

@@ -3,11 +3,22 @@ reordered, never deleted."""
 
 from __future__ import annotations
 
-from pm.domain.enums import Status
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from pm.domain.enums import Role, Status
+from pm.domain.events import JsonDict, Outcome
 from pm.domain.models import SwimLane
-from pm.domain.ordering import spread_keys
+from pm.domain.ordering import key_between, spread_keys
+from pm.errors import NotFound, ValidationFailed
+from pm.services import validation as v
+from pm.services.access import require_role
 from pm.services.clock import new_id
+from pm.services.context import RequestContext
+from pm.services.merge import apply_fields, refuse_collisions
 from pm.services.unit_of_work import UnitOfWork
+from pm.services.views import swim_lane_view
 
 DEFAULT_LANES: tuple[tuple[str, Status], ...] = (
     ("To Do", Status.TODO),
@@ -45,3 +56,151 @@ def create_default_lanes(uow: UnitOfWork, project_id: str) -> list[SwimLane]:
         )
         lanes.append(lane)
     return lanes
+
+
+def _live_lane(uow: UnitOfWork, swim_lane_id: object) -> SwimLane:
+    if not isinstance(swim_lane_id, str) or not swim_lane_id:
+        raise ValidationFailed("swim_lane_id is required", field="swim_lane_id")
+    lane = uow.session.get(SwimLane, swim_lane_id)
+    if lane is None or lane.deleted_at is not None:
+        raise NotFound("swim lane not found", field="swim_lane_id")
+    try:
+        require_role(uow.session, uow.ctx, lane.project_id, Role.ADMIN)
+    except NotFound:
+        raise NotFound("swim lane not found", field="swim_lane_id") from None
+    return lane
+
+
+def _lanes(session: Session, project_id: str) -> list[SwimLane]:
+    return list(
+        session.exec(
+            select(SwimLane)
+            .where(SwimLane.project_id == project_id, col(SwimLane.deleted_at).is_(None))
+            .order_by(col(SwimLane.position), col(SwimLane.id))
+        ).all()
+    )
+
+
+def _position(
+    lanes: list[SwimLane], moving: str | None, after_id: str | None, before_id: str | None
+) -> str:
+    """An order key after ``after_id`` and/or before ``before_id`` (default: last)."""
+    others = [lane for lane in lanes if lane.id != moving]
+    keys = {lane.id: index for index, lane in enumerate(others)}
+    for name, ref in (("after_id", after_id), ("before_id", before_id)):
+        if ref and ref not in keys:
+            raise ValidationFailed(f"{name} is not a lane of this project", field=name)
+    low: str | None = others[-1].position if others else None
+    high: str | None = None
+    if after_id:
+        index = keys[after_id]
+        following = others[index + 1] if index + 1 < len(others) else None
+        if before_id and (following is None or following.id != before_id):
+            raise ValidationFailed("after_id and before_id must be neighbours", field="before_id")
+        low, high = others[index].position, following.position if following else None
+    elif before_id:
+        index = keys[before_id]
+        low = others[index - 1].position if index > 0 else None
+        high = others[index].position
+    return key_between(low, high)
+
+
+def create_swim_lane(
+    uow: UnitOfWork,
+    *,
+    project_id: str,
+    name: str,
+    status_value: str,
+    after_id: str | None = None,
+    id: str | None = None,
+) -> Outcome:
+    session = uow.session
+    require_role(session, uow.ctx, project_id, Role.ADMIN)
+    status = v.choice(status_value, Status, "status_value")
+    lanes = _lanes(session, project_id)
+    if any(lane.status_value == status for lane in lanes):
+        raise ValidationFailed(
+            "the project already has a lane for this status", field="status_value"
+        )
+    lane_id = v.entity_id(id, "id") if id else new_id()
+    if session.get(SwimLane, lane_id) is not None:
+        raise ValidationFailed("an entity with this id already exists", field="id")
+    lane = SwimLane(
+        id=lane_id,
+        project_id=project_id,
+        name=v.text(name, "name", min_len=1, max_len=100),
+        status_value=status.value,
+        position=_position(lanes, None, after_id, None),
+        is_default=False,
+        created_at=uow.now,
+        created_by=uow.ctx.user_id,
+        updated_at=uow.now,
+        updated_by=uow.ctx.user_id,
+    )
+    session.add(lane)
+    uow.activity(
+        entity_type="swim_lane",
+        entity_id=lane.id,
+        project_id=project_id,
+        action="created",
+        version=1,
+    )
+    return uow.respond(
+        uow.emit("swim_lane_created", project_id, {"swim_lane": swim_lane_view(lane)})
+    )
+
+
+def update_swim_lane(
+    uow: UnitOfWork,
+    *,
+    swim_lane_id: str,
+    expected_version: int,
+    name: str | None = None,
+    after_id: str | None = None,
+    before_id: str | None = None,
+) -> Outcome:
+    """Rename and/or reorder a lane (default lanes too)."""
+    lane = _live_lane(uow, swim_lane_id)
+    version = v.expected_version(expected_version)
+    wanted: dict[str, Any] = {}
+    if name is not None:
+        wanted["name"] = v.text(name, "name", min_len=1, max_len=100)
+    if after_id or before_id:
+        wanted["position"] = _position(
+            _lanes(uow.session, lane.project_id), lane.id, after_id, before_id
+        )
+    refuse_collisions(uow.session, lane, version, wanted, lambda: swim_lane_view(lane))
+    changes = apply_fields(
+        uow, lane, wanted, entity_type="swim_lane", project_id=lane.project_id, action="updated"
+    )
+    payload = {"swim_lane": swim_lane_view(lane), "changes": changes}
+    if not changes:
+        return Outcome("swim_lane_updated", payload)
+    return uow.respond(uow.emit("swim_lane_updated", lane.project_id, payload))
+
+
+def delete_swim_lane(uow: UnitOfWork, *, swim_lane_id: str) -> Outcome:
+    lane = _live_lane(uow, swim_lane_id)
+    if lane.is_default:
+        raise ValidationFailed(
+            "default lanes can be renamed and reordered, not deleted", field="swim_lane_id"
+        )
+    lane.deleted_at = uow.now
+    lane.version += 1
+    lane.updated_at = uow.now
+    lane.updated_by = uow.ctx.user_id
+    uow.session.add(lane)
+    uow.activity(
+        entity_type="swim_lane",
+        entity_id=lane.id,
+        project_id=lane.project_id,
+        action="deleted",
+        version=lane.version,
+    )
+    payload = {"swim_lane_id": lane.id, "project_id": lane.project_id}
+    return uow.respond(uow.emit("swim_lane_deleted", lane.project_id, payload))
+
+
+def list_swim_lanes(session: Session, ctx: RequestContext, *, project_id: str) -> list[JsonDict]:
+    require_role(session, ctx, project_id, Role.VIEWER)
+    return [swim_lane_view(lane) for lane in _lanes(session, project_id)]

@@ -17,18 +17,19 @@ from sqlmodel import Session, col, select
 
 from pm.domain.enums import ALLOWED_PARENTS, ItemType, Priority, Role, SprintStatus, Status
 from pm.domain.events import JsonDict, Outcome
-from pm.domain.models import ActivityLog, Dependency, Sprint, WorkItem
+from pm.domain.models import Dependency, Sprint, WorkItem
 from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
-from pm.errors import Conflict, DeleteBlocked, FieldConflict, NotFound, ValidationFailed
+from pm.errors import DeleteBlocked, NotFound, ValidationFailed
 from pm.services import validation as v
-from pm.services.access import require_role, visible_project_ids
+from pm.services.access import live_item, require_item_role, require_role, visible_project_ids
 from pm.services.blocking import blocked_among, blocked_in_project
 from pm.services.clock import new_id
 from pm.services.context import RequestContext
 from pm.services.members import add_project_creator
+from pm.services.merge import apply_fields, refuse_collisions, require_current_version
 from pm.services.pagination import Page, PageRequest, page_of
 from pm.services.swim_lanes import create_default_lanes
-from pm.services.unit_of_work import UnitOfWork, activity_value
+from pm.services.unit_of_work import UnitOfWork
 from pm.services.users import require_user
 from pm.services.views import work_item_view
 
@@ -74,16 +75,6 @@ def _open_sprint(session: Session, project_id: str, value: Any) -> str | None:
     if sprint.status in (SprintStatus.COMPLETED, SprintStatus.CANCELLED):
         raise ValidationFailed(f"the sprint is {sprint.status}", field="sprint_id")
     return sprint_id
-
-
-def live_item(session: Session, item_id: object, field: str = "work_item_id") -> WorkItem:
-    """A live work item by id, or NOT_FOUND naming ``field``."""
-    if not isinstance(item_id, str) or not item_id:
-        raise ValidationFailed(f"{field} is required", field=field)
-    item = session.get(WorkItem, item_id)
-    if item is None or item.deleted_at is not None:
-        raise NotFound("work item not found", field=field)
-    return item
 
 
 def _check_parent(item_type: ItemType, parent: WorkItem | None) -> None:
@@ -254,12 +245,7 @@ def delete_work_item(uow: UnitOfWork, *, work_item_id: str, expected_version: in
     is_project = item.item_type == ItemType.PROJECT
     require_role(session, uow.ctx, item.project_id, Role.ADMIN if is_project else Role.EDITOR)
     version = v.expected_version(expected_version)
-    if version != item.version:
-        raise Conflict(
-            "the item changed since you saw it",
-            current_version=item.version,
-            current=_view(session, item),
-        )
+    require_current_version(item, version, lambda: _view(session, item))
     children = session.exec(select(func.count()).where(WorkItem.parent_id == item.id, LIVE)).one()
     if children:
         raise DeleteBlocked(
@@ -310,77 +296,15 @@ def _apply(
     uow: UnitOfWork, item: WorkItem, seen_version: int, wanted: dict[str, Any], *, action: str
 ) -> Outcome:
     session = uow.session
-    changed = {k: val for k, val in wanted.items() if getattr(item, k) != val}
-    if seen_version != item.version:
-        _refuse_collisions(session, item, seen_version, wanted)
-    if not changed:
+    refuse_collisions(session, item, seen_version, wanted, lambda: _view(session, item))
+    changes = apply_fields(
+        uow, item, wanted, entity_type="work_item", project_id=item.project_id, action=action
+    )
+    if not changes:
         return Outcome("work_item_updated", {"work_item": _view(session, item), "changes": []})
-    item.version += 1
-    changes = []
-    for name, new in changed.items():
-        old = getattr(item, name)
-        setattr(item, name, new)
-        changes.append(
-            {"field": name, "old_value": activity_value(old), "new_value": activity_value(new)}
-        )
-        uow.activity(
-            entity_type="work_item",
-            entity_id=item.id,
-            project_id=item.project_id,
-            action=action,
-            field=name,
-            old=old,
-            new=new,
-            version=item.version,
-        )
-    item.updated_at = uow.now
-    item.updated_by = uow.ctx.user_id
-    session.add(item)
     session.flush()
     payload = {"work_item": _view(session, item), "changes": changes}
     return uow.respond(uow.emit("work_item_updated", item.project_id, payload))
-
-
-def _refuse_collisions(
-    session: Session, item: WorkItem, seen_version: int, wanted: dict[str, Any]
-) -> None:
-    """CONFLICT if any field in ``wanted`` changed after ``seen_version`` to another value."""
-    if seen_version > item.version:
-        raise Conflict(
-            "expected_version is newer than the item",
-            current_version=item.version,
-            current=_view(session, item),
-        )
-    rows = session.exec(
-        select(ActivityLog)
-        .where(
-            ActivityLog.entity_id == item.id,
-            col(ActivityLog.version) > seen_version,
-            col(ActivityLog.field_name).in_(list(wanted)),
-        )
-        .order_by(col(ActivityLog.id))
-    ).all()
-    seen: dict[str, str | None] = {}
-    for row in rows:
-        if row.field_name is not None:
-            seen.setdefault(row.field_name, row.old_value)
-    conflicts = [
-        FieldConflict(
-            field=name,
-            seen=seen[name],
-            stored=activity_value(getattr(item, name)),
-            attempted=activity_value(wanted[name]),
-        )
-        for name in wanted
-        if name in seen and getattr(item, name) != wanted[name]
-    ]
-    if conflicts:
-        raise Conflict(
-            "fields you set were changed by someone else since your version",
-            current_version=item.version,
-            current=_view(session, item),
-            conflicts=conflicts,
-        )
 
 
 # -- ordering ------------------------------------------------------------------------------
@@ -498,12 +422,7 @@ def list_projects(session: Session, ctx: RequestContext) -> list[JsonDict]:
 
 
 def get_work_item(session: Session, ctx: RequestContext, *, work_item_id: str) -> JsonDict:
-    item = live_item(session, work_item_id)
-    try:
-        require_role(session, ctx, item.project_id, Role.VIEWER)
-    except NotFound:
-        raise NotFound("work item not found", field="work_item_id") from None
-    return _view(session, item)
+    return _view(session, require_item_role(session, ctx, work_item_id, Role.VIEWER))
 
 
 def project_work_items(session: Session, ctx: RequestContext, *, project_id: str) -> list[JsonDict]:
