@@ -47,3 +47,34 @@ EVENTS_PUBLISHED = Counter("pm_events_published_total", "Committed events handed
 SERVICE_SECONDS = Histogram(
     "pm_service_seconds", "Service call latency", ["operation"], buckets=LATENCY_BUCKETS
 )
+RATE_LIMITED = Counter("pm_rate_limited_total", "Requests refused by a rate limit", ["door"])
+HTTP_REQUESTS = Counter("pm_http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_SECONDS = Histogram(
+    "pm_http_request_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+
+# WebSocket door
+WS_CONNECTIONS = Gauge("pm_ws_connections", "WebSocket connections open")
+WS_REFUSED = Counter("pm_ws_refused_total", "WebSocket handshakes refused", ["reason"])
+WS_MESSAGES_IN = Counter("pm_ws_messages_in_total", "Frames received, by payload", ["type"])
+WS_MESSAGES_OUT = Counter("pm_ws_messages_out_total", "Frames sent, by payload", ["type"])
+WS_REQUEST_SECONDS = Histogram(
+    "pm_ws_request_seconds", "WebSocket request latency", ["operation"], buckets=LATENCY_BUCKETS
+)
+WS_ERRORS = Counter("pm_ws_errors_total", "Error frames sent, by code", ["code"])
+WS_SLOW_CONSUMERS = Counter(
+    "pm_ws_slow_consumers_dropped_total", "Connections closed 1013 for a full send queue"
+)
+FANOUT_SIZE = Histogram(
+    "pm_broadcast_fanout_size",
+    "Subscribers an event was queued for",
+    buckets=(0, 1, 2, 5, 10, 50, 100, 500, 1000, 5000),
+)
+FANOUT_DELAY_SECONDS = Histogram(
+    "pm_broadcast_delay_seconds",
+    "Time from commit to an event being queued for its subscribers",
+    buckets=LATENCY_BUCKETS,
+)

@@ -104,3 +104,13 @@ def sweep_change_feed(session: Session, *, now: int, retention_days: float) -> i
         delete(ChangeEvent).where(col(ChangeEvent.at) < cutoff, col(ChangeEvent.seq) < newest)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def subscribe_projects(session: Session, ctx: RequestContext, *, project_ids: list[str]) -> int:
+    """Check the caller may view every project; return the tenant's current seq, from which
+    live events follow without a gap."""
+    if not project_ids:
+        raise ValidationFailed("project_ids must name at least one project", field="project_ids")
+    for project_id in project_ids:
+        require_role(session, ctx, project_id, Role.VIEWER)
+    return current_seq(session)

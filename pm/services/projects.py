@@ -29,3 +29,11 @@ def project_snapshot(session: Session, ctx: RequestContext, *, project_id: str) 
         "dependencies": list_project_dependencies(session, ctx, project_id=project_id),
         "as_of_seq": current_seq(session),
     }
+
+
+def project_items_as_of(session: Session, ctx: RequestContext, *, project_id: str) -> JsonDict:
+    """``WorkItemsList``: every live item of the project and the seq it is current at."""
+    return {
+        "work_items": project_work_items(session, ctx, project_id=project_id),
+        "as_of_seq": current_seq(session),
+    }

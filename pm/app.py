@@ -1,0 +1,138 @@
+"""FastAPI factory and lifespan: builds every component once, tears them down in order.
+
+settings -> TenantConnectionManager -> bus -> ServiceRunner -> TokenVerifier
+         -> background tasks (idle-tenant sweeper, idempotency/feed sweeper)
+         -> doors (/ws, /api/v1) and operations endpoints (/health, /live, /ready, /metrics)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlmodel import Session
+
+from pm.auth import TokenVerifier
+from pm.bus.memory import MemoryBus
+from pm.config import Settings
+from pm.services.llm_context import seed_llm_context
+from pm.services.runner import ServiceRunner, ServiceSettings
+from pm.tenancy.database import Pragmas
+from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
+
+READINESS_TENANT = "pm-readiness"
+
+
+@dataclass
+class Components:
+    """Everything the doors reach through ``app.state.pm``."""
+
+    settings: Settings
+    tenants: TenantConnectionManager
+    bus: MemoryBus
+    services: ServiceRunner
+    verifier: TokenVerifier
+    draining: bool = False
+
+
+def build_components(settings: Settings) -> Components:
+    tenants = TenantConnectionManager(
+        TenancyConfig(
+            tenants_root=settings.prepare_data_dir(),
+            max_open_tenants=settings.max_open_tenants,
+            idle_seconds=settings.tenant_idle_seconds,
+            worker_threads=settings.worker_threads,
+            readers_per_tenant=settings.readers_per_tenant,
+            write_timeout_seconds=settings.write_timeout_seconds,
+            auto_provision=settings.auto_provision,
+            pragmas=Pragmas(settings.busy_timeout_ms, settings.synchronous),
+        ),
+        on_create=seed_llm_context,
+    )
+    bus = MemoryBus()
+    services = ServiceRunner(
+        tenants,
+        bus,
+        ServiceSettings(
+            idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+            change_retention_days=settings.change_retention_days,
+            default_page_size=settings.default_page_size,
+            max_page_size=settings.max_page_size,
+        ),
+    )
+    return Components(settings, tenants, bus, services, TokenVerifier(settings))
+
+
+def create_app(settings: Settings) -> FastAPI:
+    components = build_components(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await components.bus.start()
+        tasks = [
+            asyncio.create_task(components.tenants.run_idle_sweeper()),
+            asyncio.create_task(components.services.run_sweeper()),
+        ]
+        try:
+            yield
+        finally:
+            components.draining = True
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await components.bus.stop()
+            components.tenants.close()
+
+    app = FastAPI(
+        title="pm",
+        version="0.1.0",
+        summary="Agile project board: live WebSocket collaboration and a read API for LLM agents.",
+        lifespan=lifespan,
+    )
+    app.state.pm = components
+    _operations_routes(app, components)
+    # -- doors --------------------------------------------------------------------------
+    from pm.rest import install_rest
+    from pm.ws import install_ws
+
+    install_rest(app, components)
+    install_ws(app, components)
+    return app
+
+
+def _operations_routes(app: FastAPI, components: Components) -> None:
+    @app.get("/health", include_in_schema=False)
+    async def health() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/live", include_in_schema=False)
+    async def live() -> dict[str, object]:
+        """The event loop is responsive: a scheduling round trip, measured."""
+        started = time.perf_counter()
+        await asyncio.sleep(0)
+        return {"status": "ok", "loop_lag_ms": round((time.perf_counter() - started) * 1000, 3)}
+
+    @app.get("/ready", include_in_schema=False)
+    async def ready() -> JSONResponse:
+        """Can open a tenant database and write; not ready while draining."""
+        if components.draining:
+            return JSONResponse({"status": "draining"}, status_code=503)
+        try:
+            tenant = await asyncio.to_thread(
+                components.tenants.open_sync, READINESS_TENANT, create=True
+            )
+            await tenant.write(_readiness_write)
+        except Exception:
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+
+def _readiness_write(session: Session) -> None:
+    session.connection().execute(text("PRAGMA user_version = 1"))

@@ -1,0 +1,216 @@
+"""The ``pm`` command: serve, demo, token, tenants."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+from tqdm import tqdm
+
+from pm.auth import issue_token
+from pm.config import ConfigError, Settings, load_settings
+from pm.errors import PmError
+from pm.observability.logging import configure_logging
+from pm.services.llm_context import seed_llm_context
+from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
+
+DEMO_TENANT = "demo"
+DEMO_USER = "demo-user"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"pm: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pm", description=__doc__)
+    parser.add_argument("--config", type=Path, help="TOML settings file (or PM_CONFIG_FILE)")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="serve the API (needs a signing key)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(handler=_serve)
+
+    demo = sub.add_parser("demo", help="throw-away key, seeded demo tenant, ready token; serve")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--data-dir", type=Path, default=Path("data/demo"))
+    demo.set_defaults(handler=_demo)
+
+    token = sub.add_parser("token", help="mint a token with PM_JWT_SECRET")
+    token.add_argument("--tenant", required=True)
+    token.add_argument("--user", required=True)
+    token.add_argument("--roles", default="", help="comma separated, e.g. admin")
+    token.add_argument("--ttl", type=int, default=3600, help="seconds")
+    token.set_defaults(handler=_token)
+
+    tenants = sub.add_parser("tenants", help="tenant administration")
+    tsub = tenants.add_subparsers(required=True, metavar="ACTION")
+    tsub.add_parser("list", help="tenants on disk").set_defaults(handler=_tenants_list)
+    create = tsub.add_parser("create", help="create and migrate a tenant")
+    create.add_argument("tenant_id")
+    create.set_defaults(handler=_tenants_create)
+    tsub.add_parser("migrate", help="migrate every tenant to head").set_defaults(
+        handler=_tenants_migrate
+    )
+    return parser
+
+
+def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return load_settings(args.config, **values)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _settings(args, host=args.host, port=args.port)
+    settings.require_signing_key()
+    settings.prepare_data_dir()
+    _run_server(settings)
+    return 0
+
+
+def _run_server(settings: Settings) -> None:
+    from pm.app import create_app
+
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+        ws_max_size=settings.ws_max_frame_bytes,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        log_config=None,
+        access_log=False,
+    )
+
+
+def _demo(args: argparse.Namespace) -> int:
+    secret = secrets.token_urlsafe(48)
+    settings = _settings(
+        args, host=args.host, port=args.port, data_dir=args.data_dir, jwt_secret=secret
+    )
+    tenants_root = settings.prepare_data_dir()
+    fresh = not (tenants_root / DEMO_TENANT / "main.db").exists()
+    if fresh:
+        asyncio.run(_seed_demo(settings))
+    token = issue_token(
+        secret, tenant_id=DEMO_TENANT, user_id=DEMO_USER, roles=["admin"], ttl_seconds=12 * 3600
+    )
+    base = f"{settings.host}:{settings.port}"
+    print(
+        f"\npm demo: tenant '{DEMO_TENANT}' in {tenants_root}{' (seeded)' if fresh else ''}\n"
+        f"  API docs : http://{base}/docs\n"
+        f"  WebSocket: ws://{base}/ws\n"
+        f"  token (12 h, user {DEMO_USER}, tenant admin):\n\n{token}\n\n"
+        f"  try: curl -H 'Authorization: Bearer <token>' http://{base}/api/v1/projects\n",
+        flush=True,
+    )
+    _run_server(settings)
+    return 0
+
+
+async def _seed_demo(settings: Settings) -> None:
+    from pm.app import build_components
+    from pm.services.context import RequestContext
+    from pm.services.demo import seed_demo
+
+    components = build_components(settings)
+    try:
+        ctx = RequestContext(
+            tenant_id=DEMO_TENANT, user_id=DEMO_USER, roles=frozenset({"admin"}), name="Demo User"
+        )
+        await seed_demo(components.services, ctx)
+    finally:
+        components.tenants.close()
+
+
+def _token(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not settings.jwt_secret:
+        raise ConfigError("PM_JWT_SECRET: `pm token` signs with the HS256 secret; set it")
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    print(
+        issue_token(
+            settings.jwt_secret,
+            tenant_id=args.tenant,
+            user_id=args.user,
+            roles=roles,
+            ttl_seconds=args.ttl,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+    )
+    return 0
+
+
+def _manager(settings: Settings) -> TenantConnectionManager:
+    return TenantConnectionManager(
+        TenancyConfig(tenants_root=settings.prepare_data_dir(), worker_threads=1),
+        on_create=seed_llm_context,
+    )
+
+
+def _tenants_list(args: argparse.Namespace) -> int:
+    manager = _manager(_settings(args))
+    try:
+        for tenant_id in manager.list_tenant_ids():
+            print(tenant_id)
+    finally:
+        manager.close()
+    return 0
+
+
+def _tenants_create(args: argparse.Namespace) -> int:
+    manager = _manager(_settings(args))
+    try:
+        if manager.tenant_exists(args.tenant_id):
+            print(f"pm: tenant {args.tenant_id} already exists", file=sys.stderr)
+            return 1
+        manager.open_sync(args.tenant_id, create=True)
+        print(f"created tenant {args.tenant_id}")
+    except PmError as exc:
+        print(f"pm: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        manager.close()
+    return 0
+
+
+def _tenants_migrate(args: argparse.Namespace) -> int:
+    """Every tenant file to head; a broken file is reported and the rest still migrate."""
+    settings = _settings(args)
+    manager = _manager(settings)
+    failures: list[tuple[str, str]] = []
+    try:
+        for tenant_id in tqdm(manager.list_tenant_ids(), desc="migrating", unit="tenant"):
+            try:
+                manager.open_sync(tenant_id, create=False)
+            except Exception as exc:
+                failures.append(
+                    (tenant_id, f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}")
+                )
+            finally:
+                manager.close_idle(now=float("inf"))
+    finally:
+        manager.close()
+    for tenant_id, reason in failures:
+        print(f"pm: tenant {tenant_id} failed to migrate: {reason}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

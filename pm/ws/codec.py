@@ -1,0 +1,95 @@
+"""Frames <-> Envelope. Protobuf (binary frames) and the proto3 JSON mapping (text frames)
+share the one schema in pm.proto; outgoing envelopes are plain dicts in the JSON mapping's
+shape (the service layer's payloads), so an event is encoded once per encoding, not per socket."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+
+from pm.errors import InvalidMessage
+from pm.ws.pm_pb2 import Envelope
+
+REQUEST_PAYLOADS: frozenset[str] = frozenset(
+    field.name
+    for field in Envelope.DESCRIPTOR.oneofs_by_name["payload"].fields
+    if field.number >= 20 and field.number < 100
+)
+ALL_PAYLOADS: frozenset[str] = frozenset(
+    field.name for field in Envelope.DESCRIPTOR.oneofs_by_name["payload"].fields
+)
+
+
+class Encoding(StrEnum):
+    PROTOBUF = "pm.v1"
+    JSON = "pm.v1.json"
+
+
+def json_depth_exceeds(text: str, limit: int) -> bool:
+    """True if brackets nest deeper than ``limit`` (checked before parsing, so a hostile frame
+    can't exhaust the parser's recursion)."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+def decode(frame: str | bytes, *, max_json_depth: int) -> Envelope:
+    """Parse one frame; anything malformed raises InvalidMessage."""
+    envelope = Envelope()
+    if isinstance(frame, bytes):
+        try:
+            envelope.ParseFromString(frame)
+        except DecodeError:
+            raise InvalidMessage("the frame is not a protobuf Envelope") from None
+    else:
+        if json_depth_exceeds(frame, max_json_depth):
+            raise InvalidMessage(f"JSON nested deeper than {max_json_depth} levels")
+        try:
+            json_format.Parse(frame, envelope)
+        except (json_format.ParseError, ValueError, RecursionError):
+            raise InvalidMessage("the frame is not a JSON Envelope") from None
+    if envelope.WhichOneof("payload") is None:
+        raise InvalidMessage("the envelope has no known payload")
+    return envelope
+
+
+def encode(envelope: dict[str, Any], encoding: Encoding) -> str | bytes:
+    if encoding is Encoding.JSON:
+        return json.dumps(envelope, separators=(",", ":"))
+    message = json_format.ParseDict(envelope, Envelope())
+    return message.SerializeToString()
+
+
+def request_args(message: Any) -> dict[str, Any]:
+    """A request message as keyword arguments: fields with presence only when set, repeated
+    fields as lists, plain scalars always (their default when absent)."""
+    args: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        if field.is_repeated:
+            args[field.name] = list(getattr(message, field.name))
+        elif field.has_presence:
+            if message.HasField(field.name):
+                args[field.name] = getattr(message, field.name)
+        else:
+            args[field.name] = getattr(message, field.name)
+    return args

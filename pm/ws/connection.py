@@ -1,0 +1,343 @@
+"""One WebSocket: the handshake (authentication, Origin, caps) and, once accepted, a receive
+loop and a send loop run together; whichever ends first ends the connection.
+
+Everything the socket sends (responses, errors, events, presence) goes through one bounded
+queue, so order is kept and a consumer that stops reading costs at most ``ws_send_queue``
+frames before it is closed with 1013; nobody else waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from fastapi import WebSocket
+from fastapi.responses import JSONResponse
+from starlette.websockets import WebSocketDisconnect
+
+from pm.auth import Principal
+from pm.errors import InvalidMessage, PmError, RateLimited, Unauthenticated
+from pm.observability import metrics
+from pm.services.context import RequestContext
+from pm.ws.codec import REQUEST_PAYLOADS, Encoding, decode, encode, request_args
+from pm.ws.dispatch import (
+    CHANGES_QUERY,
+    DISPATCH,
+    SUBSCRIBE_QUERY,
+    Command,
+    command_args,
+    query_args,
+)
+from pm.ws.hub import Hub, event_envelope
+
+if TYPE_CHECKING:
+    from pm.app import Components
+    from pm.ws import WsState
+
+log = logging.getLogger(__name__)
+BEARER_PREFIX = "pm.bearer."
+ERROR_FIELDS = ("current_version", "retry_after_ms", "conflicts", "path")
+
+
+def error_envelope(message_id: str, exc: PmError) -> dict[str, Any]:
+    details = {k: v for k, v in exc.details().items() if k in ERROR_FIELDS}
+    body = {"code": exc.code, "message": exc.message, "field": exc.field, **details}
+    return {"message_id": message_id, "sent_at_ms": int(time.time() * 1000), "error": body}
+
+
+class Connection:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        principal: Principal,
+        encoding: Encoding | None,
+        components: Components,
+        state: WsState,
+    ) -> None:
+        settings = components.settings
+        self.id = str(uuid.uuid4())
+        self.tenant_id = principal.tenant_id
+        self.user_id = principal.user_id
+        self.encoding: Encoding = encoding or Encoding.JSON
+        self._encoding_fixed = encoding is not None
+        self._ws = websocket
+        self._principal = principal
+        self._components = components
+        self._hub: Hub = state.hub
+        self._bucket = state.bucket_for_connection()
+        self._queue: asyncio.Queue[tuple[str | bytes, str]] = asyncio.Queue(settings.ws_send_queue)
+        self._stop = asyncio.Event()
+        self._refusals = 0
+        self.close_code = 1000
+        self.close_reason = ""
+
+    # -- the hub's side ---------------------------------------------------------------------
+
+    def enqueue(self, frame: str | bytes, payload_name: str) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            self._queue.put_nowait((frame, payload_name))
+        except asyncio.QueueFull:
+            metrics.WS_SLOW_CONSUMERS.inc()
+            self.close_soon(1013, "send queue full: resync with GetChanges")
+
+    def close_soon(self, code: int, reason: str) -> None:
+        if not self._stop.is_set():
+            self.close_code, self.close_reason = code, reason
+            self._stop.set()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        tasks = [
+            asyncio.create_task(self._receive_loop()),
+            asyncio.create_task(self._send_loop()),
+            asyncio.create_task(self._expiry_watch()),
+            asyncio.create_task(self._stop.wait()),
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._ws.close(self.close_code, self.close_reason), 2.0)
+
+    async def _send_loop(self) -> None:
+        while True:
+            frame, name = await self._queue.get()
+            if isinstance(frame, bytes):
+                await self._ws.send_bytes(frame)
+            else:
+                await self._ws.send_text(frame)
+            metrics.WS_MESSAGES_OUT.labels(name).inc()
+
+    async def _expiry_watch(self) -> None:
+        while True:
+            remaining = self._principal.expires_at - time.time()
+            if remaining <= 0:
+                self.close_soon(4401, "token expired")
+                return
+            await asyncio.sleep(min(remaining, 3600))
+
+    async def _receive_loop(self) -> None:
+        limit = self._components.settings.ws_max_frame_bytes
+        try:
+            while True:
+                message = await self._ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                frame: str | bytes | None = message.get("bytes")
+                if frame is None:
+                    frame = message.get("text") or ""
+                if len(frame) > limit:
+                    self.close_soon(1009, "frame too large")
+                    return
+                if not self._encoding_fixed:
+                    self.encoding = Encoding.PROTOBUF if isinstance(frame, bytes) else Encoding.JSON
+                    self._encoding_fixed = True
+                await self._handle(frame)
+        except WebSocketDisconnect:
+            return
+
+    # -- requests -----------------------------------------------------------------------------
+
+    async def _handle(self, frame: str | bytes) -> None:
+        started = time.perf_counter()
+        message_id, name = "", "invalid"
+        try:
+            if isinstance(frame, bytes) and self.encoding is Encoding.JSON:
+                try:
+                    frame = frame.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise InvalidMessage("the frame is not valid UTF-8") from None
+            envelope = decode(frame, max_json_depth=self._components.settings.ws_max_json_depth)
+            message_id = envelope.message_id[:128]
+            name = envelope.WhichOneof("payload") or "invalid"
+            metrics.WS_MESSAGES_IN.labels(name if name in REQUEST_PAYLOADS else "other").inc()
+            self._rate_limit()
+            if name not in REQUEST_PAYLOADS:
+                raise InvalidMessage(f"{name} is not a request")
+            await self._dispatch(name, getattr(envelope, name), message_id)
+        except PmError as exc:
+            metrics.WS_ERRORS.labels(exc.code).inc()
+            self._send(error_envelope(message_id, exc), "error")
+        finally:
+            metrics.WS_REQUEST_SECONDS.labels(
+                name if name in REQUEST_PAYLOADS else "invalid"
+            ).observe(time.perf_counter() - started)
+
+    def _rate_limit(self) -> None:
+        wait_ms = self._bucket.take()
+        if not wait_ms:
+            self._refusals = 0
+            return
+        self._refusals += 1
+        metrics.RATE_LIMITED.labels("ws").inc()
+        if self._refusals > self._components.settings.ws_abuse_close_after:
+            self.close_soon(1008, "rate limit exceeded repeatedly")
+        raise RateLimited("too many requests on this connection", retry_after_ms=wait_ms)
+
+    def _ctx(self, message_id: str) -> RequestContext:
+        p = self._principal
+        return RequestContext(
+            tenant_id=p.tenant_id,
+            user_id=p.user_id,
+            roles=p.roles,
+            message_id=message_id or None,
+            email=p.email,
+            name=p.name,
+            origin=self.id,
+        )
+
+    def _send(self, envelope: dict[str, Any], name: str) -> None:
+        self.enqueue(encode(envelope, self.encoding), name)
+
+    def _reply(self, message_id: str, name: str, payload: Any, seq: int = 0) -> None:
+        envelope = {
+            "message_id": message_id,
+            "seq": seq,
+            "actor_id": self.user_id,
+            "sent_at_ms": int(time.time() * 1000),
+            name: payload,
+        }
+        self._send(envelope, name)
+
+    async def _dispatch(self, name: str, message: Any, message_id: str) -> None:
+        args = request_args(message)
+        services = self._components.services
+        ctx = self._ctx(message_id)
+        if name == "subscribe":
+            await self._subscribe(ctx, message_id, list(dict.fromkeys(args["project_ids"])))
+        elif name == "unsubscribe":
+            self._hub.unsubscribe(self, args["project_ids"])
+            self._reply(message_id, "unsubscribed", {"project_ids": args["project_ids"]})
+        elif name == "get_changes":
+            maximum = self._components.settings.max_page_size
+            limit = args["limit"] if 0 < args["limit"] <= maximum else maximum
+            result = await services.query(
+                ctx,
+                CHANGES_QUERY,
+                since_seq=args["since_seq"],
+                project_ids=args["project_ids"] or None,
+                limit=limit,
+            )
+            events = [event_envelope(event) for event in result.events]
+            payload = {"events": events, "as_of_seq": result.as_of_seq, "has_more": result.has_more}
+            self._reply(message_id, "changes", payload)
+        elif name == "reauthenticate":
+            self._reauthenticate(message_id, args["token"])
+        else:
+            entry = DISPATCH[name]
+            if isinstance(entry, Command):
+                outcome = await services.command(ctx, entry.fn, **command_args(entry, args))
+                self._reply(message_id, outcome.payload_name, outcome.payload, outcome.seq or 0)
+            else:
+                result = await services.query(ctx, entry.fn, **query_args(entry, services, args))
+                self._reply(message_id, entry.response, entry.shape(result))
+
+    async def _subscribe(
+        self, ctx: RequestContext, message_id: str, project_ids: list[str]
+    ) -> None:
+        self._hub.begin(self, project_ids)
+        try:
+            seq = await self._components.services.query(
+                ctx, SUBSCRIBE_QUERY, project_ids=project_ids
+            )
+        except BaseException:
+            self._hub.cancel(self, project_ids)
+            raise
+        self._reply(message_id, "subscribed", {"project_ids": project_ids, "current_seq": seq})
+        self._hub.confirm(self, project_ids, seq)
+
+    def _reauthenticate(self, message_id: str, token: str) -> None:
+        fresh = self._components.verifier.verify(token)
+        if (fresh.tenant_id, fresh.user_id) != (self.tenant_id, self.user_id):
+            raise Unauthenticated("the new token is for another user or tenant")
+        self._principal = fresh
+        self._reply(message_id, "reauthenticated", {"expires_at": fresh.expires_at})
+
+
+# -- the handshake ----------------------------------------------------------------------------
+
+
+def _credentials(websocket: WebSocket) -> tuple[str, Encoding | None, str | None]:
+    """(token, encoding chosen by subprotocol, subprotocol to select). Never echoes the token."""
+    offered = [
+        p.strip()
+        for header in websocket.headers.getlist("sec-websocket-protocol")
+        for p in header.split(",")
+    ]
+    token = ""
+    auth = websocket.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        token = auth[7:].strip()
+    for protocol in offered:
+        if protocol.startswith(BEARER_PREFIX) and not token:
+            token = protocol[len(BEARER_PREFIX) :]
+    for protocol in offered:
+        if protocol in (Encoding.PROTOBUF.value, Encoding.JSON.value):
+            return token, Encoding(protocol), protocol
+    return token, None, None
+
+
+async def _deny(websocket: WebSocket, status: int, code: str, message: str, reason: str) -> None:
+    metrics.WS_REFUSED.labels(reason).inc()
+    body = {"error": {"code": code, "message": message, "field": None}}
+    await websocket.send_denial_response(JSONResponse(body, status_code=status))
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    components: Components = websocket.app.state.pm
+    state: WsState = websocket.app.state.ws
+    settings = components.settings
+    origin = websocket.headers.get("origin")
+    if origin is not None and origin not in settings.allowed_origins:
+        await _deny(websocket, 403, "FORBIDDEN", "this Origin is not allowed", "origin")
+        return
+    if components.draining:
+        await _deny(websocket, 503, "UNAVAILABLE", "the server is shutting down", "draining")
+        return
+    token, encoding, subprotocol = _credentials(websocket)
+    try:
+        principal = components.verifier.verify(token)
+    except Unauthenticated as exc:
+        await _deny(websocket, 401, exc.code, exc.message, "unauthenticated")
+        return
+    refusal = state.caps.refusal(principal.tenant_id, principal.user_id)
+    if refusal is not None:
+        status, message = refusal
+        code = "UNAVAILABLE" if status == 503 else "RATE_LIMITED"
+        await _deny(websocket, status, code, message, "caps")
+        return
+    ctx = RequestContext(
+        tenant_id=principal.tenant_id,
+        user_id=principal.user_id,
+        roles=principal.roles,
+        email=principal.email,
+        name=principal.name,
+    )
+    try:
+        await components.services.touch_user(ctx)
+    except PmError as exc:
+        status = 401 if exc.code == "UNAUTHENTICATED" else 503
+        await _deny(websocket, status, exc.code, exc.message, "tenant")
+        return
+    state.caps.acquire(principal.tenant_id, principal.user_id)
+    metrics.WS_CONNECTIONS.inc()
+    try:
+        await websocket.accept(subprotocol=subprotocol)
+        connection = Connection(websocket, principal, encoding, components, state)
+        try:
+            await connection.run()
+        finally:
+            state.hub.drop(connection)
+    finally:
+        state.caps.release(principal.tenant_id, principal.user_id)
+        metrics.WS_CONNECTIONS.dec()

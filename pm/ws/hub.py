@@ -1,0 +1,151 @@
+"""The hub: which connection views which project, fan-out of committed events, presence.
+
+Events come from the bus after commit. Each is encoded at most once per encoding and queued on
+every subscriber of its project in its tenant except the connection that made the change (it
+gets the response instead). A subscription starts "pending" until the connection has read the
+tenant's current seq: events committed before that point are left to GetChanges, later ones are
+delivered live, so between the feed and live events nothing is missed and nothing repeats.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any, Protocol
+
+from pm.domain.events import Event
+from pm.observability import metrics
+from pm.ws.codec import Encoding, encode
+
+Key = tuple[str, str]  # (tenant id, project id)
+
+
+class Subscriber(Protocol):
+    id: str
+    tenant_id: str
+    user_id: str
+    encoding: Encoding
+
+    def enqueue(self, frame: str | bytes, payload_name: str) -> None: ...
+
+
+def event_envelope(event: Event) -> dict[str, Any]:
+    """An event exactly as it goes live and as GetChanges replays it."""
+    return {
+        "message_id": event.event_id,
+        "seq": event.seq,
+        "actor_id": event.actor_id,
+        "sent_at_ms": event.at,
+        event.payload_name: event.payload,
+    }
+
+
+class _Subscription:
+    __slots__ = ("floor", "pending")
+
+    def __init__(self) -> None:
+        self.floor: int | None = None  # seq already covered by GetChanges; None while pending
+        self.pending: list[Event] = []
+
+
+class Hub:
+    def __init__(self) -> None:
+        self._subs: dict[Key, dict[Subscriber, _Subscription]] = defaultdict(dict)
+
+    # -- subscriptions ----------------------------------------------------------------------
+
+    def begin(self, conn: Subscriber, project_ids: list[str]) -> None:
+        """Register before the current seq is read, so no event can fall in between."""
+        for project_id in project_ids:
+            self._subs[(conn.tenant_id, project_id)].setdefault(conn, _Subscription())
+
+    def confirm(self, conn: Subscriber, project_ids: list[str], current_seq: int) -> None:
+        """The client now holds ``current_seq``: release later events held while pending."""
+        for project_id in project_ids:
+            sub = self._subs.get((conn.tenant_id, project_id), {}).get(conn)
+            if sub is None or sub.floor is not None:
+                continue
+            sub.floor = current_seq
+            held, sub.pending = sub.pending, []
+            for event in held:
+                if event.seq > current_seq:
+                    self._deliver(conn, event, event_envelope(event), {})
+            self._presence(conn.tenant_id, project_id)
+
+    def cancel(self, conn: Subscriber, project_ids: list[str]) -> None:
+        """Undo ``begin`` (the subscribe was refused)."""
+        for project_id in project_ids:
+            subs = self._subs.get((conn.tenant_id, project_id))
+            if subs is not None and subs.get(conn) is not None and subs[conn].floor is None:
+                del subs[conn]
+                if not subs:
+                    del self._subs[(conn.tenant_id, project_id)]
+
+    def unsubscribe(self, conn: Subscriber, project_ids: list[str]) -> None:
+        for project_id in project_ids:
+            key = (conn.tenant_id, project_id)
+            subs = self._subs.get(key)
+            if subs is None or subs.pop(conn, None) is None:
+                continue
+            if not subs:
+                del self._subs[key]
+            self._presence(conn.tenant_id, project_id)
+
+    def drop(self, conn: Subscriber) -> None:
+        """Forget a closed connection everywhere."""
+        keys = [
+            key for key, subs in self._subs.items() if key[0] == conn.tenant_id and conn in subs
+        ]
+        self.unsubscribe(conn, [project_id for _tenant, project_id in keys])
+
+    def subscribed(self, conn: Subscriber) -> list[str]:
+        return [p for (t, p), subs in self._subs.items() if t == conn.tenant_id and conn in subs]
+
+    # -- fan-out ----------------------------------------------------------------------------
+
+    def publish(self, tenant_id: str, event: Event) -> None:
+        """Bus subscriber: queue the event on every other viewer of its project."""
+        subs = self._subs.get((tenant_id, event.project_id))
+        if not subs:
+            return
+        envelope = event_envelope(event)
+        frames: dict[Encoding, str | bytes] = {}
+        delivered = 0
+        for conn, sub in list(subs.items()):
+            if sub.floor is None:
+                sub.pending.append(event)
+            elif event.seq > sub.floor and conn.id != event.origin:
+                self._deliver(conn, event, envelope, frames)
+                delivered += 1
+        metrics.FANOUT_SIZE.observe(delivered)
+        metrics.FANOUT_DELAY_SECONDS.observe(max(0.0, time.time() - event.at / 1000))
+
+    @staticmethod
+    def _deliver(
+        conn: Subscriber,
+        event: Event,
+        envelope: dict[str, Any],
+        frames: dict[Encoding, str | bytes],
+    ) -> None:
+        if conn.id == event.origin:
+            return
+        frame = frames.get(conn.encoding)
+        if frame is None:
+            frame = frames[conn.encoding] = encode(envelope, conn.encoding)
+        conn.enqueue(frame, event.payload_name)
+
+    def _presence(self, tenant_id: str, project_id: str) -> None:
+        subs = self._subs.get((tenant_id, project_id), {})
+        viewers = [conn for conn, sub in subs.items() if sub.floor is not None]
+        users = sorted({conn.user_id for conn in viewers})
+        envelope = {
+            "message_id": "",
+            "sent_at_ms": int(time.time() * 1000),
+            "presence_changed": {"project_id": project_id, "users": users},
+        }
+        frames: dict[Encoding, str | bytes] = {}
+        for conn in viewers:
+            frame = frames.get(conn.encoding)
+            if frame is None:
+                frame = frames[conn.encoding] = encode(envelope, conn.encoding)
+            conn.enqueue(frame, "presence_changed")
