@@ -208,7 +208,7 @@ class TenantConnectionManager:
             with self._lock:
                 self._open[tenant_id] = tenant
                 self._opening_locks.pop(tenant_id, None)
-                evicted = self._pick_lru_evictions()
+                evicted = self._pick_lru_evictions(keep=tenant_id)
                 metrics.TENANTS_OPEN.set(len(self._open))
         for old in evicted:
             old.dispose()
@@ -297,13 +297,14 @@ class TenantConnectionManager:
         tenant.closed = True
         self._open.pop(tenant.id, None)
 
-    def _pick_lru_evictions(self) -> list[Tenant]:
+    def _pick_lru_evictions(self, *, keep: str) -> list[Tenant]:
+        """Least recently used first, never one with work in flight nor the one just opened."""
         excess = len(self._open) - self.config.max_open_tenants
         evicted: list[Tenant] = []
         for tenant in list(self._open.values()):
             if len(evicted) >= excess:
                 break
-            if tenant.inflight == 0:
+            if tenant.inflight == 0 and tenant.id != keep:
                 self._detach(tenant)
                 evicted.append(tenant)
         for _ in evicted:
