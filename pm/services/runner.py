@@ -151,8 +151,7 @@ class ServiceRunner:
             if stored is not None:
                 metrics.IDEMPOTENT_REPLAYS.inc()
                 return stored
-        outcome = fn(uow, **kwargs)
-        uow.flush_activity_without_event()
+        outcome = uow.finish(fn(uow, **kwargs))
         if ctx.message_id:
             idempotency.remember(
                 session, ctx.user_id, ctx.message_id, operation, digest, outcome, uow.now

@@ -9,6 +9,7 @@ next ``seq`` (the change feed's autoincrement key, assigned inside the write loc
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import insert
@@ -101,9 +102,16 @@ class UnitOfWork:
 
     def respond(self, event: Event) -> Outcome:
         """The caller's answer is the primary event's payload, with its seq."""
-        return Outcome(event.payload_name, event.payload, event.seq, tuple(self.events))
+        return Outcome(event.payload_name, event.payload, event.seq)
 
-    def flush_activity_without_event(self) -> None:
-        """Refuse to commit activity that no event carries: a bug, caught at commit time."""
+    def finish(self, outcome: Outcome) -> Outcome:
+        """Attach every event the transaction emitted, whenever it was emitted.
+
+        Only the primary event (the response's seq) keeps ``origin``: the requesting connection
+        gets it as the response, so the hub skips it there; secondary events (items released
+        by a closing sprint, a timer stopped elsewhere, respaced siblings) reach it too.
+        """
         if self._activity:
             raise RuntimeError("activity recorded without an event to carry it")
+        events = tuple(e if e.seq == outcome.seq else replace(e, origin=None) for e in self.events)
+        return replace(outcome, events=events)

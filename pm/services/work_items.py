@@ -210,7 +210,8 @@ def move_work_item(
     """A drag on the board: new parent and/or place among siblings and/or status.
 
     Only the moved item is written (an order key between its new neighbours), unless the keys
-    at that spot have grown too long, when the sibling list is respaced in the same transaction.
+    at that spot have grown too long: then the other siblings are first respaced, in the same
+    transaction and each with its own event, and the key is taken between the new neighbours.
     """
     session = uow.session
     item = live_item(session, work_item_id)
@@ -229,13 +230,14 @@ def move_work_item(
     if status is not None:
         changes["status"] = v.choice(status, Status, "status").value
     if after_id or before_id:
-        changes["position"] = _position_between(session, item, parent_key, after_id, before_id)
+        key = _position_between(session, item, parent_key, after_id, before_id)
+        if len(key) > MAX_KEY_LENGTH:
+            _respace_siblings(uow, parent_key, moving=item.id)
+            key = _position_between(session, item, parent_key, after_id, before_id)
+        changes["position"] = key
     elif parent_key != item.parent_id:
         changes["position"] = key_between(_last_child_position(session, parent_key), None)
-    outcome = _apply(uow, item, version, changes, action="moved")
-    if len(item.position) > MAX_KEY_LENGTH:
-        _respace_siblings(uow, parent_key)
-    return outcome
+    return _apply(uow, item, version, changes, action="moved")
 
 
 def delete_work_item(uow: UnitOfWork, *, work_item_id: str, expected_version: int) -> Outcome:
@@ -374,12 +376,13 @@ def _position_between(
     return key_between(low, high)
 
 
-def _respace_siblings(uow: UnitOfWork, parent_key: str | None) -> None:
-    """Give every sibling a short, evenly spaced key (rare: only when keys grew too long)."""
+def _respace_siblings(uow: UnitOfWork, parent_key: str | None, *, moving: str) -> None:
+    """Give every sibling but the moving one a short, evenly spaced key (rare: only when keys
+    at one spot grew too long)."""
     session = uow.session
     siblings = session.exec(
         select(WorkItem)
-        .where(WorkItem.parent_id == parent_key, LIVE)
+        .where(WorkItem.parent_id == parent_key, LIVE, WorkItem.id != moving)
         .order_by(col(WorkItem.position), col(WorkItem.id))
     ).all()
     for sibling, key in zip(siblings, spread_keys(len(siblings)), strict=True):

@@ -66,3 +66,73 @@ async def make_item(
         **fields,
     )
     return outcome.payload["work_item"]  # type: ignore[no-any-return]
+
+
+COUNTED_TABLES = (
+    "work_items",
+    "sprints",
+    "comments",
+    "time_entries",
+    "dependencies",
+    "swim_lanes",
+    "project_members",
+    "activity_log",
+    "change_feed",
+)
+
+
+def state_of(runner: ServiceRunner, tenant_id: str = "acme") -> dict[str, Any]:
+    """Row counts, live rows and the feed's seq: equal before and after a refusal."""
+    from sqlalchemy import text
+
+    def read(session: Any) -> dict[str, Any]:
+        conn = session.connection()
+        state: dict[str, Any] = {
+            table: conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            for table in COUNTED_TABLES
+        }
+        state["versions"] = conn.execute(
+            text("SELECT group_concat(id || ':' || version) FROM work_items")
+        ).scalar_one()
+        state["seq"] = conn.execute(
+            text("SELECT seq FROM sqlite_sequence WHERE name='change_feed'")
+        ).scalar_one_or_none()
+        return state
+
+    return runner.tenants.open_sync(tenant_id).read_sync(read)
+
+
+class Refusal:
+    """``async with Refusal(runner, published, "CODE")``: the block must raise that code and
+    leave the tenant and the bus exactly as they were."""
+
+    def __init__(self, runner: ServiceRunner, published: list[Any], code: str) -> None:
+        self.runner, self.published, self.code = runner, published, code
+        self.error: Any = None
+
+    async def __aenter__(self) -> Refusal:
+        self.before = state_of(self.runner)
+        self.published_before = len(self.published)
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        from pm.errors import PmError
+
+        assert exc is not None, f"expected {self.code}, nothing was raised"
+        assert isinstance(exc, PmError), f"expected {self.code}, got {exc!r}"
+        assert exc.code == self.code, f"expected {self.code}, got {exc.code}: {exc.message}"
+        self.error = exc
+        assert state_of(self.runner) == self.before, "a refusal wrote something"
+        assert len(self.published) == self.published_before, "a refusal published an event"
+        return True
+
+
+async def add_member(
+    runner: ServiceRunner, admin: RequestContext, project: JsonDict, user_id: str, role: str
+) -> RequestContext:
+    from pm.services import members
+
+    await runner.command(
+        admin, members.add_member, project_id=project["id"], user_id=user_id, role=role
+    )
+    return ctx_for(user_id, tenant_id=admin.tenant_id)
