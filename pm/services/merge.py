@@ -32,7 +32,8 @@ def refuse_collisions(
     wanted: dict[str, Any],
     current_view: Callable[[], JsonDict],
 ) -> None:
-    """CONFLICT if any field in ``wanted`` changed after ``seen_version`` to another value."""
+    """CONFLICT if any field in ``wanted`` changed after ``seen_version``, even to the value
+    now attempted: a read-modify-write (an increment) must not count twice as once."""
     if seen_version == row.version:
         return
     if seen_version > row.version:
@@ -62,7 +63,7 @@ def refuse_collisions(
             attempted=activity_value(wanted[name]),
         )
         for name in wanted
-        if name in seen and getattr(row, name) != wanted[name]
+        if name in seen
     ]
     if conflicts:
         raise Conflict(

@@ -191,12 +191,15 @@ async def test_stale_update_of_same_field_conflicts_with_details(
     ]
 
 
-async def test_stale_update_to_the_stored_value_is_not_a_conflict(runner: ServiceRunner) -> None:
+async def test_stale_update_to_the_stored_value_still_conflicts(
+    runner: ServiceRunner, published: Published
+) -> None:
+    """Two increments from the same read must not collapse into one silently."""
     project = await make_project(runner, ALICE)
-    task = await make_item(runner, ALICE, project)
-    await _update(runner, task, 1, status="done")
-    out = await _update(runner, task, 1, status="done")
-    assert out.payload["changes"] == []
+    task = await make_item(runner, ALICE, project, story_points=1)
+    await _update(runner, task, 1, story_points=2)
+    async with Refusal(runner, published, "CONFLICT"):
+        await _update(runner, task, 1, story_points=2)
 
 
 async def test_version_from_the_future_conflicts(
