@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from pm.services.context import RequestContext
+from pm.services.demo import seed_demo
+from pm.services.projects import project_snapshot
+from pm.services.runner import ServiceRunner
+from pm.services.time_entries import get_time_entries
+
+
+async def test_demo_project_has_everything_a_newcomer_explores(runner: ServiceRunner) -> None:
+    ctx = RequestContext(tenant_id="demo", user_id="demo-user", roles=frozenset({"admin"}))
+    project = await seed_demo(runner, ctx)
+    snapshot = await runner.query(ctx, project_snapshot, project_id=project["id"])
+    items = snapshot["work_items"]
+    assert {i["item_type"] for i in items} == {"project", "epic", "story", "task"}
+    assert len({i["status"] for i in items}) >= 4
+    assert [s["status"] for s in snapshot["sprints"]] == ["active"]
+    assert any(i["is_blocked"] for i in items)
+    assert len(snapshot["members"]) == 2
+    assert len(snapshot["dependencies"]) == 2
+    running = [
+        e
+        for i in items
+        if i["item_type"] == "task"
+        for e in (await runner.query(ctx, get_time_entries, work_item_id=i["id"]))["time_entries"]
+        if e["ended_at"] is None
+    ]
+    assert len(running) == 1
