@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from pm.domain.events import Event
@@ -70,7 +72,7 @@ async def test_self_and_duplicate_dependencies_refused(
 async def test_long_chain_cycle_check(runner: ServiceRunner, published: Published) -> None:
     project = await make_project(runner, ALICE)
     chain = [await make_item(runner, ALICE, project, title=f"c{n}") for n in range(30)]
-    for left, right in zip(chain, chain[1:], strict=False):
+    for left, right in itertools.pairwise(chain):
         await _dep(runner, left, right)
     async with Refusal(runner, published, "CYCLE_DETECTED") as refusal:
         await _dep(runner, chain[-1], chain[0])

@@ -195,7 +195,7 @@ async def test_report_has_points_and_burndown(runner: ServiceRunner) -> None:
     )
     report = await runner.query(ALICE, sprints.get_sprint_report, sprint_id=sprint["id"])
     assert (report["points_committed"], report["points_done"]) == (8, 3)
-    assert [p["date"] for p in report["burndown"]][0] == (TODAY - timedelta(days=2)).isoformat()
+    assert report["burndown"][0]["date"] == (TODAY - timedelta(days=2)).isoformat()
     assert report["burndown"][-1] == {"date": TODAY.isoformat(), "remaining_points": 5}
 
 

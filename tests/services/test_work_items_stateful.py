@@ -173,8 +173,8 @@ class WorkItemMachine(RuleBasedStateMachine):
             return list(
                 session.connection().execute(
                     text(
-                        "SELECT w.id, w.version, (SELECT count(DISTINCT a.version) FROM activity_log a "
-                        "WHERE a.entity_id = w.id) FROM work_items w"
+                        "SELECT w.id, w.version, (SELECT count(DISTINCT a.version) "
+                        "FROM activity_log a WHERE a.entity_id = w.id) FROM work_items w"
                     )
                 )
             )
