@@ -1,7 +1,12 @@
 """One JSON line per log event, with tenant, user, message id and operation when known.
 
-Anything that looks like a JWT (three base64url parts starting ``eyJ``) is masked before the
-line is written, so a token can't reach a log even by accident.
+The request fields come from two places: ``extra={...}`` on the call, or the fields a door bound
+for the request it is serving (``bind_request``), which every line logged while serving that
+request inherits, however deep in the service layer it is written. Binding uses a ContextVar, so
+concurrent requests on one event loop never see each other's fields.
+
+Anything that looks like a JWT (base64url starting ``eyJ``, the encoding of ``{"``) is masked in
+the finished line, whichever field it reached, so a token can't be logged even by accident.
 """
 
 from __future__ import annotations
@@ -11,14 +16,52 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-CONTEXT_FIELDS = ("tenant", "user", "message_id", "operation", "route", "status", "duration_ms")
-_JWT = re.compile(r"eyJ[\w-]*\.[\w-]*\.[\w-]*")
+CONTEXT_FIELDS = (
+    "tenant",
+    "user",
+    "message_id",
+    "operation",
+    "method",
+    "route",
+    "status",
+    "code",
+    "duration_ms",
+)
+_JWT = re.compile(r"eyJ[\w.-]*")
+_bound: ContextVar[dict[str, Any] | None] = ContextVar("pm_log_fields", default=None)
 
 
 def redact(text: str) -> str:
     return _JWT.sub("[redacted-token]", text)
+
+
+@contextmanager
+def bind_request(**fields: Any) -> Iterator[dict[str, Any]]:
+    """Fields every log line of the enclosed code carries; the returned dict may be filled in
+    later (the user is known only once the token is verified)."""
+    bound = {**(_bound.get() or {}), **fields}
+    token = _bound.set(bound)
+    try:
+        yield bound
+    finally:
+        _bound.reset(token)
+
+
+def bound_fields() -> dict[str, Any]:
+    """The fields bound for the request being served (a copy), empty outside of one."""
+    return dict(_bound.get() or {})
+
+
+def update_bound(**fields: Any) -> None:
+    """Add fields to the current request's binding, if there is one."""
+    bound = _bound.get()
+    if bound is not None:
+        bound.update(fields)
 
 
 class JsonFormatter(logging.Formatter):
@@ -28,20 +71,23 @@ class JsonFormatter(logging.Formatter):
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": redact(record.getMessage()),
+            "event": record.getMessage(),
         }
+        bound = _bound.get() or {}
         for name in CONTEXT_FIELDS:
             value = getattr(record, name, None)
+            if value is None:
+                value = bound.get(name)
             if value is not None:
                 line[name] = value
         if record.exc_info:
-            line["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(line, default=str)
+            line["exception"] = self.formatException(record.exc_info)
+        return redact(json.dumps(line, default=str))
 
 
-def configure_logging(level: str = "info") -> None:
-    """Route the root logger (and uvicorn's) to stderr as JSON lines."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(level: str = "info", stream: Any = None) -> None:
+    """Route the root logger (and uvicorn's) to ``stream`` (stderr) as JSON lines."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

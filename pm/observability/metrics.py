@@ -48,13 +48,6 @@ SERVICE_SECONDS = Histogram(
     "pm_service_seconds", "Service call latency", ["operation"], buckets=LATENCY_BUCKETS
 )
 RATE_LIMITED = Counter("pm_rate_limited_total", "Requests refused by a rate limit", ["door"])
-HTTP_REQUESTS = Counter("pm_http_requests_total", "HTTP requests", ["method", "route", "status"])
-HTTP_SECONDS = Histogram(
-    "pm_http_request_seconds",
-    "HTTP request latency",
-    ["method", "route"],
-    buckets=LATENCY_BUCKETS,
-)
 
 # WebSocket door
 WS_CONNECTIONS = Gauge("pm_ws_connections", "WebSocket connections open")
@@ -78,3 +71,13 @@ FANOUT_DELAY_SECONDS = Histogram(
     "Time from commit to an event being queued for its subscribers",
     buckets=LATENCY_BUCKETS,
 )
+
+# HTTP (REST door and operations endpoints): route is the template, never the raw path
+HTTP_REQUESTS = Counter("pm_http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_SECONDS = Histogram(
+    "pm_http_request_seconds",
+    "HTTP request latency, first byte in to last byte out",
+    ["method", "route", "status"],
+    buckets=LATENCY_BUCKETS,
+)
+HTTP_ERRORS = Counter("pm_http_errors_total", "HTTP error answers, by DOMAIN.md code", ["code"])

@@ -1,8 +1,17 @@
-"""Domain error codes -> HTTP status and the JSON error body, in one place."""
+"""Domain error codes -> HTTP status and the JSON error body, in one place.
+
+Every refusal of the REST door leaves through ``error_response``: domain errors raised by the
+service layer or the token check, FastAPI's parameter validation, Starlette's routing errors
+(unknown path, wrong method) and anything unexpected (500 ``INTERNAL`` with a generic message;
+the trace goes to the log, never to the client).
+"""
 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -10,6 +19,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from pm.errors import InternalError, PmError, RateLimited, Unavailable
+from pm.observability import metrics
+from pm.observability.logging import update_bound
 
 log = logging.getLogger(__name__)
 
@@ -28,49 +39,72 @@ STATUS_BY_CODE: dict[str, int] = {
     "UNAVAILABLE": 503,
     "INTERNAL": 500,
 }
+CODE_BY_HTTP_STATUS = {404: "NOT_FOUND", 401: "UNAUTHENTICATED", 413: "PAYLOAD_TOO_LARGE"}
 
 
-def error_body(code: str, message: str, field: str | None = None) -> dict[str, object]:
-    return {"error": {"code": code, "message": message, "field": field}}
+def error_response(
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    details: dict[str, Any] | None = None,
+    status: int | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The one error body: ``{"error": {"code", "message", "field", ...details}}``."""
+    metrics.HTTP_ERRORS.labels(code).inc()
+    update_bound(code=code)
+    body = {"error": {"code": code, "message": message, "field": field, **(details or {})}}
+    return JSONResponse(body, status_code=status or STATUS_BY_CODE[code], headers=headers)
 
 
-def error_response(exc: PmError) -> JSONResponse:
+def domain_error_response(exc: PmError) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, RateLimited | Unavailable):
-        headers["Retry-After"] = str(max(1, -(-exc.retry_after_ms // 1000)))
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_ms / 1000)))
     if exc.code == "UNAUTHENTICATED":
         headers["WWW-Authenticate"] = "Bearer"
-    body = error_body(exc.code, exc.message, exc.field)
-    body["error"].update(exc.details())  # type: ignore[attr-defined]
-    return JSONResponse(body, status_code=STATUS_BY_CODE[exc.code], headers=headers)
+    return error_response(
+        exc.code, exc.message, field=exc.field, details=exc.details(), headers=headers
+    )
+
+
+async def _on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PmError)
+    return domain_error_response(exc)
+
+
+async def _on_invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if not errors:
+        return error_response("VALIDATION_ERROR", "invalid request")
+    first = errors[0]
+    field = str(first["loc"][-1]) if first.get("loc") else None
+    return error_response(
+        "VALIDATION_ERROR", f"{field}: {first.get('msg', 'invalid')}", field=field
+    )
+
+
+async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    fallback = "INVALID_MESSAGE" if exc.status_code < 500 else "INTERNAL"
+    return error_response(
+        CODE_BY_HTTP_STATUS.get(exc.status_code, fallback),
+        str(exc.detail),
+        status=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error", exc_info=exc)
+    internal = InternalError()
+    return error_response(internal.code, internal.message)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, PmError)
-        return error_response(exc)
-
-    async def on_invalid_request(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        first = exc.errors()[0] if exc.errors() else {}
-        field = str(first.get("loc", ["", ""])[-1]) if first else None
-        message = f"{field}: {first.get('msg', 'invalid')}" if first else "invalid request"
-        return JSONResponse(error_body("VALIDATION_ERROR", message, field), status_code=422)
-
-    async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, HTTPException)
-        code = {404: "NOT_FOUND", 405: "INVALID_MESSAGE", 401: "UNAUTHENTICATED"}.get(
-            exc.status_code, "INVALID_MESSAGE" if exc.status_code < 500 else "INTERNAL"
-        )
-        return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
-        )
-
-    async def on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", exc_info=exc)
-        return error_response(InternalError())
-
-    app.add_exception_handler(PmError, on_domain_error)
-    app.add_exception_handler(RequestValidationError, on_invalid_request)
-    app.add_exception_handler(HTTPException, on_http_error)
-    app.add_exception_handler(Exception, on_unexpected)
+    app.add_exception_handler(PmError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_invalid_request)
+    app.add_exception_handler(HTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,93 +1,136 @@
-"""The project context as compact Markdown for a prompt: headings and nested lists, no JSON."""
+"""The project context as compact Markdown for a prompt: headings and nested lists, no JSON.
+
+It renders exactly the JSON context (same bounds, same truncation note), so an agent gets the
+same facts whichever format it asks for. Ids stay in full, in backticks, because an agent needs
+them for follow-up calls (``GET /api/v1/work-items/{id}``).
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
-
-def _item_line(item: dict[str, Any]) -> str:
-    bits = [item["status"]]
-    if item.get("assignee_id"):
-        bits.append(f"@{item['assignee_id']}")
-    if item.get("story_points") is not None:
-        bits.append(f"{item['story_points']} pts")
-    if item.get("priority") in ("high", "critical"):
-        bits.append(item["priority"])
-    if item.get("is_blocked"):
-        bits.append("BLOCKED")
-    return f"- [{item['item_type']}] {item['title']} ({', '.join(bits)}) `{item['id']}`"
+JsonDict = dict[str, Any]
+NONE = "- none"
 
 
-def _tree(items: list[dict[str, Any]], root: str) -> list[str]:
-    children: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    known = {i["id"] for i in items}
-    for item in items:
-        parent = item["parent_id"] if item["parent_id"] in known else root
-        children[parent].append(item)
-    lines: list[str] = []
-    stack = [(child, 0) for child in reversed(sorted(children[root], key=lambda i: i["position"]))]
-    while stack:
-        item, depth = stack.pop()
-        lines.append("  " * depth + _item_line(item))
-        for child in reversed(sorted(children[item["id"]], key=lambda i: i["position"])):
-            stack.append((child, depth + 1))
-    return lines
-
-
-def render_context(ctx: dict[str, Any]) -> str:
-    project, counts = ctx["project"], ctx["counts"]
-    out = [f"# Project: {project['title']}", ""]
+def render_context(ctx: JsonDict) -> str:
+    project = ctx["project"]
+    out = [f"# Project: {project['title']} `{project['id']}`", ""]
     if project["description"]:
         out += [project["description"], ""]
-    out += [
-        f"Items: {counts['items']}; blocked: {counts['blocked']}; "
-        f"as of change seq {ctx['as_of_seq']}.",
-        "",
-        "## Counts",
-        "- by status: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["by_status"].items())),
-        "- by type: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["by_type"].items())),
-        "- by assignee: " + ", ".join(f"{k} {v}" for k, v in sorted(counts["by_assignee"].items())),
-        "",
-        "## Sprints",
+    if ctx["truncated"]:
+        out += [f"> Truncated: {ctx['truncation_note']}", ""]
+    out += _summary(ctx)
+    out += _section("Sprints", _sprints(ctx["sprints"]))
+    out += _section("Blocked items", _blocked(ctx["blocked_items"]))
+    out += _section("Item tree", [_item(i) for i in ctx["work_items"]])
+    out += _section("Members", _members(ctx["members"]))
+    out += _section(
+        "Board lanes", [f"- {lane['name']}: {lane['status_value']}" for lane in ctx["swim_lanes"]]
+    )
+    out += _section("Recent activity", [_activity(row) for row in ctx["recent_activity"]])
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _section(title: str, lines: list[str]) -> list[str]:
+    return [f"## {title}", *(lines or [NONE]), ""]
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in sorted(counts.items())) or "none"
+
+
+def _summary(ctx: JsonDict) -> list[str]:
+    counts, velocity = ctx["counts"], ctx["velocity"]
+    points = counts["story_points"]
+    lines = [
+        f"- items: {counts['items']} ({_pairs(counts['by_type'])}); blocked: {counts['blocked']}",
+        f"- by status: {_pairs(counts['by_status'])}",
+        f"- story points: {points['done']} of {points['total']} done",
+        "- by assignee:",
     ]
-    for sprint in ctx["sprints"] or []:
+    for user, statuses in counts["by_assignee"].items():
+        rest = {k: v for k, v in statuses.items() if k != "total"}
+        lines.append(f"  - {user}: {statuses['total']} ({_pairs(rest)})")
+    if velocity["recent_average"] is not None:
+        lines.append(
+            f"- velocity: {velocity['recent_average']} points per sprint "
+            f"(mean of the last {velocity['sprints_averaged']} completed)"
+        )
+    lines.append(f"- as of change seq {ctx['as_of_seq']}")
+    return ["## Summary", *lines, ""]
+
+
+def _sprints(sprints: Iterable[JsonDict]) -> list[str]:
+    lines = []
+    for sprint in sprints:
         dates = f"{sprint['start_date']} to {sprint['end_date']}"
         line = f"- {sprint['name']} ({sprint['status']}, {dates})"
         if sprint.get("points_committed") is not None:
-            line += f": {sprint['points_done']} of {sprint['points_committed']} points done"
-        if sprint.get("velocity") is not None:
-            line += f"; velocity {sprint['velocity']}"
-        out.append(line)
-        if sprint.get("burndown"):
-            out.append(
-                "  - burndown: "
-                + ", ".join(f"{p['date']} {p['remaining_points']}" for p in sprint["burndown"])
+            line += (
+                f": {sprint['points_done']} of {sprint['points_committed']} points done, "
+                f"{sprint['items']} items"
             )
-    if not ctx["sprints"]:
-        out.append("- none")
-    out += ["", "## Blocked items"]
-    for item in ctx["blocked_items"]:
-        blockers = ", ".join(b["title"] or b["id"] for b in item["blocked_by"])
-        out.append(f"- {item['title']} ({item['status']}) blocked by: {blockers}")
-    if not ctx["blocked_items"]:
-        out.append("- none")
-    out += ["", "## Members"]
-    out += [
-        f"- {m['name'] or m['user_id']} (`{m['user_id']}`): {m['role']}" for m in ctx["members"]
-    ]
-    out += ["", "## Board lanes"]
-    out += [f"- {lane['name']} -> {lane['status_value']}" for lane in ctx["swim_lanes"]]
-    out += ["", "## Item tree"]
-    out += _tree(ctx["work_items"], project["id"])
-    if ctx["truncated"]:
-        out += ["", f"_Truncated: {ctx['truncation_note']}._"]
-    out += ["", "## Recent activity"]
-    for row in ctx["recent_activity"]:
-        change = (
-            f" {row['field_name']}: {row['old_value']} -> {row['new_value']}"
-            if row["field_name"]
-            else ""
+        elif sprint["velocity"] is not None:
+            line += f": velocity {sprint['velocity']} of {sprint['committed_points']} committed"
+        if sprint["goal"]:
+            line += f"; goal: {sprint['goal']}"
+        lines.append(line + f" `{sprint['id']}`")
+        if sprint.get("burndown"):
+            series = ", ".join(
+                f"{p['date'][5:]} {p['remaining_points']}" for p in sprint["burndown"]
+            )
+            lines.append(f"  - burndown (points left at day end): {series}")
+    return lines
+
+
+def _ref(item: JsonDict) -> str:
+    who = f", @{item['assignee_id']}" if item["assignee_id"] else ""
+    return f"{item['title']} ({item['status']}{who}) `{item['id']}`"
+
+
+def _blocked(items: Iterable[JsonDict]) -> list[str]:
+    lines = []
+    for item in items:
+        lines.append(f"- {_ref(item)}, blocked by:")
+        lines += [f"  - {_ref(blocker)}" for blocker in item["blocked_by"]]
+    return lines
+
+
+def _item(item: JsonDict) -> str:
+    bits = [item["status"]]
+    if item["assignee_id"]:
+        bits.append(f"@{item['assignee_id']}")
+    if item["story_points"] is not None:
+        bits.append(f"{item['story_points']} pts")
+    if item["priority"] in ("high", "critical"):
+        bits.append(item["priority"])
+    if item["is_blocked"]:
+        bits.append("BLOCKED")
+    indent = "  " * item["depth"]
+    return f"{indent}- [{item['item_type']}] {item['title']} ({', '.join(bits)}) `{item['id']}`"
+
+
+def _members(members: Iterable[JsonDict]) -> list[str]:
+    lines = []
+    for member in members:
+        named = (
+            f"{member['name']} " if member["name"] and member["name"] != member["user_id"] else ""
         )
-        out.append(f"- {row['at']} {row['user_id']} {row['action']} {row['entity_type']}{change}")
-    return "\n".join(out) + "\n"
+        lines.append(f"- {named}`{member['user_id']}`: {member['role']}")
+    return lines
+
+
+def _activity(row: JsonDict) -> str:
+    change = (
+        f" {row['field_name']}: {row['old_value']} -> {row['new_value']}"
+        if row["field_name"]
+        else ""
+    )
+    when = datetime.fromtimestamp(row["at"] / 1000, UTC).strftime("%Y-%m-%d %H:%M")
+    return (
+        f"- {when} {row['user_id']} {row['action']} {row['entity_type']} "
+        f"`{row['entity_id']}`{change}"
+    )

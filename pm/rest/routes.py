@@ -1,5 +1,6 @@
-"""/api/v1: read-only endpoints for LLM agents. Each route parses, calls one service query,
-and returns its result; rules and SQL live in pm.services."""
+"""/api/v1: read-only endpoints for LLM agents and scripts. Each route parses its parameters,
+calls one service query through the runner, and returns the result; rules and SQL live in
+pm.services. Operation ids are the function names, so generated clients read naturally."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
+from fastapi.routing import APIRoute
 
 from pm.rest import schemas
 from pm.rest.markdown import render_context
@@ -15,19 +17,31 @@ from pm.services import activity, changes, llm_context, sprints, work_items
 from pm.services.context_report import project_context, work_item_detail
 from pm.services.runner import ServiceRunner
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": schemas.ErrorBody, "description": text}
-    for status, text in (
-        (401, "Missing or invalid token (UNAUTHENTICATED)"),
-        (404, "Not found, or not visible to you (NOT_FOUND)"),
-        (422, "Invalid parameter (VALIDATION_ERROR, with the field)"),
-        (429, "Rate limited (RATE_LIMITED; see Retry-After)"),
-    )
-}
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
-Limit = Annotated[int | None, Query(ge=1, description="Page size (bounded by the server)")]
-Cursor = Annotated[str | None, Query(max_length=512, description="`next_cursor` of the last page")]
-Id = Annotated[str, Query(max_length=255)]
+
+def _documented(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": schemas.ErrorBody, "description": text} for status, text in statuses}
+
+
+ERRORS = _documented(
+    (401, "Missing, invalid or expired token (UNAUTHENTICATED)"),
+    (404, "Not found, or not visible to you (NOT_FOUND); other tenants' ids are never visible"),
+    (422, "A parameter is invalid (VALIDATION_ERROR, naming the `field`)"),
+    (429, "Rate limited per user (RATE_LIMITED); retry after `Retry-After` seconds"),
+    (503, "The tenant is overloaded (UNAVAILABLE); retry after `Retry-After` seconds"),
+)
+router = APIRouter(
+    prefix="/api/v1",
+    responses=ERRORS,
+    generate_unique_id_function=lambda route: route.name if isinstance(route, APIRoute) else "",
+)
+Limit = Annotated[
+    int | None,
+    Query(ge=1, le=10_000, description="Page size; default 100, at most the server's maximum"),
+]
+Cursor = Annotated[
+    str | None, Query(max_length=512, description="The `next_cursor` of the previous page")
+]
+RefId = Annotated[str | None, Query(max_length=255)]
 
 
 def _services(request: Request) -> ServiceRunner:
@@ -37,31 +51,53 @@ def _services(request: Request) -> ServiceRunner:
 
 @router.get("/projects", response_model=schemas.ProjectList, summary="Projects you can see")
 async def list_projects(request: Request, ctx: Caller) -> dict[str, Any]:
+    """Start here: the projects of your tenant you are a member of (every one, for an admin)."""
     return {"projects": await _services(request).query(ctx, work_items.list_projects)}
 
 
 @router.get(
     "/projects/{project_id}/context",
     response_model=schemas.ProjectContext,
-    summary="Everything about one project, for an agent",
-    description="The item tree (bounded; see `truncated`), counts by status, type and assignee, "
-    "sprints with velocity and burndown, blocked items and what blocks them, members, lanes and "
-    "recent activity. `?format=markdown` returns the same as compact Markdown for a prompt.",
-    responses={200: {"content": {"text/markdown": {}}}},
+    summary="Everything about one project, in one bounded answer",
+    responses={
+        200: {
+            "content": {
+                "text/markdown": {
+                    "schema": {"type": "string"},
+                    "example": "# Project: Mobile app launch\n\nItems: 12; blocked: 2 ...",
+                }
+            },
+            "description": "JSON (default) or, with `format=markdown`, compact Markdown",
+        }
+    },
 )
 async def get_project_context(
     request: Request,
     ctx: Caller,
     project_id: str,
-    format: Literal["json", "markdown"] = "json",
+    format: Annotated[
+        Literal["json", "markdown"],
+        Query(description="`markdown`: the same content as headings and nested lists"),
+    ] = "json",
+    max_items: Annotated[
+        int | None,
+        Query(ge=1, le=100_000, description="Fewer items than the server's bound (default 2000)"),
+    ] = None,
 ) -> Any:
-    settings = request.app.state.pm.settings
+    """The item tree, counts by status, type and assignee, sprints with velocity and burndown,
+    blocked items and what blocks them, dependencies, members, board lanes and recent activity.
+
+    Bounded on any project size: at most `limits.max_items` items (the most relevant first,
+    always with their ancestors), descriptions clipped to `limits.text_chars` characters. When
+    anything was cut, `truncated` is true and `truncation_note` says what and where to page.
+    About 0.45 KB of JSON or 0.13 KB of Markdown per item kept."""
+    bound = request.app.state.pm.settings.context_max_items
     report = await _services(request).query(
         ctx,
         project_context,
         project_id=project_id,
-        max_items=settings.context_max_items,
-        recent_activity=settings.context_recent_activity,
+        max_items=min(max_items or bound, bound),
+        recent_activity=request.app.state.pm.settings.context_recent_activity,
     )
     if format == "markdown":
         return PlainTextResponse(render_context(report), media_type="text/markdown")
@@ -72,17 +108,22 @@ async def get_project_context(
 async def list_work_items(
     request: Request,
     ctx: Caller,
-    project_id: Annotated[str | None, Query(max_length=255)] = None,
-    status: Annotated[str | None, Query(max_length=32)] = None,
-    assignee_id: Annotated[str | None, Query(max_length=255)] = None,
-    sprint_id: Annotated[str | None, Query(max_length=255)] = None,
-    item_type: Annotated[str | None, Query(max_length=32)] = None,
+    project_id: RefId = None,
+    status: Annotated[
+        str | None, Query(max_length=32, description="backlog|todo|in_progress|review|done")
+    ] = None,
+    assignee_id: RefId = None,
+    sprint_id: RefId = None,
+    item_type: Annotated[
+        str | None, Query(max_length=32, description="project|epic|story|task")
+    ] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Text in title or description")
+        str | None, Query(max_length=200, description="Text in the title or description")
     ] = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
+    """Items of the projects you can see, oldest first; every filter narrows the result."""
     services = _services(request)
     page = await services.query(
         ctx,
@@ -116,20 +157,19 @@ async def get_sprint(request: Request, ctx: Caller, sprint_id: str) -> dict[str,
     return await _services(request).query(ctx, sprints.get_sprint_report, sprint_id=sprint_id)
 
 
-@router.get(
-    "/activity", response_model=schemas.ActivityPage, summary="The activity log, newest first"
-)
+@router.get("/activity", response_model=schemas.ActivityPage, summary="The activity log")
 async def get_activity(
     request: Request,
     ctx: Caller,
-    project_id: Annotated[str | None, Query(max_length=255)] = None,
-    entity_id: Annotated[str | None, Query(max_length=255)] = None,
-    user_id: Annotated[str | None, Query(max_length=255)] = None,
+    project_id: RefId = None,
+    entity_id: RefId = None,
+    user_id: RefId = None,
     since: Annotated[int | None, Query(ge=0, le=2**53, description="Unix ms, inclusive")] = None,
     until: Annotated[int | None, Query(ge=0, le=2**53, description="Unix ms, exclusive")] = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
+    """Who changed what and when, newest first, in the projects you can see."""
     services = _services(request)
     page = await services.query(
         ctx,
@@ -144,18 +184,32 @@ async def get_activity(
     return {"entries": page.items, "next_cursor": page.next_cursor}
 
 
-@router.get("/changes", response_model=schemas.Changes, summary="The change feed, for polling")
+@router.get(
+    "/changes",
+    response_model=schemas.Changes,
+    summary="The change feed, for agents that poll",
+    responses=_documented((410, "Events after since_seq are past retention (RESYNC_REQUIRED)")),
+)
 async def get_changes(
     request: Request,
     ctx: Caller,
-    since_seq: Annotated[int, Query(ge=0, le=2**62)],
-    project_id: Annotated[list[str] | None, Query(max_length=100)] = None,
+    since_seq: Annotated[
+        int, Query(ge=0, le=2**62, description="The last seq you saw (0: from the start)")
+    ],
+    project_id: Annotated[
+        list[str] | None, Query(max_length=100, description="Repeat for several projects")
+    ] = None,
     limit: Limit = None,
 ) -> dict[str, Any]:
+    """Every committed change after `since_seq`, in order, deletions included. Poll again
+    from `as_of_seq`; `has_more` means there is more to fetch at once."""
     services = _services(request)
-    page_size = services.page(limit, None).limit
     result = await services.query(
-        ctx, changes.get_changes, since_seq=since_seq, project_ids=project_id, limit=page_size
+        ctx,
+        changes.get_changes,
+        since_seq=since_seq,
+        project_ids=project_id,
+        limit=services.page(limit, None).limit,
     )
     return {
         "events": [
@@ -178,14 +232,18 @@ async def get_changes(
 @router.get(
     "/llm/context",
     response_model=schemas.LlmContextList,
-    summary="Documentation for agents: schema, rules, query patterns, examples",
+    summary="How to use this API well: schema docs, rules, query patterns, examples",
 )
 async def get_llm_context(
     request: Request,
     ctx: Caller,
-    context_type: Annotated[str | None, Query(max_length=32)] = None,
+    context_type: Annotated[
+        str | None,
+        Query(max_length=32, description="schema_doc|query_pattern|business_rule|example"),
+    ] = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
+    """Read this first: what each entity and field means, the rules, and worked examples."""
     entries = await _services(request).query(
         ctx, llm_context.list_llm_context, context_type=context_type, category=category
     )

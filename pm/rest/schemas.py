@@ -1,5 +1,6 @@
-"""Response models of /api/v1: the field names of DOMAIN.md, documented for agents reading
-/docs. Instants are Unix milliseconds (UTC); dates are YYYY-MM-DD."""
+"""Response models of /api/v1: the field names of DOMAIN.md, each documented, so /docs and
+/openapi.json are the whole reference an agent needs. Instants are Unix milliseconds (UTC) in
+fields ending ``_at``; calendar dates are ``YYYY-MM-DD``; enumerations are lowercase words."""
 
 from __future__ import annotations
 
@@ -7,66 +8,93 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+PROJECT_ID = "0b7e2f64-3c41-4bb8-9d1e-6c8f6a2d5e10"
+EPIC_ID = "a1d3c9b2-77b4-4d8e-8f0a-3e2b1c4d5f60"
+ITEM_ID = "5f0c6a4e-8f7e-4a53-9a53-2b7f1f0c9d11"
+BLOCKER_ID = "9e8d7c6b-5a49-4382-b1a0-f9e8d7c6b5a4"
+SPRINT_ID = "c2e4f6a8-1b3d-4f5a-9c7e-0d2f4b6a8c1e"
+AT = 1764000000000
+
 WORK_ITEM_EXAMPLE: dict[str, Any] = {
-    "id": "5f0c6a4e-8f7e-4a53-9a53-2b7f1f0c9d11",
+    "id": ITEM_ID,
     "item_type": "task",
-    "project_id": "0b7e2f64-3c41-4bb8-9d1e-6c8f6a2d5e10",
-    "parent_id": "a1d3c9b2-77b4-4d8e-8f0a-3e2b1c4d5f60",
+    "project_id": PROJECT_ID,
+    "parent_id": EPIC_ID,
     "title": "Rate-limit sign-ups",
     "description": "Per email and per IP.",
     "status": "in_progress",
     "priority": "high",
     "assignee_id": "sam",
     "story_points": 3,
-    "sprint_id": "c2e4f6a8-1b3d-4f5a-9c7e-0d2f4b6a8c1e",
+    "sprint_id": SPRINT_ID,
     "position": "V",
     "version": 4,
     "is_blocked": False,
-    "created_at": 1764000000000,
+    "created_at": AT,
     "created_by": "alice",
-    "updated_at": 1764003600000,
+    "updated_at": AT + 3_600_000,
     "updated_by": "sam",
+}
+ACTIVITY_EXAMPLE: dict[str, Any] = {
+    "id": 812,
+    "entity_type": "work_item",
+    "entity_id": ITEM_ID,
+    "project_id": PROJECT_ID,
+    "action": "updated",
+    "field_name": "status",
+    "old_value": "todo",
+    "new_value": "in_progress",
+    "user_id": "sam",
+    "version": 4,
+    "seq": 1207,
+    "at": AT + 3_600_000,
 }
 
 
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
 class Audit(BaseModel):
-    created_at: int = Field(description="Unix ms, UTC")
-    created_by: str
-    updated_at: int = Field(description="Unix ms, UTC")
-    updated_by: str
+    created_at: int = Field(description="When it was created (Unix ms, UTC)")
+    created_by: str = Field(description="User id of its creator")
+    updated_at: int = Field(description="When it last changed (Unix ms, UTC)")
+    updated_by: str = Field(description="User id of the last change's author")
 
 
 class WorkItem(Audit):
-    model_config = ConfigDict(json_schema_extra={"examples": [WORK_ITEM_EXAMPLE]})
+    """A project, epic, story or task: one table, four levels."""
 
-    id: str
-    item_type: str = Field(description="project | epic | story | task")
+    model_config = _examples(WORK_ITEM_EXAMPLE)
+
+    id: str = Field(description="UUID")
+    item_type: str = Field(description="project | epic | story | task (fixed at creation)")
     project_id: str = Field(description="The root project (a project's own id)")
-    parent_id: str | None
-    title: str
-    description: str = Field(description="Markdown")
+    parent_id: str | None = Field(description="The parent item; null for a project")
+    title: str = Field(description="1 to 200 characters")
+    description: str = Field(description="Markdown, up to 50,000 characters")
     status: str = Field(description="backlog | todo | in_progress | review | done")
     priority: str = Field(description="low | medium | high | critical")
-    assignee_id: str | None
-    story_points: int | None
-    sprint_id: str | None = Field(description="null: in the backlog")
+    assignee_id: str | None = Field(description="User id of the assignee, or null")
+    story_points: int | None = Field(description="0 to 1000, or null")
+    sprint_id: str | None = Field(description="The sprint it is planned in; null: the backlog")
     position: str = Field(description="Order among siblings: sort as plain strings")
-    version: int
+    version: int = Field(description="Starts at 1, +1 on every change")
     is_blocked: bool = Field(description="True while any item blocking it is not done")
 
 
 class Sprint(Audit):
-    id: str
+    id: str = Field(description="UUID")
     project_id: str
-    name: str
+    name: str = Field(description="1 to 100 characters")
     goal: str
-    start_date: str | None
-    end_date: str | None
+    start_date: str | None = Field(description="YYYY-MM-DD")
+    end_date: str | None = Field(description="YYYY-MM-DD, not before start_date")
     status: str = Field(description="planned | active | completed | cancelled")
     velocity: int | None = Field(description="Story points done, recorded at completion")
-    committed_points: int | None = Field(description="Story points held at completion")
-    started_at: int | None
-    completed_at: int | None
+    committed_points: int | None = Field(description="Story points it held at completion")
+    started_at: int | None = Field(description="Unix ms")
+    completed_at: int | None = Field(description="Unix ms")
     version: int
 
 
@@ -75,7 +103,7 @@ class Comment(Audit):
     work_item_id: str
     project_id: str
     parent_comment_id: str | None = Field(description="Set on a reply (one level deep)")
-    content: str
+    content: str = Field(description="Markdown, 1 to 20,000 characters")
     version: int
 
 
@@ -83,21 +111,29 @@ class Dependency(Audit):
     id: str
     blocking_item_id: str = Field(description="This item blocks...")
     blocked_item_id: str = Field(description="...this one")
-    project_id: str
+    project_id: str = Field(description="The blocked item's project")
     dependency_type: str = Field(description="blocks | relates_to")
 
 
+class ItemRef(BaseModel):
+    """Enough of another item to name it; GET /api/v1/work-items/{id} has the rest."""
+
+    id: str
+    title: str
+    status: str
+
+
 class DependencyWithOther(Dependency):
-    other_item: dict[str, Any] | None = Field(description="id, title and status of the other item")
+    other_item: ItemRef | None = Field(description="The item at the other end")
 
 
 class SwimLane(Audit):
     id: str
     project_id: str
     name: str
-    status_value: str
-    position: str
-    is_default: bool
+    status_value: str = Field(description="The status this board column shows")
+    position: str = Field(description="Column order: sort as plain strings")
+    is_default: bool = Field(description="Default lanes can be renamed, not deleted")
     version: int
 
 
@@ -105,48 +141,52 @@ class Member(Audit):
     id: str
     project_id: str
     user_id: str
-    role: str = Field(description="viewer | editor | admin")
+    role: str = Field(description="viewer < editor < admin")
     email: str | None
     name: str | None
     version: int
 
 
 class Activity(BaseModel):
+    """One field change or action, written in the same transaction as the change."""
+
+    model_config = _examples(ACTIVITY_EXAMPLE)
+
     id: int | None
-    entity_type: str
+    entity_type: str = Field(description="work_item, sprint, comment, time_entry, ...")
     entity_id: str
     project_id: str | None
     action: str = Field(description="created, updated, moved, deleted, started, completed, ...")
-    field_name: str | None
+    field_name: str | None = Field(description="The changed field, for field changes")
     old_value: str | None
     new_value: str | None
-    user_id: str
-    version: int | None
+    user_id: str = Field(description="Who made the change")
+    version: int | None = Field(description="The entity's version the change produced")
     seq: int | None = Field(description="The change-feed seq of the change")
-    at: int
+    at: int = Field(description="Unix ms")
 
 
 class ProjectList(BaseModel):
-    projects: list[WorkItem]
+    projects: list[WorkItem] = Field(description="Projects you are a member of (all, for admins)")
 
 
 class WorkItemPage(BaseModel):
-    items: list[WorkItem]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null at the end"
-    )
+    model_config = _examples({"items": [WORK_ITEM_EXAMPLE], "next_cursor": "WzE3NjQwMDAwMDAwMDBd"})
+
+    items: list[WorkItem] = Field(description="Oldest first")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: done")
 
 
 class ActivityPage(BaseModel):
-    entries: list[Activity]
-    next_cursor: str | None
+    model_config = _examples({"entries": [ACTIVITY_EXAMPLE], "next_cursor": None})
+
+    entries: list[Activity] = Field(description="Newest first")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: done")
 
 
 class Dependencies(BaseModel):
     blocking: list[DependencyWithOther] = Field(description="Dependencies holding this item up")
-    blocked: list[DependencyWithOther] = Field(
-        description="Dependencies where this item blocks others"
-    )
+    blocked: list[DependencyWithOther] = Field(description="Dependencies where it blocks others")
     is_blocked: bool
 
 
@@ -157,77 +197,193 @@ class UserTime(BaseModel):
 
 class WorkItemDetail(BaseModel):
     work_item: WorkItem
-    children: list[WorkItem]
-    comments: list[Comment]
+    children: list[WorkItem] = Field(description="Live children in board order")
+    comments: list[Comment] = Field(description="Oldest first")
     time_total_seconds: int = Field(description="Finished entries plus running timers up to now")
     time_by_user: list[UserTime]
     dependencies: Dependencies
-    activity: list[Activity] = Field(description="Newest first")
+    activity: list[Activity] = Field(description="The item's latest 50 changes, newest first")
 
 
 class BurndownPoint(BaseModel):
-    date: str
-    remaining_points: int
+    date: str = Field(description="YYYY-MM-DD")
+    remaining_points: int = Field(description="Points not done at the end of that day")
 
 
 class SprintReport(BaseModel):
     sprint: Sprint
     work_items: list[WorkItem]
-    points_committed: int
-    points_done: int
-    burndown: list[BurndownPoint]
+    points_committed: int = Field(description="Story points of the sprint's items")
+    points_done: int = Field(description="Story points of its done items")
+    burndown: list[BurndownPoint] = Field(description="One point per day, start to today")
 
 
-class SprintSummary(Sprint):
-    points_committed: int | None = None
-    points_done: int | None = None
-    burndown: list[BurndownPoint] | None = None
+class ContextSprint(Sprint):
+    """A sprint in the project context: running and planned ones carry their live figures."""
+
+    points_committed: int | None = Field(default=None, description="Running/planned sprints")
+    points_done: int | None = Field(default=None, description="Running/planned sprints")
+    items: int | None = Field(default=None, description="Items in it (running/planned sprints)")
+    burndown: list[BurndownPoint] | None = Field(default=None, description="Running sprints")
 
 
-class BlockedItem(BaseModel):
+class Velocity(BaseModel):
+    recent_average: float | None = Field(
+        description="Mean velocity of the latest completed sprints (null: none completed yet)"
+    )
+    sprints_averaged: int
+
+
+class BlockRef(BaseModel):
     id: str
     title: str
     status: str
-    blocked_by: list[dict[str, Any]]
+    assignee_id: str | None
+
+
+class BlockedItem(BlockRef):
+    blocked_by: list[BlockRef] = Field(description="Items with a `blocks` edge to it")
+
+
+class PointCounts(BaseModel):
+    total: int
+    done: int
 
 
 class Counts(BaseModel):
-    items: int
+    items: int = Field(description="Live items below the project (all of them, never truncated)")
+    blocked: int
     by_status: dict[str, int]
     by_type: dict[str, int]
-    by_assignee: dict[str, int] = Field(description="`unassigned` counts items with no assignee")
-    blocked: int
+    by_assignee: dict[str, dict[str, int]] = Field(
+        description="Per assignee id (`unassigned` for none): `total` and a count per status"
+    )
+    story_points: PointCounts
+
+
+class ContextItem(BaseModel):
+    """A work item in the context: the tree fields, description clipped."""
+
+    id: str
+    item_type: str
+    parent_id: str | None
+    depth: int = Field(description="0 for a project's direct children, +1 per level")
+    title: str
+    description: str | None = Field(description="Clipped to `limits.text_chars` characters")
+    status: str
+    priority: str
+    assignee_id: str | None
+    story_points: int | None
+    sprint_id: str | None
+    position: str
+    is_blocked: bool
+    version: int
+    updated_at: int
+
+
+class ContextActivity(BaseModel):
+    at: int
+    user_id: str
+    action: str
+    entity_type: str
+    entity_id: str
+    field_name: str | None
+    old_value: str | None = Field(description="Clipped to `limits.text_chars` characters")
+    new_value: str | None = Field(description="Clipped to `limits.text_chars` characters")
+    seq: int | None
+
+
+class ContextLimits(BaseModel):
+    max_items: int = Field(description="Most work items (and blocked items, dependencies, members)")
+    text_chars: int = Field(description="Longest free text before it is clipped")
+    recent_activity: int = Field(description="Activity rows included")
+    finished_sprints: int = Field(description="Completed or cancelled sprints included")
 
 
 class ProjectContext(BaseModel):
+    """Everything about one project in one bounded answer."""
+
+    model_config = _examples(
+        {
+            "project": {**WORK_ITEM_EXAMPLE, "id": PROJECT_ID, "item_type": "project"},
+            "as_of_seq": 1207,
+            "limits": {
+                "max_items": 2000,
+                "text_chars": 280,
+                "recent_activity": 50,
+                "finished_sprints": 10,
+            },
+            "truncated": False,
+            "truncation_note": None,
+            "counts": {
+                "items": 2,
+                "blocked": 1,
+                "by_status": {"in_progress": 1, "todo": 1},
+                "by_type": {"task": 2},
+                "by_assignee": {"sam": {"total": 2, "in_progress": 1, "todo": 1}},
+                "story_points": {"total": 8, "done": 0},
+            },
+            "sprints": [],
+            "velocity": {"recent_average": 21.5, "sprints_averaged": 2},
+            "blocked_items": [
+                {
+                    "id": ITEM_ID,
+                    "title": "Rate-limit sign-ups",
+                    "status": "todo",
+                    "assignee_id": "sam",
+                    "blocked_by": [
+                        {
+                            "id": BLOCKER_ID,
+                            "title": "Sign-up form",
+                            "status": "in_progress",
+                            "assignee_id": "sam",
+                        }
+                    ],
+                }
+            ],
+            "work_items": [],
+            "dependencies": [],
+            "members": [],
+            "swim_lanes": [],
+            "recent_activity": [],
+        }
+    )
+
     project: WorkItem
-    as_of_seq: int = Field(description="Follow /api/v1/changes from this seq")
+    as_of_seq: int = Field(description="The change-feed seq of this snapshot: poll /changes after")
+    limits: ContextLimits = Field(description="The bounds this answer was cut to")
+    truncated: bool = Field(description="True when some list was cut to its bound")
+    truncation_note: str | None = Field(description="What was left out, and where to page for it")
     counts: Counts
-    work_items: list[WorkItem] = Field(description="Projects and epics first, then stories, tasks")
-    truncated: bool
-    truncation_note: str | None
+    sprints: list[ContextSprint] = Field(
+        description="Running and planned sprints, then the latest finished ones"
+    )
+    velocity: Velocity
     blocked_items: list[BlockedItem]
+    work_items: list[ContextItem] = Field(
+        description="The item tree, depth first, siblings in board order; most relevant items "
+        "(in progress, review, todo, backlog, done) kept first, always with their ancestors"
+    )
     dependencies: list[Dependency]
-    sprints: list[SprintSummary]
     members: list[Member]
     swim_lanes: list[SwimLane]
-    recent_activity: list[Activity]
+    recent_activity: list[ContextActivity] = Field(description="Newest first")
 
 
 class ChangeEvent(BaseModel):
-    seq: int
+    seq: int = Field(description="The tenant's gap-free sequence number")
     message_id: str = Field(description="The event's id")
-    actor_id: str
+    actor_id: str = Field(description="The user who made the change")
     sent_at_ms: int
     project_id: str
     payload_name: str = Field(description="e.g. work_item_created, work_item_deleted")
-    payload: dict[str, Any]
+    payload: dict[str, Any] = Field(description="The event's fields, as PROTOCOL.md names them")
 
 
 class Changes(BaseModel):
-    events: list[ChangeEvent]
-    as_of_seq: int
-    has_more: bool
+    events: list[ChangeEvent] = Field(description="In seq order")
+    as_of_seq: int = Field(description="Pass as `since_seq` on the next poll")
+    has_more: bool = Field(description="True: poll again at once")
 
 
 class LlmContextEntry(BaseModel):
@@ -235,19 +391,23 @@ class LlmContextEntry(BaseModel):
     context_type: str = Field(description="schema_doc | query_pattern | business_rule | example")
     category: str
     title: str
-    content: str
-    priority: int
+    content: str = Field(description="Markdown")
+    priority: int = Field(description="Higher first")
 
 
 class LlmContextList(BaseModel):
-    entries: list[LlmContextEntry]
+    entries: list[LlmContextEntry] = Field(description="Most important first")
 
 
 class ErrorDetail(BaseModel):
-    code: str = Field(description="A code of DOMAIN.md, e.g. NOT_FOUND")
-    message: str
-    field: str | None
+    code: str = Field(description="A code of DOMAIN.md, e.g. NOT_FOUND, VALIDATION_ERROR")
+    message: str = Field(description="For people; never a stack trace")
+    field: str | None = Field(description="The offending parameter, when there is one")
 
 
 class ErrorBody(BaseModel):
+    model_config = _examples(
+        {"error": {"code": "NOT_FOUND", "message": "project not found", "field": "project_id"}}
+    )
+
     error: ErrorDetail
