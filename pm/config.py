@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     ws_max_connections_per_tenant: int = Field(default=1000, ge=1)
     ws_max_connections_per_user: int = Field(default=20, ge=1)
     ws_abuse_close_after: int = Field(default=50, ge=1)
+    ws_close_timeout_seconds: float = Field(default=5.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
 
     # REST door

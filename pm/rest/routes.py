@@ -10,11 +10,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from fastapi.routing import APIRoute
 
+from pm.domain.enums import ContextType, ItemType, Status
 from pm.rest import schemas
 from pm.rest.markdown import render_context
 from pm.rest.security import Caller
 from pm.services import activity, changes, llm_context, sprints, work_items
 from pm.services.context_report import project_context, work_item_detail
+from pm.services.pagination import PageRequest
 from pm.services.runner import ServiceRunner
 
 
@@ -36,7 +38,7 @@ router = APIRouter(
 )
 Limit = Annotated[
     int | None,
-    Query(ge=1, le=10_000, description="Page size; default 100, at most the server's maximum"),
+    Query(ge=1, le=10_000, description="Page size: default 100, capped at the server's maximum"),
 ]
 Cursor = Annotated[
     str | None, Query(max_length=512, description="The `next_cursor` of the previous page")
@@ -47,6 +49,13 @@ RefId = Annotated[str | None, Query(max_length=255)]
 def _services(request: Request) -> ServiceRunner:
     runner: ServiceRunner = request.app.state.pm.services
     return runner
+
+
+def _page(services: ServiceRunner, limit: int | None, cursor: str | None) -> PageRequest:
+    """A page request; a limit above the server's maximum is capped, not refused."""
+    if limit is not None:
+        limit = min(limit, services.settings.max_page_size)
+    return services.page(limit, cursor)
 
 
 @router.get("/projects", response_model=schemas.ProjectList, summary="Projects you can see")
@@ -109,14 +118,10 @@ async def list_work_items(
     request: Request,
     ctx: Caller,
     project_id: RefId = None,
-    status: Annotated[
-        str | None, Query(max_length=32, description="backlog|todo|in_progress|review|done")
-    ] = None,
+    status: Status | None = None,
     assignee_id: RefId = None,
     sprint_id: RefId = None,
-    item_type: Annotated[
-        str | None, Query(max_length=32, description="project|epic|story|task")
-    ] = None,
+    item_type: ItemType | None = None,
     q: Annotated[
         str | None, Query(max_length=200, description="Text in the title or description")
     ] = None,
@@ -128,7 +133,7 @@ async def list_work_items(
     page = await services.query(
         ctx,
         work_items.list_work_items,
-        page=services.page(limit, cursor),
+        page=_page(services, limit, cursor),
         project_id=project_id,
         status=status,
         assignee_id=assignee_id,
@@ -174,7 +179,7 @@ async def get_activity(
     page = await services.query(
         ctx,
         activity.get_activity,
-        page=services.page(limit, cursor),
+        page=_page(services, limit, cursor),
         project_id=project_id,
         entity_id=entity_id,
         user_id=user_id,
@@ -209,7 +214,7 @@ async def get_changes(
         changes.get_changes,
         since_seq=since_seq,
         project_ids=project_id,
-        limit=services.page(limit, None).limit,
+        limit=_page(services, limit, None).limit,
     )
     return {
         "events": [
@@ -237,10 +242,7 @@ async def get_changes(
 async def get_llm_context(
     request: Request,
     ctx: Caller,
-    context_type: Annotated[
-        str | None,
-        Query(max_length=32, description="schema_doc|query_pattern|business_rule|example"),
-    ] = None,
+    context_type: ContextType | None = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     """Read this first: what each entity and field means, the rules, and worked examples."""

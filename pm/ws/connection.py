@@ -106,8 +106,11 @@ class Connection:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            # The close frame queues behind what the transport already holds, so a consumer
+            # that resumes reading within the timeout still learns why it was closed.
+            timeout = self._components.settings.ws_close_timeout_seconds
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._ws.close(self.close_code, self.close_reason), 2.0)
+                await asyncio.wait_for(self._ws.close(self.close_code, self.close_reason), timeout)
 
     async def _send_loop(self) -> None:
         while True:
@@ -167,7 +170,7 @@ class Connection:
             await self._dispatch(name, getattr(envelope, name), message_id)
         except PmError as exc:
             metrics.WS_ERRORS.labels(exc.code).inc()
-            self._send(error_envelope(message_id, exc), "error")
+            await self._send(error_envelope(message_id, exc), "error")
         finally:
             metrics.WS_REQUEST_SECONDS.labels(
                 name if name in REQUEST_PAYLOADS else "invalid"
@@ -196,10 +199,12 @@ class Connection:
             origin=self.id,
         )
 
-    def _send(self, envelope: dict[str, Any], name: str) -> None:
-        self.enqueue(encode(envelope, self.encoding), name)
+    async def _send(self, envelope: dict[str, Any], name: str) -> None:
+        """Responses wait for room in the queue: a client that sends faster than it reads slows
+        its own receive loop down instead of being dropped (events can't wait: see enqueue)."""
+        await self._queue.put((encode(envelope, self.encoding), name))
 
-    def _reply(self, message_id: str, name: str, payload: Any, seq: int = 0) -> None:
+    async def _reply(self, message_id: str, name: str, payload: Any, seq: int = 0) -> None:
         envelope = {
             "message_id": message_id,
             "seq": seq,
@@ -207,7 +212,7 @@ class Connection:
             "sent_at_ms": int(time.time() * 1000),
             name: payload,
         }
-        self._send(envelope, name)
+        await self._send(envelope, name)
 
     async def _dispatch(self, name: str, message: Any, message_id: str) -> None:
         args = request_args(message)
@@ -217,7 +222,7 @@ class Connection:
             await self._subscribe(ctx, message_id, list(dict.fromkeys(args["project_ids"])))
         elif name == "unsubscribe":
             self._hub.unsubscribe(self, args["project_ids"])
-            self._reply(message_id, "unsubscribed", {"project_ids": args["project_ids"]})
+            await self._reply(message_id, "unsubscribed", {"project_ids": args["project_ids"]})
         elif name == "get_changes":
             maximum = self._components.settings.max_page_size
             limit = args["limit"] if 0 < args["limit"] <= maximum else maximum
@@ -230,17 +235,19 @@ class Connection:
             )
             events = [event_envelope(event) for event in result.events]
             payload = {"events": events, "as_of_seq": result.as_of_seq, "has_more": result.has_more}
-            self._reply(message_id, "changes", payload)
+            await self._reply(message_id, "changes", payload)
         elif name == "reauthenticate":
-            self._reauthenticate(message_id, args["token"])
+            await self._reauthenticate(message_id, args["token"])
         else:
             entry = DISPATCH[name]
             if isinstance(entry, Command):
                 outcome = await services.command(ctx, entry.fn, **command_args(entry, args))
-                self._reply(message_id, outcome.payload_name, outcome.payload, outcome.seq or 0)
+                await self._reply(
+                    message_id, outcome.payload_name, outcome.payload, outcome.seq or 0
+                )
             else:
                 result = await services.query(ctx, entry.fn, **query_args(entry, services, args))
-                self._reply(message_id, entry.response, entry.shape(result))
+                await self._reply(message_id, entry.response, entry.shape(result))
 
     async def _subscribe(
         self, ctx: RequestContext, message_id: str, project_ids: list[str]
@@ -253,15 +260,17 @@ class Connection:
         except BaseException:
             self._hub.cancel(self, project_ids)
             raise
-        self._reply(message_id, "subscribed", {"project_ids": project_ids, "current_seq": seq})
+        await self._reply(
+            message_id, "subscribed", {"project_ids": project_ids, "current_seq": seq}
+        )
         self._hub.confirm(self, project_ids, seq)
 
-    def _reauthenticate(self, message_id: str, token: str) -> None:
+    async def _reauthenticate(self, message_id: str, token: str) -> None:
         fresh = self._components.verifier.verify(token)
         if (fresh.tenant_id, fresh.user_id) != (self.tenant_id, self.user_id):
             raise Unauthenticated("the new token is for another user or tenant")
         self._principal = fresh
-        self._reply(message_id, "reauthenticated", {"expires_at": fresh.expires_at})
+        await self._reply(message_id, "reauthenticated", {"expires_at": fresh.expires_at})
 
 
 # -- the handshake ----------------------------------------------------------------------------
