@@ -338,7 +338,7 @@ class TenantConnectionManager:
                 return "warm"
             started = time.perf_counter()
             try:
-                self.migrator.upgrade(conn)
+                self.migrator.bring_to_head(conn)
                 conn.commit()
             except Exception:
                 metrics.TENANT_MIGRATIONS.labels("failed").inc()
