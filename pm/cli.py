@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import secrets
 import sys
 from collections.abc import Sequence
@@ -17,7 +18,9 @@ from pm.config import ConfigError, Settings, load_settings
 from pm.errors import PmError
 from pm.observability.logging import configure_logging
 from pm.services.llm_context import seed_llm_context
+from pm.tenancy.backup import PAGES_PER_STEP, BackupRefused, backup_tenant
 from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
+from pm.tenancy.stats import as_json, collect_stats, format_table
 
 DEMO_TENANT = "demo"
 DEMO_USER = "demo-user"
@@ -65,7 +68,25 @@ def _parser() -> argparse.ArgumentParser:
     tsub.add_parser("migrate", help="migrate every tenant to head").set_defaults(
         handler=_tenants_migrate
     )
+    backup = tsub.add_parser("backup", help="consistent copy of a tenant, safe while serving")
+    backup.add_argument("tenant_id")
+    backup.add_argument("dest", type=Path, help="a file, or a folder for <id>-<UTC time>.db")
+    backup.add_argument("--force", action="store_true", help="replace an existing file")
+    backup.add_argument(
+        "--pages-per-step", type=_positive_int, default=PAGES_PER_STEP, help="pages per step"
+    )
+    backup.set_defaults(handler=_tenants_backup)
+    stats = tsub.add_parser("stats", help="size, items, members, last activity per tenant")
+    stats.add_argument("--json", action="store_true", help="one JSON document")
+    stats.set_defaults(handler=_tenants_stats)
     return parser
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
@@ -210,6 +231,42 @@ def _tenants_migrate(args: argparse.Namespace) -> int:
     for tenant_id, reason in failures:
         print(f"pm: tenant {tenant_id} failed to migrate: {reason}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _tenants_root(settings: Settings) -> Path:
+    """The tenants folder as configured, not created: backup and stats only read tenants."""
+    return settings.data_dir / "tenants"
+
+
+def _tenants_backup(args: argparse.Namespace) -> int:
+    root = _tenants_root(_settings(args))
+    try:
+        result = backup_tenant(
+            root, args.tenant_id, args.dest, force=args.force, pages_per_step=args.pages_per_step
+        )
+    except BackupRefused as exc:
+        print(f"pm: {exc}", file=sys.stderr)
+        return 1
+    except PmError as exc:
+        print(f"pm: {exc.message}", file=sys.stderr)
+        return 1
+    print(
+        f"backed up tenant {args.tenant_id} to {result.path} "
+        f"({result.size_bytes} bytes, {result.pages} pages, integrity ok)"
+    )
+    return 0
+
+
+def _tenants_stats(args: argparse.Namespace) -> int:
+    """Every tenant's row is printed; the exit code is 1 if any file could not be read."""
+    root = _tenants_root(_settings(args))
+    manager = TenantConnectionManager(TenancyConfig(tenants_root=root, worker_threads=1))
+    try:
+        rows = collect_stats(root, manager.list_tenant_ids())
+    finally:
+        manager.close()
+    print(json.dumps(as_json(rows), indent=2) if args.json else format_table(rows))
+    return 1 if any(row.error is not None for row in rows) else 0
 
 
 if __name__ == "__main__":
