@@ -3,6 +3,11 @@
 settings -> TenantConnectionManager -> bus -> ServiceRunner -> TokenVerifier
          -> background tasks (idle-tenant sweeper, idempotency/feed sweeper)
          -> doors (/ws, /api/v1) and operations endpoints (/health, /live, /ready, /metrics)
+
+Shutdown has two steps. ``drain`` runs first, from the server (pm.cli), while sockets are still
+open: not ready, no new WebSocket, every open one answers its in-flight request and closes with
+1012. The lifespan's end runs last, once the server has closed every connection: background
+tasks, the bus, the tenant files.
 """
 
 from __future__ import annotations
@@ -104,6 +109,14 @@ def create_app(settings: Settings) -> FastAPI:
     install_rest(app, components)
     install_ws(app, components)
     return app
+
+
+async def drain(app: FastAPI) -> None:
+    """Shutdown's first step (the caller bounds it); the lifespan can't hold it, since uvicorn
+    ends the lifespan only after it has closed every connection (see pm.cli.DrainingServer)."""
+    components: Components = app.state.pm
+    components.draining = True
+    await app.state.ws.drain()
 
 
 def _operations_routes(app: FastAPI, components: Components) -> None:

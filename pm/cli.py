@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import json
 import secrets
+import socket
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import uvicorn
@@ -102,21 +106,53 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+class DrainingServer(uvicorn.Server):
+    """uvicorn's own shutdown closes every WebSocket with 1012 at once, dropping the answer of a
+    request still being served, and ends the app's lifespan only after the sockets are gone. So
+    the listeners close first, then the app drains (pm.app.drain: in-flight requests answered,
+    sockets closed with 1012), then uvicorn's shutdown waits for HTTP requests with what is left
+    of the grace. A tenth of the grace is kept for the lifespan's teardown (tenant files)."""
+
+    TEARDOWN_SHARE = 0.1
+
+    def __init__(
+        self, config: uvicorn.Config, drain: Callable[[], Awaitable[None]], grace: float
+    ) -> None:
+        super().__init__(config)
+        self._drain = drain
+        self._grace = grace
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        deadline = time.monotonic() + self._grace * (1 - self.TEARDOWN_SHARE)
+        for server in self.servers:
+            server.close()  # stop accepting before anything else
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(deadline - time.monotonic()):
+                await self._drain()
+        # uvicorn's wait takes whole seconds; rounding down keeps it inside the grace.
+        self.config.timeout_graceful_shutdown = max(0, int(deadline - time.monotonic()))
+        await super().shutdown(sockets)
+
+
 def _run_server(settings: Settings) -> None:
-    from pm.app import create_app
+    from pm.app import create_app, drain
 
     configure_logging(settings.log_level)
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         ws="websockets-sansio",
         ws_per_message_deflate=False,
         ws_max_size=settings.ws_max_frame_bytes,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        ws_ping_interval=settings.ws_ping_interval_seconds,
+        ws_ping_timeout=settings.ws_ping_timeout_seconds,
         log_config=None,
         access_log=False,
     )
+    grace = settings.shutdown_grace_seconds
+    DrainingServer(config, functools.partial(drain, app), grace).run()
 
 
 def _demo(args: argparse.Namespace) -> int:

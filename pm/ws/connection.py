@@ -4,6 +4,10 @@ loop and a send loop run together; whichever ends first ends the connection.
 Everything the socket sends (responses, errors, events, presence) goes through one bounded
 queue, so order is kept and a consumer that stops reading costs at most ``ws_send_queue``
 frames before it is closed with 1013; nobody else waits for it.
+
+Requests are served one at a time, in the order they arrive. At shutdown a connection is
+drained: the request being served is finished and its answer sent, no other is taken, and the
+socket closes with 1012; the client reconnects elsewhere and catches up with GetChanges.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BEARER_PREFIX = "pm.bearer."
+DRAIN_CLOSE = (1012, "server restarting: reconnect and resync with GetChanges")
 ERROR_FIELDS = ("current_version", "retry_after_ms", "conflicts", "path")
 
 
@@ -72,6 +77,9 @@ class Connection:
         self._queue: asyncio.Queue[tuple[str | bytes, str]] = asyncio.Queue(settings.ws_send_queue)
         self._stop = asyncio.Event()
         self._refusals = 0
+        self._receiver: asyncio.Task[None] | None = None
+        self._serving = False  # a request is between its frame and its answer
+        self._draining = False
         self.close_code = 1000
         self.close_reason = ""
 
@@ -91,17 +99,31 @@ class Connection:
             self.close_code, self.close_reason = code, reason
             self._stop.set()
 
+    def drain(self) -> None:
+        """Shutdown: finish the request being served, take no other, close with 1012 once
+        everything queued is sent."""
+        if self._draining or self._stop.is_set():
+            return
+        self._draining = True
+        self.close_code, self.close_reason = DRAIN_CLOSE
+        if self._receiver is not None and not self._serving:
+            self._receiver.cancel()  # it waits for a frame, it holds no request
+
     # -- lifecycle ----------------------------------------------------------------------------
 
     async def run(self) -> None:
+        self._receiver = asyncio.create_task(self._receive_loop())
+        sender = asyncio.create_task(self._send_loop())
         tasks = [
-            asyncio.create_task(self._receive_loop()),
-            asyncio.create_task(self._send_loop()),
+            self._receiver,
+            sender,
             asyncio.create_task(self._expiry_watch()),
             asyncio.create_task(self._stop.wait()),
         ]
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if self._draining:
+                await self._flush(sender)
         finally:
             for task in tasks:
                 task.cancel()
@@ -112,6 +134,16 @@ class Connection:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._ws.close(self.close_code, self.close_reason), timeout)
 
+    async def _flush(self, sender: asyncio.Task[None]) -> None:
+        """Send what is queued, the last answer among it, before the close frame. Nothing is
+        queued after this point: events that would follow are the client's to catch up on."""
+        self._stop.set()
+        flushed = asyncio.create_task(self._queue.join())
+        try:
+            await asyncio.wait([flushed, sender], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            flushed.cancel()
+
     async def _send_loop(self) -> None:
         while True:
             frame, name = await self._queue.get()
@@ -119,6 +151,7 @@ class Connection:
                 await self._ws.send_bytes(frame)
             else:
                 await self._ws.send_text(frame)
+            self._queue.task_done()
             metrics.WS_MESSAGES_OUT.labels(name).inc()
 
     async def _expiry_watch(self) -> None:
@@ -132,7 +165,7 @@ class Connection:
     async def _receive_loop(self) -> None:
         limit = self._components.settings.ws_max_frame_bytes
         try:
-            while True:
+            while not self._draining:
                 message = await self._ws.receive()
                 if message["type"] == "websocket.disconnect":
                     return
@@ -145,7 +178,11 @@ class Connection:
                 if not self._encoding_fixed:
                     self.encoding = Encoding.PROTOBUF if isinstance(frame, bytes) else Encoding.JSON
                     self._encoding_fixed = True
-                await self._handle(frame)
+                self._serving = True
+                try:
+                    await self._handle(frame)
+                finally:
+                    self._serving = False
         except WebSocketDisconnect:
             return
 
@@ -343,9 +380,11 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     try:
         await websocket.accept(subprotocol=subprotocol)
         connection = Connection(websocket, principal, encoding, components, state)
+        state.track(connection)
         try:
             await connection.run()
         finally:
+            state.forget(connection)
             state.hub.drop(connection)
     finally:
         state.caps.release(principal.tenant_id, principal.user_id)

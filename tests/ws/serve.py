@@ -1,0 +1,64 @@
+"""A real `pm serve` process on 127.0.0.1, configured by PM_* variables: the command operators
+run, so signal handling and the uvicorn options built by pm.cli are what the tests see."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import TEST_SECRET, free_port
+
+
+@dataclass
+class ServeProcess:
+    process: subprocess.Popen[bytes]
+    port: int
+    data_dir: Path
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+
+def _wait_until_listening(server: ServeProcess, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"pm serve exited with {server.process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", server.port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("pm serve did not start listening")
+
+
+@contextlib.contextmanager
+def pm_serve(data_dir: Path, **settings: str) -> Iterator[ServeProcess]:
+    """``settings`` are PM_* variables without the prefix: ``ws_rate_limit="10/second"``."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PM_DATA_DIR": str(data_dir),
+        "PM_JWT_SECRET": TEST_SECRET,
+        "PM_PORT": str(port),
+        "PM_LOG_LEVEL": "warning",
+        **{f"PM_{name.upper()}": value for name, value in settings.items()},
+    }
+    pm = Path(sys.executable).parent / "pm"
+    process = subprocess.Popen([str(pm), "serve"], env=env, stderr=subprocess.DEVNULL)
+    server = ServeProcess(process, port, data_dir)
+    try:
+        _wait_until_listening(server)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
