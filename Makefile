@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/pm demo
 
-test: lint typecheck contracts unit
+test: promtool lint typecheck contracts unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check pm tests bench migrations
@@ -38,3 +38,11 @@ proto: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+
+# promtool checks deploy/prometheus in tests/test_deploy.py. It comes with Debian's prometheus
+# package (installed without recommends: just promtool, the server and a few JS files, ~10 s),
+# and only when absent. A failed install (not root, no apt) is not an error: the test skips and
+# says why.
+.PHONY: promtool
+promtool:
+	@command -v promtool >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) || echo "make: promtool not installed; tests/test_deploy.py will skip its promtool checks"
