@@ -4,13 +4,11 @@ pm.services. Operation ids are the function names, so generated clients read nat
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
-from fastapi.routing import APIRoute
 
-from pm.domain.enums import ContextType, ItemType, Status
 from pm.rest import schemas
 from pm.rest.markdown import render_context
 from pm.rest.security import Caller
@@ -31,19 +29,18 @@ ERRORS = _documented(
     (429, "Rate limited per user (RATE_LIMITED); retry after `Retry-After` seconds"),
     (503, "The tenant is overloaded (UNAVAILABLE); retry after `Retry-After` seconds"),
 )
-router = APIRouter(
-    prefix="/api/v1",
-    responses=ERRORS,
-    generate_unique_id_function=lambda route: route.name if isinstance(route, APIRoute) else "",
-)
-Limit = Annotated[
-    int | None,
-    Query(ge=1, le=10_000, description="Page size: default 100, capped at the server's maximum"),
-]
-Cursor = Annotated[
-    str | None, Query(max_length=512, description="The `next_cursor` of the previous page")
-]
-RefId = Annotated[str | None, Query(max_length=255)]
+
+
+def _operation_id(route: Any) -> str:
+    """The endpoint's function name. FastAPI passes the route as included into the app (not
+    always an ``APIRoute`` instance), so read its name rather than test its class; testing it
+    gave every operation an empty id (duplicates: a warning, or a 500 where warnings are
+    errors, and nameless generated clients)."""
+    return str(route.name)
+
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS, generate_unique_id_function=_operation_id)
+NoParameters = Annotated[schemas.NoParameters, Query()]
 
 
 def _services(request: Request) -> ServiceRunner:
@@ -59,7 +56,7 @@ def _page(services: ServiceRunner, limit: int | None, cursor: str | None) -> Pag
 
 
 @router.get("/projects", response_model=schemas.ProjectList, summary="Projects you can see")
-async def list_projects(request: Request, ctx: Caller) -> dict[str, Any]:
+async def list_projects(request: Request, ctx: Caller, _: NoParameters) -> dict[str, Any]:
     """Start here: the projects of your tenant you are a member of (every one, for an admin)."""
     return {"projects": await _services(request).query(ctx, work_items.list_projects)}
 
@@ -84,14 +81,7 @@ async def get_project_context(
     request: Request,
     ctx: Caller,
     project_id: str,
-    format: Annotated[
-        Literal["json", "markdown"],
-        Query(description="`markdown`: the same content as headings and nested lists"),
-    ] = "json",
-    max_items: Annotated[
-        int | None,
-        Query(ge=1, le=100_000, description="Fewer items than the server's bound (default 2000)"),
-    ] = None,
+    params: Annotated[schemas.ContextParameters, Query()],
 ) -> Any:
     """The item tree, counts by status, type and assignee, sprints with velocity and burndown,
     blocked items and what blocks them, dependencies, members, board lanes and recent activity.
@@ -105,41 +95,25 @@ async def get_project_context(
         ctx,
         project_context,
         project_id=project_id,
-        max_items=min(max_items or bound, bound),
+        max_items=min(params.max_items or bound, bound),
         recent_activity=request.app.state.pm.settings.context_recent_activity,
     )
-    if format == "markdown":
+    if params.format == "markdown":
         return PlainTextResponse(render_context(report), media_type="text/markdown")
     return report
 
 
 @router.get("/work-items", response_model=schemas.WorkItemPage, summary="Find work items")
 async def list_work_items(
-    request: Request,
-    ctx: Caller,
-    project_id: RefId = None,
-    status: Status | None = None,
-    assignee_id: RefId = None,
-    sprint_id: RefId = None,
-    item_type: ItemType | None = None,
-    q: Annotated[
-        str | None, Query(max_length=200, description="Text in the title or description")
-    ] = None,
-    limit: Limit = None,
-    cursor: Cursor = None,
+    request: Request, ctx: Caller, params: Annotated[schemas.WorkItemFilters, Query()]
 ) -> dict[str, Any]:
     """Items of the projects you can see, oldest first; every filter narrows the result."""
     services = _services(request)
     page = await services.query(
         ctx,
         work_items.list_work_items,
-        page=_page(services, limit, cursor),
-        project_id=project_id,
-        status=status,
-        assignee_id=assignee_id,
-        sprint_id=sprint_id,
-        item_type=item_type,
-        q=q,
+        page=_page(services, params.limit, params.cursor),
+        **params.model_dump(exclude={"limit", "cursor"}),
     )
     return {"items": page.items, "next_cursor": page.next_cursor}
 
@@ -149,7 +123,9 @@ async def list_work_items(
     response_model=schemas.WorkItemDetail,
     summary="One item with children, comments, time, dependencies and activity",
 )
-async def get_work_item(request: Request, ctx: Caller, work_item_id: str) -> dict[str, Any]:
+async def get_work_item(
+    request: Request, ctx: Caller, work_item_id: str, _: NoParameters
+) -> dict[str, Any]:
     return await _services(request).query(ctx, work_item_detail, work_item_id=work_item_id)
 
 
@@ -158,33 +134,23 @@ async def get_work_item(request: Request, ctx: Caller, work_item_id: str) -> dic
     response_model=schemas.SprintReport,
     summary="A sprint with its items, points committed and done, and burndown",
 )
-async def get_sprint(request: Request, ctx: Caller, sprint_id: str) -> dict[str, Any]:
+async def get_sprint(
+    request: Request, ctx: Caller, sprint_id: str, _: NoParameters
+) -> dict[str, Any]:
     return await _services(request).query(ctx, sprints.get_sprint_report, sprint_id=sprint_id)
 
 
 @router.get("/activity", response_model=schemas.ActivityPage, summary="The activity log")
 async def get_activity(
-    request: Request,
-    ctx: Caller,
-    project_id: RefId = None,
-    entity_id: RefId = None,
-    user_id: RefId = None,
-    since: Annotated[int | None, Query(ge=0, le=2**53, description="Unix ms, inclusive")] = None,
-    until: Annotated[int | None, Query(ge=0, le=2**53, description="Unix ms, exclusive")] = None,
-    limit: Limit = None,
-    cursor: Cursor = None,
+    request: Request, ctx: Caller, params: Annotated[schemas.ActivityFilters, Query()]
 ) -> dict[str, Any]:
     """Who changed what and when, newest first, in the projects you can see."""
     services = _services(request)
     page = await services.query(
         ctx,
         activity.get_activity,
-        page=_page(services, limit, cursor),
-        project_id=project_id,
-        entity_id=entity_id,
-        user_id=user_id,
-        since=since,
-        until=until,
+        page=_page(services, params.limit, params.cursor),
+        **params.model_dump(exclude={"limit", "cursor"}),
     )
     return {"entries": page.items, "next_cursor": page.next_cursor}
 
@@ -196,15 +162,7 @@ async def get_activity(
     responses=_documented((410, "Events after since_seq are past retention (RESYNC_REQUIRED)")),
 )
 async def get_changes(
-    request: Request,
-    ctx: Caller,
-    since_seq: Annotated[
-        int, Query(ge=0, le=2**62, description="The last seq you saw (0: from the start)")
-    ],
-    project_id: Annotated[
-        list[str] | None, Query(max_length=100, description="Repeat for several projects")
-    ] = None,
-    limit: Limit = None,
+    request: Request, ctx: Caller, params: Annotated[schemas.ChangesParameters, Query()]
 ) -> dict[str, Any]:
     """Every committed change after `since_seq`, in order, deletions included. Poll again
     from `as_of_seq`; `has_more` means there is more to fetch at once."""
@@ -212,9 +170,9 @@ async def get_changes(
     result = await services.query(
         ctx,
         changes.get_changes,
-        since_seq=since_seq,
-        project_ids=project_id,
-        limit=_page(services, limit, None).limit,
+        since_seq=params.since_seq,
+        project_ids=params.project_id,
+        limit=_page(services, params.limit, None).limit,
     )
     return {
         "events": [
@@ -240,13 +198,10 @@ async def get_changes(
     summary="How to use this API well: schema docs, rules, query patterns, examples",
 )
 async def get_llm_context(
-    request: Request,
-    ctx: Caller,
-    context_type: ContextType | None = None,
-    category: Annotated[str | None, Query(max_length=64)] = None,
+    request: Request, ctx: Caller, params: Annotated[schemas.LlmContextFilters, Query()]
 ) -> dict[str, Any]:
     """Read this first: what each entity and field means, the rules, and worked examples."""
     entries = await _services(request).query(
-        ctx, llm_context.list_llm_context, context_type=context_type, category=category
+        ctx, llm_context.list_llm_context, **params.model_dump()
     )
     return {"entries": entries}

@@ -1,12 +1,15 @@
-"""Response models of /api/v1: the field names of DOMAIN.md, each documented, so /docs and
-/openapi.json are the whole reference an agent needs. Instants are Unix milliseconds (UTC) in
-fields ending ``_at``; calendar dates are ``YYYY-MM-DD``; enumerations are lowercase words."""
+"""Models of /api/v1: the query parameters of each endpoint, then the responses, with the field
+names of DOMAIN.md, each documented, so /docs and /openapi.json are the whole reference an agent
+needs. Instants are Unix milliseconds (UTC) in fields ending ``_at``; calendar dates are
+``YYYY-MM-DD``; enumerations are lowercase words."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from pm.domain.enums import ContextType, ItemType, Status
 
 PROJECT_ID = "0b7e2f64-3c41-4bb8-9d1e-6c8f6a2d5e10"
 EPIC_ID = "a1d3c9b2-77b4-4d8e-8f0a-3e2b1c4d5f60"
@@ -53,6 +56,100 @@ ACTIVITY_EXAMPLE: dict[str, Any] = {
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
+# -- query parameters ----------------------------------------------------------------------
+
+
+class QueryParameters(BaseModel):
+    """The query parameters of one endpoint. An unknown parameter is refused (422 naming it),
+    not ignored: a misspelt filter (``stauts=done``) would otherwise widen the answer silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _ref(what: str) -> Any:
+    return Field(default=None, max_length=255, description=what)
+
+
+def _limit() -> Any:
+    return Field(
+        default=None,
+        ge=1,
+        description="Page size: default 100; a larger one is capped at the server's maximum",
+    )
+
+
+def _cursor() -> Any:
+    return Field(
+        default=None,
+        max_length=512,
+        description="The `next_cursor` of the previous page (any other value is refused)",
+    )
+
+
+class NoParameters(QueryParameters):
+    """For endpoints that take no query parameter."""
+
+
+class ContextParameters(QueryParameters):
+    format: Literal["json", "markdown"] = Field(
+        default="json", description="`markdown`: the same content as headings and nested lists"
+    )
+    max_items: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description="Fewer items than the server's bound (default 2000); more is capped",
+    )
+
+
+class WorkItemFilters(QueryParameters):
+    project_id: str | None = _ref("Items of this project only")
+    status: Status | None = Field(default=None, description="Items in this status only")
+    assignee_id: str | None = _ref("Items assigned to this user id only")
+    sprint_id: str | None = _ref("Items planned in this sprint only")
+    item_type: ItemType | None = Field(default=None, description="Items of this type only")
+    q: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=r"\S",
+        description="Text in the title or description (at least one non-blank character)",
+    )
+    limit: int | None = _limit()
+    cursor: str | None = _cursor()
+
+
+class ActivityFilters(QueryParameters):
+    project_id: str | None = _ref("Activity of this project only")
+    entity_id: str | None = _ref("Activity of this entity (item, sprint, comment...) only")
+    user_id: str | None = _ref("Changes made by this user id only")
+    since: int | None = Field(default=None, ge=0, le=2**53, description="Unix ms, inclusive")
+    until: int | None = Field(default=None, ge=0, le=2**53, description="Unix ms, exclusive")
+    limit: int | None = _limit()
+    cursor: str | None = _cursor()
+
+
+class ChangesParameters(QueryParameters):
+    since_seq: int = Field(
+        ge=0,
+        le=2**62,
+        description="The last seq you saw (0: from the start); a seq past the feed is refused",
+    )
+    project_id: list[str] | None = Field(
+        default=None, max_length=100, description="Repeat for several projects (default: all)"
+    )
+    limit: int | None = _limit()
+
+
+class LlmContextFilters(QueryParameters):
+    context_type: ContextType | None = Field(default=None, description="Entries of this type only")
+    category: str | None = Field(
+        default=None, max_length=64, description="Entries of this category only"
+    )
+
+
+# -- responses -----------------------------------------------------------------------------
 
 
 class Audit(BaseModel):
