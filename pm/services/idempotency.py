@@ -10,12 +10,16 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import Session
 
 from pm.domain.events import Outcome
 from pm.domain.models import IdempotencyKey
 from pm.errors import ValidationFailed
+
+# A Core insert built once: the record maps to no object anyone reads back in the transaction,
+# so the ORM unit of work would only add cost at commit.
+_INSERT_KEY = insert(IdempotencyKey)
 
 
 def request_hash(operation: str, arguments: dict[str, Any]) -> str:
@@ -52,15 +56,16 @@ def remember(
         "payload": outcome.payload,
         "seq": outcome.seq,
     }
-    session.add(
-        IdempotencyKey(
-            user_id=user_id,
-            message_id=message_id,
-            operation=operation,
-            request_hash=digest,
-            response=json.dumps(response, separators=(",", ":")),
-            created_at=now,
-        )
+    session.connection().execute(
+        _INSERT_KEY,
+        {
+            "user_id": user_id,
+            "message_id": message_id,
+            "operation": operation,
+            "request_hash": digest,
+            "response": json.dumps(response, separators=(",", ":")),
+            "created_at": now,
+        },
     )
 
 

@@ -20,6 +20,11 @@ from pm.domain.models import ActivityLog, ChangeEvent
 from pm.services.clock import new_id, now_ms
 from pm.services.context import RequestContext
 
+# Built once: a Core insert executed with parameters skips building, coercing and cache-keying a
+# new statement per event, and the ORM bulk-insert machinery for rows that map to no object.
+_INSERT_EVENT = insert(ChangeEvent)
+_INSERT_ACTIVITY = insert(ActivityLog)
+
 
 def activity_value(value: Any) -> str | None:
     """Activity old/new values are stored as text; None stays None."""
@@ -71,21 +76,26 @@ class UnitOfWork:
         """Store one event in the change feed (the outbox) and attach pending activity to it."""
         event_id = new_id()
         body = json.dumps(payload, separators=(",", ":"))
-        result = self.session.connection().execute(
-            insert(ChangeEvent).values(
-                event_id=event_id,
-                project_id=project_id,
-                payload_name=payload_name,
-                payload=body,
-                actor_id=self.ctx.user_id,
-                at=self.now,
-            )
+        connection = self.session.connection()
+        result = connection.execute(
+            _INSERT_EVENT,
+            {
+                "event_id": event_id,
+                "project_id": project_id,
+                "payload_name": payload_name,
+                "payload": body,
+                "actor_id": self.ctx.user_id,
+                "at": self.now,
+            },
         )
         seq = int(result.lastrowid)
         if self._activity:
             for row in self._activity:
                 row["seq"] = seq
-            self.session.execute(insert(ActivityLog), self._activity)
+            # Flush pending objects first, as an ORM insert would: a Core read later in the
+            # command (the blocking queries) must see every row written before the event.
+            self.session.flush()
+            connection.execute(_INSERT_ACTIVITY, self._activity)
             self._activity = []
         event = Event(
             seq=seq,
