@@ -190,6 +190,12 @@ class DoorServer:
                     return int(line.split()[1]) * 1024
         return 0
 
+    def reset_peak(self) -> int:
+        """Reset the process's peak RSS (VmHWM) to its current RSS, and return that."""
+        with open(f"/proc/{self.pid}/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+        return self.status_bytes("VmRSS")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
