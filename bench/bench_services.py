@@ -11,6 +11,11 @@ same JSON bodies) with the same pragmas into a file with the same schema: the li
 could reach if the service layer cost nothing. Raw and sequential service commands alternate in
 rounds, so machine noise hits both. Target: the service layer at >= 25% of raw; below it, the
 top costs of a command are profiled and printed.
+
+Tasks go to the projects of a tenant in turn, at most ``CHILDREN_PER_PARENT`` under one: an item
+appended after its last sibling gets an order key about one character longer per five siblings
+(no rebalance on create), so thousands of children under one parent would measure that growth
+(``key_between`` at 2,000 siblings takes ~0.3 ms, and fails near 5,000) rather than the layer.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ from __future__ import annotations
 import asyncio
 import cProfile
 import hashlib
+import itertools
 import json
 import pstats
 import sqlite3
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.common import median, ms, percentile, table, temp_dir
@@ -37,8 +43,7 @@ from pm.services.runner import ServiceRunner
 from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
 
 TARGET_SHARE_OF_RAW = 0.25
-WARMUP_COMMANDS = 20
-PROFILED_COMMANDS = 300
+CHILDREN_PER_PARENT = 200
 PROFILE_ROWS = 12
 IDLE_WAITS = frozenset(
     {"<method 'poll' of 'select.epoll' objects>", "<method 'get' of '_queue.SimpleQueue' objects>"}
@@ -57,6 +62,8 @@ class Plan:
     rounds: int
     callers: int
     per_caller: int
+    warmup: int  # commands per tenant before measuring: each engine compiles its statements
+    profiled: int
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,21 @@ class Result:
 
 
 @dataclass
+class Desk:
+    """A caller's tenant, ready for commands: who asks, and the projects tasks go to in turn."""
+
+    ctx: RequestContext
+    projects: list[str]
+    _turn: Iterator[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._turn = itertools.cycle(self.projects)
+
+    def next_project(self) -> str:
+        return next(self._turn)
+
+
+@dataclass
 class Board:
     """A runner over its own tenants folder, and the events its bus delivered."""
 
@@ -100,11 +122,11 @@ class Board:
 
 
 def run(quick: bool) -> None:
-    plan = Plan(500, 2, 50, 10) if quick else Plan(2000, 4, 50, 40)
+    plan = Plan(500, 2, 50, 10, 5, 100) if quick else Plan(2000, 4, 50, 40, 20, 300)
     with temp_dir() as root:
         share = _print_results(asyncio.run(_measure(root, plan)))
         if share < TARGET_SHARE_OF_RAW:
-            _print_profile(asyncio.run(_profile(root / "profiled")))
+            _print_profile(asyncio.run(_profile(root / "profiled", plan)), plan.profiled)
 
 
 async def _measure(root: Path, plan: Plan) -> list[Result]:
@@ -135,39 +157,41 @@ async def _project(runner: ServiceRunner, ctx: RequestContext) -> str:
     return str(outcome.payload["work_item"]["id"])
 
 
-async def _create_task(runner: ServiceRunner, ctx: RequestContext, project_id: str) -> float:
+async def _create_task(runner: ServiceRunner, desk: Desk) -> float:
     """One create-work-item command with a new message id; its latency."""
-    ctx = replace(ctx, message_id=str(uuid.uuid4()))
+    ctx = replace(desk.ctx, message_id=str(uuid.uuid4()))
+    parent_id = desk.next_project()
     started = time.perf_counter()
     await runner.command(
-        ctx, work_items.create_work_item, item_type="task", parent_id=project_id, title="Do it"
+        ctx, work_items.create_work_item, item_type="task", parent_id=parent_id, title="Do it"
     )
     return time.perf_counter() - started
 
 
-async def _tasks(
-    runner: ServiceRunner, ctx: RequestContext, project_id: str, n: int
-) -> list[float]:
-    return [await _create_task(runner, ctx, project_id) for _ in range(n)]
+async def _tasks(runner: ServiceRunner, desk: Desk, n: int) -> list[float]:
+    return [await _create_task(runner, desk) for _ in range(n)]
 
 
-async def _ready_tenant(board: Board, tenant_id: str) -> tuple[RequestContext, str]:
-    """A tenant with a project, warmed up, so first-use costs stay out of the figures."""
+async def _ready_tenant(board: Board, tenant_id: str, plan: Plan, commands: int) -> Desk:
+    """A tenant with projects enough for ``commands`` tasks, warmed up, so first-use costs
+    stay out of the figures."""
     ctx = _caller(tenant_id)
-    project_id = await _project(board.runner, ctx)
-    await _tasks(board.runner, ctx, project_id, WARMUP_COMMANDS)
-    return ctx, project_id
+    count = -(-(commands + plan.warmup) // CHILDREN_PER_PARENT)
+    desk = Desk(ctx, [await _project(board.runner, ctx) for _ in range(count)])
+    await _tasks(board.runner, desk, plan.warmup)
+    return desk
 
 
 async def _concurrent(board: Board, prefix: str, plan: Plan, *, tenants: int) -> Result:
     """``plan.callers`` callers at once, each doing ``plan.per_caller`` commands in a row,
     spread round-robin over ``tenants`` tenants."""
-    ready = [await _ready_tenant(board, f"{prefix}-{n}") for n in range(tenants)]
-    callers = [ready[n % tenants] for n in range(plan.callers)]
+    per_tenant = plan.callers * plan.per_caller // tenants
+    desks = [await _ready_tenant(board, f"{prefix}-{n}", plan, per_tenant) for n in range(tenants)]
+    callers = [desks[n % tenants] for n in range(plan.callers)]
     events_before = len(board.published)
     started = time.perf_counter()
     per_caller = await asyncio.gather(
-        *(_tasks(board.runner, ctx, project, plan.per_caller) for ctx, project in callers)
+        *(_tasks(board.runner, desk, plan.per_caller) for desk in callers)
     )
     elapsed = time.perf_counter() - started
     where = "1 tenant" if tenants == 1 else f"{tenants} tenants"
@@ -261,18 +285,18 @@ def _raw_command(conn: sqlite3.Connection, project_id: str, n: int) -> float:
 async def _sequential(
     board: Board, raw_path: Path, raw_project: str, plan: Plan
 ) -> tuple[Result, Result]:
-    ctx, project_id = await _ready_tenant(board, "solo")
+    desk = await _ready_tenant(board, "solo", plan, plan.sequential)
     conn = _raw_connect(raw_path)
     try:
-        for n in range(WARMUP_COMMANDS):
+        for n in range(plan.warmup):
             _raw_command(conn, raw_project, n)
         raw = Result("raw sqlite3, 1 caller (baseline)", [], 0.0)
         service = Result("service, 1 caller", [], 0.0, events=0)
         per_round = plan.sequential // plan.rounds
         for round_no in range(plan.rounds):
-            first = WARMUP_COMMANDS + round_no * per_round
+            first = plan.warmup + round_no * per_round
             raw = raw.plus(_raw_round(conn, raw_project, range(first, first + per_round)))
-            service = service.plus(await _service_round(board, ctx, project_id, per_round))
+            service = service.plus(await _service_round(board, desk, per_round))
     finally:
         conn.close()
     return raw, service
@@ -284,10 +308,10 @@ def _raw_round(conn: sqlite3.Connection, project_id: str, numbers: range) -> Res
     return Result("", latencies, time.perf_counter() - started)
 
 
-async def _service_round(board: Board, ctx: RequestContext, project_id: str, n: int) -> Result:
+async def _service_round(board: Board, desk: Desk, n: int) -> Result:
     events_before = len(board.published)
     started = time.perf_counter()
-    latencies = await _tasks(board.runner, ctx, project_id, n)
+    latencies = await _tasks(board.runner, desk, n)
     elapsed = time.perf_counter() - started
     return Result("", latencies, elapsed, len(board.published) - events_before)
 
@@ -320,17 +344,17 @@ def _print_results(results: Sequence[Result]) -> float:
     return share
 
 
-async def _profile(root: Path) -> list[cProfile.Profile]:
+async def _profile(root: Path, plan: Plan) -> list[cProfile.Profile]:
     """cProfile of sequential commands: the event loop's side and the (single) worker thread's
     side, where the transaction runs."""
     board = Board.build(root, worker_threads=1)
     loop, worker = cProfile.Profile(), cProfile.Profile()
     try:
-        ctx, project_id = await _ready_tenant(board, "profiled")
+        desk = await _ready_tenant(board, "profiled", plan, plan.profiled)
         executor = board.manager.executor
         await asyncio.get_running_loop().run_in_executor(executor, worker.enable)
         loop.enable()
-        await _tasks(board.runner, ctx, project_id, PROFILED_COMMANDS)
+        await _tasks(board.runner, desk, plan.profiled)
         loop.disable()
         await asyncio.get_running_loop().run_in_executor(executor, worker.disable)
     finally:
@@ -338,13 +362,13 @@ async def _profile(root: Path) -> list[cProfile.Profile]:
     return [loop, worker]
 
 
-def _print_profile(profiles: list[cProfile.Profile]) -> None:
+def _print_profile(profiles: list[cProfile.Profile], commands: int) -> None:
     """Top functions by own time, then pm's own functions by cumulative time, per command;
     the threads' idle waits (the loop's poll, the worker's queue) are left out."""
     stats = pstats.Stats(*profiles).stats  # type: ignore[attr-defined]
     entries = [(func, row[2], row[3]) for func, row in stats.items() if func[2] not in IDLE_WAITS]
-    per_command = 1000 / PROFILED_COMMANDS
-    print(f"cProfile of {PROFILED_COMMANDS} sequential commands (ms per command, profiled):")
+    per_command = 1000 / commands
+    print(f"cProfile of {commands} sequential commands (ms per command, profiled):")
     own = sorted(entries, key=lambda e: e[1], reverse=True)[:PROFILE_ROWS]
     table(
         [[f"{tt * per_command:.3f}", f"{ct * per_command:.3f}", _where(f)] for f, tt, ct in own],
