@@ -49,10 +49,12 @@ def _services(request: Request) -> ServiceRunner:
 
 
 def _page(services: ServiceRunner, limit: int | None, cursor: str | None) -> PageRequest:
-    """A page request; a limit above the server's maximum is capped, not refused."""
-    if limit is not None:
-        limit = min(limit, services.settings.max_page_size)
-    return services.page(limit, cursor)
+    """A page request; a limit above the server's maximum is capped, not refused. So is the
+    default page size when an operator set it above the maximum: a caller who sent no limit
+    must not be refused for one."""
+    settings = services.settings
+    wanted = settings.default_page_size if limit is None else limit
+    return services.page(min(wanted, settings.max_page_size), cursor)
 
 
 @router.get("/projects", response_model=schemas.ProjectList, summary="Projects you can see")

@@ -19,6 +19,7 @@ from tests.conftest import TEST_SECRET
 from tests.rest.conftest import (
     APOLLO_TITLES,
     CHORES,
+    LEAK_MARKERS,
     OTHER_TENANT,
     TENANT,
     ClientFactory,
@@ -607,6 +608,31 @@ def test_unknown_ids_are_not_found_without_detail(as_user: ClientFactory) -> Non
     refused(alice.get(f"/api/v1/projects/{missing}/context"), 404, "NOT_FOUND", "project_id")
     refused(alice.get(f"/api/v1/projects/{'x' * 300}/context"), 404, "NOT_FOUND")
     refused(alice.get("/api/v1/no-such-endpoint"), 404, "NOT_FOUND")
+
+
+def test_no_refusal_carries_a_stack_trace_or_sql(served: Served, as_user: ClientFactory) -> None:
+    """Every kind of refusal, including the forged cursor that today reaches SQL and fails
+    inside the service (500): each answers the one error shape and says nothing of the code."""
+    alice = as_user("alice")
+    responses = [
+        alice.get("/api/v1/work-items", params={"cursor": forge([{"a": 1}, "x"])}),
+        alice.get("/api/v1/work-items", params={"status": "doing", "limit": 0}),
+        alice.get("/api/v1/work-items", params={"q": "' OR 1=1 --"}),
+        alice.get("/api/v1/activity", params={"cursor": forge(["x"])}),
+        alice.get("/api/v1/changes", params={"since_seq": 10**6}),
+        alice.get("/api/v1/projects/%00/context"),
+        alice.post("/api/v1/work-items", json={"title": "x"}),
+        alice.get(f"/api/v1/sprints/{served.board.globex_sprint['id']}"),
+        httpx.get(f"{served.server.http}/api/v1/projects", trust_env=False),
+    ]
+    for response in responses:
+        if response.status_code == 200:
+            assert response.json() == {"items": [], "next_cursor": None}  # the injection: text
+            continue
+        error = response.json()["error"]
+        assert set(error) >= {"code", "message", "field"} and error["message"]
+        assert not any(marker in response.text for marker in LEAK_MARKERS), response.text
+        assert "work_items" not in error["message"] and "Error binding" not in response.text
 
 
 # -- the OpenAPI document --------------------------------------------------------------------

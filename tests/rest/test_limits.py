@@ -1,6 +1,7 @@
 """The REST door's bounds on a server configured small: 5 requests a minute per tenant and user
-(``rest_rate_limit``), pages of at most 5 rows (``max_page_size``). Each test spends the budget
-of users of its own, so the tests don't depend on each other's order."""
+(``rest_rate_limit``), pages of at most 5 rows (``max_page_size``, left below the default page
+size). Each test spends the budget of users of its own, so the tests don't depend on each
+other's order."""
 
 from __future__ import annotations
 
@@ -21,8 +22,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     yield from serve_board(
         tmp_path_factory.mktemp("small"),
         rest_rate_limit=f"{RATE}/minute",
-        max_page_size=PAGE,
-        default_page_size=PAGE,
+        max_page_size=PAGE,  # below the default page size (100)
     )
 
 
@@ -96,3 +96,13 @@ def test_a_limit_over_the_maximum_is_capped_not_refused(small: Served) -> None:
         feed = ok(cap.get("/api/v1/changes", params={"since_seq": 0, "limit": 10**12}))
         assert [e["seq"] for e in feed["events"]] == list(range(1, PAGE + 1))
         assert feed["has_more"] is True and feed["as_of_seq"] == PAGE
+
+
+def test_a_page_without_a_limit_holds_at_most_the_maximum(small: Served) -> None:
+    with client(small, "dee") as dee:
+        items = ok(dee.get("/api/v1/work-items"))
+        assert len(items["items"]) == PAGE and items["next_cursor"] is not None
+        entries = ok(dee.get("/api/v1/activity"))
+        assert len(entries["entries"]) == PAGE and entries["next_cursor"] is not None
+        feed = ok(dee.get("/api/v1/changes", params={"since_seq": 0}))
+        assert len(feed["events"]) == PAGE and feed["has_more"] is True
