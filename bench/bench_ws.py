@@ -230,17 +230,27 @@ def _ctx() -> RequestContext:
     return RequestContext(tenant_id=TENANT, user_id=USER, message_id=str(uuid.uuid4()))
 
 
+CpuClock = Callable[[], float]  # CPU seconds used so far by the process doing the work
+
+
+@dataclass(frozen=True)
+class Variant:
+    round_trip: RoundTrip
+    cpu: CpuClock
+
+
 async def _socket_variant(
-    stack: contextlib.AsyncExitStack[Any], url: str, token: str, sockets: int, answer: str
-) -> RoundTrip:
+    stack: contextlib.AsyncExitStack[Any], server: DoorServer, token: str, sockets: int
+) -> Variant:
     """``sockets`` open connections; pm's round trip creates a task under a fresh project."""
-    conns = [await _open(url, token) for _ in range(sockets)]
+    conns = [await _open(server.ws(), token) for _ in range(sockets)]
     stack.push_async_callback(_close_all, conns)
-    project_id = await _create_project(conns[0]) if answer == CREATED else "echo"
-    return _socket_round_trip(conns, project_id, answer)
+    answer = CREATED if server.kind == "pm" else "message_id"
+    project_id = await _create_project(conns[0]) if server.kind == "pm" else "echo"
+    return Variant(_socket_round_trip(conns, project_id, answer), server.cpu_seconds)
 
 
-async def _service_variant(stack: contextlib.AsyncExitStack[Any], root: Path) -> RoundTrip:
+async def _service_variant(stack: contextlib.AsyncExitStack[Any], root: Path) -> Variant:
     """The service layer built as pm.app builds it, in this process, on its own data dir."""
     components = build_components(load_settings(data_dir=root / "service", jwt_secret=BENCH_SECRET))
     stack.callback(components.tenants.close)
@@ -248,47 +258,58 @@ async def _service_variant(stack: contextlib.AsyncExitStack[Any], root: Path) ->
     project = await runner.command(
         _ctx(), work_items.create_work_item, item_type="project", title="B"
     )
-    return _service_round_trip(runner, project.payload["work_item"]["id"])
+    return Variant(
+        _service_round_trip(runner, project.payload["work_item"]["id"]), time.process_time
+    )
 
 
 @dataclass
 class Rounds:
-    """One variant at one concurrency: a throughput per round, every latency."""
+    """One variant at one concurrency: a throughput per round, every latency, CPU used."""
 
     rates: list[float] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
+    cpu_seconds: float = 0.0
 
-    def add(self, result: Throughput) -> None:
+    def add(self, result: Throughput, cpu_seconds: float) -> None:
         self.rates.append(result.per_second)
         self.latencies += result.latencies
+        self.cpu_seconds += cpu_seconds
 
     @property
     def rate(self) -> float:
         return median(self.rates)
 
+    @property
+    def cpu_ms(self) -> float:
+        """CPU per request of the process that served it."""
+        return self.cpu_seconds * 1000 / len(self.latencies)
 
-async def _interleaved(variants: dict[str, RoundTrip], counts: Counts) -> dict[str, list[Rounds]]:
+
+async def _interleaved(variants: dict[str, Variant], counts: Counts) -> dict[str, list[Rounds]]:
     """Each variant in turn, ``ROUNDS`` times, so a burst of noise on the machine hits all of
     them alike; per concurrency, the median round counts."""
     results: dict[str, list[Rounds]] = {name: [] for name in variants}
     for workers, total in ((1, counts.sequential), (counts.sockets, counts.per_socket)):
-        for name, round_trip in variants.items():
-            await _timed(workers, 5, round_trip)
+        for name, variant in variants.items():
+            await _timed(workers, 5, variant.round_trip)
             results[name].append(Rounds())
         for _ in range(ROUNDS):
-            for name, round_trip in variants.items():
-                results[name][-1].add(await _timed(workers, total // ROUNDS, round_trip))
+            for name, variant in variants.items():
+                cpu = variant.cpu()
+                result = await _timed(workers, total // ROUNDS, variant.round_trip)
+                results[name][-1].add(result, variant.cpu() - cpu)
     return results
 
 
 async def _measure_round_trips(
-    pm_url: str, echo_url: str, root: Path, token: str, counts: Counts
+    pm: DoorServer, bare: DoorServer, root: Path, token: str, counts: Counts
 ) -> dict[str, list[Rounds]]:
     async with contextlib.AsyncExitStack() as stack:
         variants = {
-            "socket": await _socket_variant(stack, pm_url, token, counts.sockets, CREATED),
+            "socket": await _socket_variant(stack, pm, token, counts.sockets),
             "service": await _service_variant(stack, root),
-            "echo": await _socket_variant(stack, echo_url, token, counts.sockets, "message_id"),
+            "echo": await _socket_variant(stack, bare, token, counts.sockets),
         }
         return await _interleaved(variants, counts)
 
@@ -296,10 +317,10 @@ async def _measure_round_trips(
 def _round_trips(counts: Counts, root: Path, token: str) -> None:
     print(
         "\n  CreateWorkItem round trips (JSON frames; each request waits for its response;"
-        f"\n  median of {ROUNDS} interleaved rounds)"
+        f"\n  median of {ROUNDS} interleaved rounds; CPU per request of the serving process)"
     )
     with _pm_server(root, "round-trips") as pm, door_server("bare") as bare:
-        results = asyncio.run(_measure_round_trips(pm.ws(), bare.ws(), root, token, counts))
+        results = asyncio.run(_measure_round_trips(pm, bare, root, token, counts))
     rows = []
     for n, label in enumerate(("1 socket", f"{counts.sockets} sockets")):
         s, b, e = results["socket"][n], results["service"][n], results["echo"][n]
@@ -313,6 +334,7 @@ def _round_trips(counts: Counts, root: Path, token: str) -> None:
                 f"{s.rate / e.rate:.1%}",
                 f"{_p(s.latencies, 50)} / {_p(s.latencies, 99)}",
                 f"{_p(b.latencies, 50)} / {_p(b.latencies, 99)}",
+                f"{s.cpu_ms:.2f} / {b.cpu_ms:.2f} / {e.cpu_ms:.2f}",
             ]
         )
     table(
@@ -326,6 +348,7 @@ def _round_trips(counts: Counts, root: Path, token: str) -> None:
             "socket/echo",
             "socket p50/p99 ms",
             "service p50/p99 ms",
+            "CPU ms socket/service/echo",
         ],
     )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -167,6 +168,7 @@ def main(argv: list[str]) -> None:
 class DoorServer:
     """A server subprocess on 127.0.0.1; its stderr goes to ``log``."""
 
+    kind: str
     process: subprocess.Popen[bytes]
     port: int
     log: Any
@@ -189,6 +191,12 @@ class DoorServer:
                 if line.startswith(f"{field}:"):
                     return int(line.split()[1]) * 1024
         return 0
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU the server process has used so far, from /proc."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def reset_peak(self) -> int:
         """Reset the process's peak RSS (VmHWM) to its current RSS, and return that."""
@@ -232,7 +240,7 @@ def door_server(kind: str, **overrides: Any) -> Iterator[DoorServer]:
         process = subprocess.Popen(
             command, cwd=Path(__file__).resolve().parent.parent, stdout=log, stderr=log
         )
-        server = DoorServer(process, port, log)
+        server = DoorServer(kind, process, port, log)
         try:
             _wait_until_listening(server)
             yield server
