@@ -2,8 +2,10 @@
 
 Keys are strings over 62 ordered digits, compared as plain strings. ``key_between(a, b)`` returns
 a key strictly between ``a`` and ``b`` (either may be None for an open end), so a move writes one
-row. Repeated inserts at one spot grow keys by about one character per six moves;
-``spread_keys`` hands out evenly spaced short keys when a list is rebalanced.
+row. Repeated inserts at one spot grow keys by about one character per six moves; appending
+after the last key increments it instead (one character per ~60 appends), since halving the gap
+to the open end would grow keys six times faster. ``spread_keys`` hands out evenly spaced short
+keys when a list is rebalanced.
 """
 
 from __future__ import annotations
@@ -26,7 +28,18 @@ def key_between(a: str | None, b: str | None) -> str:
         raise ValueError(f"invalid order key {b!r}")
     if a is not None and b is not None and a >= b:
         raise ValueError(f"order keys out of order: {a!r} >= {b!r}")
+    if a is not None and b is None:
+        return _after(a)
     return _midpoint(a or "", b)
+
+
+def _after(a: str) -> str:
+    """The shortest increment of ``a``: bump its last digit that isn't the top one and drop
+    what follows it; a key of only top digits grows by one digit."""
+    for i in range(len(a) - 1, -1, -1):
+        if a[i] != DIGITS[-1]:
+            return a[:i] + DIGITS[_INDEX[a[i]] + 1]
+    return a + DIGITS[1]
 
 
 def _midpoint(a: str, b: str | None) -> str:

@@ -126,7 +126,7 @@ def create_work_item(
     session = uow.session
     kind = v.choice(item_type, ItemType, "item_type")
     item_id = v.entity_id(id, "id") if id else new_id()
-    if session.get(WorkItem, item_id) is not None:
+    if id and session.get(WorkItem, item_id) is not None:
         raise ValidationFailed("an entity with this id already exists", field="id")
     parent: WorkItem | None = None
     if kind is ItemType.PROJECT:
@@ -160,7 +160,7 @@ def create_work_item(
         item_type=kind.value,
         project_id=root,
         parent_id=parent_key,
-        position=key_between(_last_child_position(session, parent_key), None),
+        position=_end_position(uow, parent_key, moving=item_id),
         version=1,
         created_at=uow.now,
         created_by=uow.ctx.user_id,
@@ -236,7 +236,7 @@ def move_work_item(
             key = _position_between(session, item, parent_key, after_id, before_id)
         changes["position"] = key
     elif parent_key != item.parent_id:
-        changes["position"] = key_between(_last_child_position(session, parent_key), None)
+        changes["position"] = _end_position(uow, parent_key, moving=item.id)
     return _apply(uow, item, version, changes, action="moved")
 
 
@@ -374,6 +374,16 @@ def _position_between(
     if low is not None and high is not None and low >= high:
         raise ValidationFailed("after_id must come before before_id", field="before_id")
     return key_between(low, high)
+
+
+def _end_position(uow: UnitOfWork, parent_key: str | None, *, moving: str) -> str:
+    """A key after the last live sibling, respacing the siblings first in the rare case that
+    keys at the end grew too long."""
+    key = key_between(_last_child_position(uow.session, parent_key), None)
+    if len(key) > MAX_KEY_LENGTH:
+        _respace_siblings(uow, parent_key, moving=moving)
+        key = key_between(_last_child_position(uow.session, parent_key), None)
+    return key
 
 
 def _respace_siblings(uow: UnitOfWork, parent_key: str | None, *, moving: str) -> None:

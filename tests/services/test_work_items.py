@@ -475,3 +475,21 @@ async def test_tenant_admin_role_sees_every_project(runner: ServiceRunner) -> No
     boss = ctx_for("boss", roles=("admin",))
     assert [p["id"] for p in await runner.query(boss, work_items.list_projects)] == [project["id"]]
     await make_item(runner, boss, project)
+
+
+async def test_appending_after_a_too_long_key_respaces_the_siblings(runner: ServiceRunner) -> None:
+    """Keys at the end of a long list grow slowly; when they pass the bound, the next append
+    respaces the siblings in the same transaction instead of writing an ever longer key."""
+    project = await make_project(runner, ALICE)
+    children = [await make_item(runner, ALICE, project, title=f"c{n}") for n in range(3)]
+    long_key = "z" * 48 + "1"
+    await runner.tenants.write(
+        ALICE.tenant_id,
+        lambda session: session.connection().execute(
+            text("UPDATE work_items SET position = :key WHERE id = :id"),
+            {"key": long_key, "id": children[-1]["id"]},
+        ),
+    )
+    out = await make_item(runner, ALICE, project, title="appended")
+    assert len(out["position"]) <= 4
+    assert await _siblings(runner, project["id"]) == ["c0", "c1", "c2", "appended"]
