@@ -351,6 +351,12 @@ def _round_trips(counts: Counts, root: Path, token: str) -> None:
             "CPU ms socket/service/echo",
         ],
     )
+    socket_cpu, service_cpu = results["socket"], results["service"]
+    print(
+        "  socket/service by CPU per request (service's / socket's, the rate each would reach if"
+        f"\n  CPU were its only limit): {service_cpu[0].cpu_ms / socket_cpu[0].cpu_ms:.0%} at 1"
+        f" socket, {service_cpu[1].cpu_ms / socket_cpu[1].cpu_ms:.0%} at {counts.sockets}"
+    )
 
 
 def _p(samples: list[float], q: float) -> str:
