@@ -28,6 +28,7 @@ from pm.app import build_components
 from pm.auth import issue_token
 from pm.config import Settings, load_settings
 from pm.services import comments, dependencies, sprints, time_entries
+from pm.services.changes import current_seq
 from pm.services.clock import now_ms
 from pm.services.context import RequestContext
 from pm.services.runner import ServiceRunner
@@ -245,8 +246,6 @@ async def _sprint(
 
 
 async def _seq(runner: ServiceRunner, ctx: RequestContext) -> int:
-    from pm.services.changes import current_seq
-
     return await runner.tenants.read(ctx.tenant_id, current_seq)
 
 
