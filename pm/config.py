@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -120,6 +120,15 @@ class Settings(BaseSettings):
             raise ValueError(f"not a rate limit in the 'limits' notation: {value!r}") from exc
         return value
 
+    @model_validator(mode="after")
+    def _default_page_within_maximum(self) -> Settings:
+        if self.default_page_size > self.max_page_size:
+            raise ValueError(
+                f"PM_DEFAULT_PAGE_SIZE ({self.default_page_size}) is above "
+                f"PM_MAX_PAGE_SIZE ({self.max_page_size})"
+            )
+        return self
+
     def require_signing_key(self) -> None:
         """``pm serve`` refuses to start with no way to verify tokens."""
         if not self.jwt_secret and not self.jwt_public_key_file:
@@ -164,6 +173,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            name = "PM_" + "_".join(str(p) for p in err["loc"]).upper()
-            lines.append(f"{name}: {err['msg']}")
+            if err["loc"]:
+                name = "PM_" + "_".join(str(p) for p in err["loc"]).upper()
+                lines.append(f"{name}: {err['msg']}")
+            else:  # a rule across settings names them itself
+                lines.append(str(err["msg"]).removeprefix("Value error, "))
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None

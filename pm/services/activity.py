@@ -7,7 +7,6 @@ from sqlmodel import Session, col, select
 from pm.domain.enums import Role
 from pm.domain.events import JsonDict
 from pm.domain.models import ActivityLog
-from pm.errors import ValidationFailed
 from pm.services import validation as v
 from pm.services.access import require_role, visible_project_ids
 from pm.services.context import RequestContext
@@ -47,10 +46,9 @@ def get_activity(
         query = query.where(
             col(ActivityLog.at) < v.int_range(until, "until", low=0, high=INSTANT_MAX)
         )
-    if page.after is not None:
-        if len(page.after) != 1 or not isinstance(page.after[0], int):
-            raise ValidationFailed("cursor is not one this server issued", field="cursor")
-        query = query.where(col(ActivityLog.id) < page.after[0])
+    after = page.after_key(int)
+    if after is not None:
+        query = query.where(col(ActivityLog.id) < after[0])
     rows = list(
         session.exec(query.order_by(col(ActivityLog.id).desc()).limit(page.limit + 1)).all()
     )

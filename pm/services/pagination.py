@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from pm.errors import ValidationFailed
 
 T = TypeVar("T")
+SQLITE_INT = 2**63  # SQLite integers are signed 64-bit
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,23 @@ class PageRequest:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
             raise ValidationFailed(f"limit must be between 1 and {maximum}", field="limit")
         return cls(limit=limit, after=decode_cursor(cursor) if cursor else None)
+
+    def after_key(self, *types: type) -> tuple[Any, ...] | None:
+        """The cursor's sort key, checked against the types the query sorts by (a cursor is
+        opaque to clients but decodable, so a forged one must be refused, not reach SQL)."""
+        if self.after is None:
+            return None
+        if len(self.after) != len(types) or not all(
+            _sortable(value, kind) for value, kind in zip(self.after, types, strict=False)
+        ):
+            raise ValidationFailed("cursor is not one this server issued", field="cursor")
+        return tuple(self.after)
+
+
+def _sortable(value: Any, kind: type) -> bool:
+    if type(value) is not kind:  # exact: a bool is not an int here
+        return False
+    return not isinstance(value, int) or -SQLITE_INT <= value < SQLITE_INT
 
 
 @dataclass(frozen=True)

@@ -483,10 +483,9 @@ def list_work_items(
             col(WorkItem.title).like(needle, escape="\\")
             | col(WorkItem.description).like(needle, escape="\\")
         )
-    if page.after is not None:
-        if len(page.after) != 2:
-            raise ValidationFailed("cursor is not one this server issued", field="cursor")
-        at, last_id = page.after
+    after = page.after_key(int, str)
+    if after is not None:
+        at, last_id = after
         query = query.where(
             (col(WorkItem.created_at) > at)
             | ((col(WorkItem.created_at) == at) & (col(WorkItem.id) > last_id))
