@@ -17,18 +17,9 @@ RUN python -m venv /opt/venv
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY pm ./pm
-COPY migrations ./migrations
-# A regular (non-editable) install: pip builds the wheel and installs it with its dependencies.
+# A regular (non-editable) install: pip builds the wheel (Alembic's scripts ship inside it, in
+# pm/migrations) and installs it with its dependencies.
 RUN /opt/venv/bin/pip install .
-# pm/tenancy/migrations.py finds Alembic's scripts at `parents[2] / "migrations"` of its own file,
-# which in a checkout is <repo>/migrations but in an installed package is site-packages/migrations,
-# and the wheel does not ship that folder. So the folder is copied to exactly the path the
-# installed code computes (asked of the code, not hard-coded, so it follows any change there).
-# `python -P` keeps /src (which holds a pm/ source tree) off sys.path: the installed copy answers.
-RUN dest="$(/opt/venv/bin/python -P -c 'from pm.tenancy.migrations import MIGRATIONS_DIR; print(MIGRATIONS_DIR)')" \
- && mkdir -p "$dest" \
- && cp -R migrations/. "$dest"/ \
- && /opt/venv/bin/python -P -m compileall -q "$dest"
 # Fail the build, not the first request: create and migrate a throw-away tenant with the
 # installed package, from a folder with no source tree in it.
 RUN cd / \

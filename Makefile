@@ -18,8 +18,8 @@ run: $(STAMP)
 test: promtool lint typecheck contracts unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check pm tests bench migrations
-	$(BIN)/ruff format --check pm tests bench migrations
+	$(BIN)/ruff check pm tests bench
+	$(BIN)/ruff format --check pm tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy pm

@@ -615,7 +615,7 @@ def test_build_context_holds_what_the_build_copies_and_nothing_private() -> None
         assert (ROOT / source).exists(), source
         assert not dockerignored(source, patterns), f"{source} is copied but .dockerignore'd"
     assert not dockerignored("pm/tenancy/migrations.py", patterns)
-    assert not dockerignored("migrations/versions/0001_initial_schema.py", patterns)
+    assert not dockerignored("pm/migrations/versions/0001_initial_schema.py", patterns)
     for private in [".venv/bin/python", ".git/HEAD", "data/tenants/acme/main.db", "deploy/.env"]:
         assert dockerignored(private, patterns), private
     assert dockerignored("pm/__pycache__/app.cpython-311.pyc", patterns)
