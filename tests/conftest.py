@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import uvicorn
 from pm.app import create_app
 from pm.auth import issue_token
 from pm.config import Settings, load_settings
+from pm.observability.logging import JsonFormatter
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 TokenFactory = Callable[..., str]
@@ -100,3 +103,67 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     server = start_server(settings)
     yield server
     server.stop()
+
+
+# -- the whole run's log, checked for tokens ----------------------------------------------------
+# PROTOCOL.md: no log line ever carries a token. Every record of the run (servers run in threads
+# of this process, so uvicorn's, websockets' and pm's records all reach the root logger) goes
+# through pm's JSON formatter into one file, at DEBUG: the lines an operator would read. Real
+# tokens do reach records at that level (websockets logs the handshake's headers, bearer
+# subprotocol included, and every frame); the formatter masks them. At the end of the session the
+# file is searched for ``eyJ`` (how every JWT starts), so a token that gets past the mask, by any
+# path and in any test, fails the run.
+
+TOKEN_MARK = "eyJ"
+
+
+@dataclass
+class RunLog:
+    handler: logging.FileHandler
+    path: Path
+    root_level: int
+    leaks: list[str] = field(default_factory=list)
+
+
+RUN_LOG = pytest.StashKey[RunLog]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    with tempfile.NamedTemporaryFile(prefix="pm-test-run-", suffix=".log", delete=False) as file:
+        path = Path(file.name)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    session.config.stash[RUN_LOG] = RunLog(handler, path, root.level)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run_log = session.config.stash.get(RUN_LOG, None)
+    if run_log is None:
+        return
+    root = logging.getLogger()
+    root.removeHandler(run_log.handler)
+    root.setLevel(run_log.root_level)
+    run_log.handler.close()
+    with run_log.path.open(encoding="utf-8") as lines:
+        run_log.leaks = [line.rstrip("\n") for line in lines if TOKEN_MARK in line]
+    if run_log.leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        run_log.path.unlink()
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    run_log = config.stash.get(RUN_LOG, None)
+    if run_log is None or not run_log.leaks:
+        return
+    title = f"{len(run_log.leaks)} log line(s) carry a token ({TOKEN_MARK}): the run fails"
+    terminalreporter.write_sep("=", title, red=True)
+    for line in run_log.leaks[:20]:
+        terminalreporter.write_line(line)
+    terminalreporter.write_line(f"the whole run's log is kept in {run_log.path}")

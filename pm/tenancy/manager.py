@@ -12,6 +12,7 @@ Writers queue on an ``asyncio.Lock`` first (waiting costs no thread) and then ta
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from pm.errors import Unauthenticated, Unavailable
@@ -33,6 +35,12 @@ from pm.tenancy.migrations import Migrator
 T = TypeVar("T")
 SessionFn = Callable[[Session], T]
 OnCreate = Callable[[Session], None]
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    """SQLite's BUSY or LOCKED (primary code, so extended codes such as BUSY_SNAPSHOT count)."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 class TenantClosed(Exception):
@@ -122,6 +130,13 @@ class Tenant:
         try:
             with Session(engine, expire_on_commit=False) as session, session.begin():
                 return fn(session)
+        except OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            # Another process holds the file past busy_timeout (a backup, a stray tool): a
+            # retryable UNAVAILABLE, not an INTERNAL error.
+            metrics.DB_BUSY_RETRIES.inc()
+            raise Unavailable("the tenant database is busy; retry shortly") from exc
         finally:
             metrics.DB_TRANSACTION_SECONDS.labels(mode).observe(time.perf_counter() - started)
 
