@@ -16,6 +16,7 @@ from pathlib import Path
 
 import uvicorn
 from tqdm import tqdm
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from pm.auth import issue_token
 from pm.config import ConfigError, Settings, load_settings
@@ -114,6 +115,7 @@ class DrainingServer(uvicorn.Server):
     of the grace. A tenth of the grace is kept for the lifespan's teardown (tenant files)."""
 
     TEARDOWN_SHARE = 0.1
+    POLL_SECONDS = 0.02
 
     def __init__(
         self, config: uvicorn.Config, drain: Callable[[], Awaitable[None]], grace: float
@@ -129,9 +131,21 @@ class DrainingServer(uvicorn.Server):
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(deadline - time.monotonic()):
                 await self._drain()
+                await self._closing_handshakes()
         # uvicorn's wait takes whole seconds; rounding down keeps it inside the grace.
         self.config.timeout_graceful_shutdown = max(0, int(deadline - time.monotonic()))
         await super().shutdown(sockets)
+
+    async def _closing_handshakes(self) -> None:
+        """Every drained socket has sent its close frame; wait for each client's reply before
+        uvicorn drops the TCP connection. Dropped earlier, with requests the client pipelined
+        still unread on the server, the kernel answers with a reset, and a reset discards the
+        last answers and the close frame still unread in the client's buffer."""
+        while self._websockets_open():  # noqa: ASYNC110 (uvicorn has no event for it: poll)
+            await asyncio.sleep(self.POLL_SECONDS)
+
+    def _websockets_open(self) -> bool:
+        return any(isinstance(c, WebSocketsSansIOProtocol) for c in self.server_state.connections)
 
 
 def _run_server(settings: Settings) -> None:

@@ -26,6 +26,10 @@ from .serve import ServeProcess, pm_serve
 GRACE_SECONDS = 5.0
 WRITERS = 3
 WINDOW = 20  # requests each writer keeps unanswered: a burst in flight at any moment
+# Clients read a little slower than the server writes (a browser busy rendering), so at SIGTERM
+# answers are still unread in their buffers: a server that dropped the TCP connection before the
+# closing handshake would reset it, and the reset would discard them with the close frame.
+READ_PAUSE_SECONDS = 0.002
 ANSWERS_BEFORE_SIGTERM = 60
 
 
@@ -76,6 +80,7 @@ class Writer:
         try:
             while True:
                 frame = await self.client.recv(timeout=30)
+                await asyncio.sleep(READ_PAUSE_SECONDS)
                 if payload(frame)[0] == "work_item_created" and frame["actor_id"] == self.user_id:
                     self.answered.add(frame["message_id"])
                     window.release()
