@@ -26,6 +26,8 @@ from starlette.websockets import WebSocketDisconnect
 from pm.auth import Principal
 from pm.errors import InvalidMessage, PmError, RateLimited, Unauthenticated
 from pm.observability import metrics
+from pm.observability.logging import bind_request, update_bound
+from pm.observability.tracing import Tracing, request_attributes
 from pm.services.context import RequestContext
 from pm.ws.codec import REQUEST_PAYLOADS, Encoding, decode, encode, request_args
 from pm.ws.dispatch import (
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 BEARER_PREFIX = "pm.bearer."
+INVALID = "invalid"  # the operation of a frame that is not a request: one label, not many
 DRAIN_CLOSE = (1012, "server restarting: reconnect and resync with GetChanges")
 ERROR_FIELDS = ("current_version", "retry_after_ms", "conflicts", "path")
 
@@ -73,6 +76,7 @@ class Connection:
         self._principal = principal
         self._components = components
         self._hub: Hub = state.hub
+        self._tracing: Tracing = websocket.app.state.tracing
         self._bucket = state.bucket_for_connection()
         self._queue: asyncio.Queue[tuple[str | bytes, str]] = asyncio.Queue(settings.ws_send_queue)
         self._stop = asyncio.Event()
@@ -189,8 +193,35 @@ class Connection:
     # -- requests -----------------------------------------------------------------------------
 
     async def _handle(self, frame: str | bytes) -> None:
+        """One request, observed once: a span, the log fields every line written while serving
+        it carries, one "ws message" line with its outcome code, the latency by operation."""
         started = time.perf_counter()
-        message_id, name = "", "invalid"
+        with (
+            bind_request(tenant=self.tenant_id, user=self.user_id, operation=INVALID) as fields,
+            self._tracing.span("ws") as span,
+        ):
+            code = "INTERNAL"  # kept only if an exception escapes _serve
+            try:
+                code = await self._serve(frame)
+            finally:
+                seconds = time.perf_counter() - started
+                operation = fields["operation"]
+                metrics.WS_REQUEST_SECONDS.labels(operation).observe(seconds)
+                if span is not None:
+                    span.update_name(f"ws {operation}")
+                    span.set_attributes(
+                        request_attributes(
+                            tenant_id=self.tenant_id,
+                            user_id=self.user_id,
+                            message_id=fields.get("message_id"),
+                            operation=operation,
+                        )
+                    )
+                log.info("ws message", extra={"code": code, "duration_ms": round(seconds * 1e3, 3)})
+
+    async def _serve(self, frame: str | bytes) -> str:
+        """Decode, rate-limit and dispatch one frame; "OK" or the code of the Error sent."""
+        message_id = ""
         try:
             if isinstance(frame, bytes) and self.encoding is Encoding.JSON:
                 try:
@@ -199,19 +230,19 @@ class Connection:
                     raise InvalidMessage("the frame is not valid UTF-8") from None
             envelope = decode(frame, max_json_depth=self._components.settings.ws_max_json_depth)
             message_id = envelope.message_id[:128]
-            name = envelope.WhichOneof("payload") or "invalid"
-            metrics.WS_MESSAGES_IN.labels(name if name in REQUEST_PAYLOADS else "other").inc()
+            name = envelope.WhichOneof("payload") or INVALID
+            is_request = name in REQUEST_PAYLOADS
+            update_bound(message_id=message_id or None, operation=name if is_request else INVALID)
+            metrics.WS_MESSAGES_IN.labels(name if is_request else "other").inc()
             self._rate_limit()
-            if name not in REQUEST_PAYLOADS:
+            if not is_request:
                 raise InvalidMessage(f"{name} is not a request")
             await self._dispatch(name, getattr(envelope, name), message_id)
         except PmError as exc:
             metrics.WS_ERRORS.labels(exc.code).inc()
             await self._send(error_envelope(message_id, exc), "error")
-        finally:
-            metrics.WS_REQUEST_SECONDS.labels(
-                name if name in REQUEST_PAYLOADS else "invalid"
-            ).observe(time.perf_counter() - started)
+            return exc.code
+        return "OK"
 
     def _rate_limit(self) -> None:
         wait_ms = self._bucket.take()
