@@ -10,9 +10,26 @@ from pm.domain.models import ProjectMember, WorkItem
 from pm.errors import Forbidden, NotFound, ValidationFailed
 from pm.services.context import RequestContext
 
+ROLE_CACHE = "pm.role_cache"  # session.info key; set for read-only queries (see ServiceRunner)
+
 
 def project_role(session: Session, ctx: RequestContext, project_id: str) -> Role | None:
-    """The caller's role in a live project, or None if the project is not theirs to see."""
+    """The caller's role in a live project, or None if the project is not theirs to see.
+
+    A query that checks the same project several times (an item with its children, comments,
+    dependencies...) asks the database once: a read transaction sees one snapshot, so the answer
+    can't change within it. Commands don't cache: they may change memberships as they go."""
+    cache: dict[tuple[str, str], Role | None] | None = session.info.get(ROLE_CACHE)
+    key = (ctx.user_id, project_id)
+    if cache is not None and key in cache:
+        return cache[key]
+    role = _project_role(session, ctx, project_id)
+    if cache is not None:
+        cache[key] = role
+    return role
+
+
+def _project_role(session: Session, ctx: RequestContext, project_id: str) -> Role | None:
     project = session.get(WorkItem, project_id)
     if project is None or project.deleted_at is not None or project.item_type != ItemType.PROJECT:
         return None

@@ -25,6 +25,7 @@ from pm.domain.events import Outcome
 from pm.errors import InternalError, PmError
 from pm.observability import metrics
 from pm.services import idempotency
+from pm.services.access import ROLE_CACHE
 from pm.services.clock import now_ms
 from pm.services.context import RequestContext
 from pm.services.maintenance import SweepResult, sweep_tenant
@@ -48,6 +49,11 @@ class ServiceSettings:
     max_page_size: int = 500
     known_users_cache: int = 10000
     sweep_interval_seconds: float = 300.0
+
+
+def _run_query(session: Session, ctx: RequestContext, fn: Query[T], kwargs: dict[str, Any]) -> T:
+    session.info[ROLE_CACHE] = {}  # one snapshot: a role read once holds for the whole query
+    return fn(session, ctx, **kwargs)
 
 
 class ServiceRunner:
@@ -86,7 +92,7 @@ class ServiceRunner:
         started = time.perf_counter()
         try:
             result = await self.tenants.read(
-                ctx.tenant_id, lambda session: fn(session, ctx, **kwargs)
+                ctx.tenant_id, lambda session: _run_query(session, ctx, fn, kwargs)
             )
         except BaseException as exc:
             raise self._failure(operation, exc) from None

@@ -42,7 +42,6 @@ class UnitOfWork:
         self.now = now_ms() if now is None else now
         self.events: list[Event] = []
         self._activity: list[JsonDict] = []
-        self.role_cache: dict[str, Any] = {}
 
     def activity(
         self,
