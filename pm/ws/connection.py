@@ -169,7 +169,9 @@ class Connection:
     async def _receive_loop(self) -> None:
         limit = self._components.settings.ws_max_frame_bytes
         try:
-            while not self._draining:
+            # Once the socket is closing, no further request is taken: receive() returns
+            # without yielding while frames are buffered, so the loop must look for itself.
+            while not (self._draining or self._stop.is_set()):
                 message = await self._ws.receive()
                 if message["type"] == "websocket.disconnect":
                     return
