@@ -16,6 +16,7 @@ from pathlib import Path
 
 import uvicorn
 from tqdm import tqdm
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from pm.auth import issue_token
@@ -165,8 +166,12 @@ def _run_server(settings: Settings) -> None:
         log_config=None,
         access_log=False,
     )
-    grace = settings.shutdown_grace_seconds
-    DrainingServer(config, functools.partial(drain, app), grace).run()
+    server = DrainingServer(config, functools.partial(drain, app), settings.shutdown_grace_seconds)
+    # As uvicorn.run does: Ctrl-C is a normal stop, and a server that never started fails.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ class ServeProcess:
     process: subprocess.Popen[bytes]
     port: int
     data_dir: Path
+    log_path: Path  # the process's stderr: its JSON log lines and anything it printed
 
     @property
     def ws(self) -> str:
@@ -53,8 +54,10 @@ def pm_serve(data_dir: Path, **settings: str) -> Iterator[ServeProcess]:
         **{f"PM_{name.upper()}": value for name, value in settings.items()},
     }
     pm = Path(sys.executable).parent / "pm"
-    process = subprocess.Popen([str(pm), "serve"], env=env, stderr=subprocess.DEVNULL)
-    server = ServeProcess(process, port, data_dir)
+    log_path = data_dir.parent / "pm-serve.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([str(pm), "serve"], env=env, stderr=log)
+    server = ServeProcess(process, port, data_dir, log_path)
     try:
         _wait_until_listening(server)
         yield server

@@ -131,3 +131,11 @@ async def test_sigterm_finishes_in_flight_writes_closes_1012_and_exits_within_gr
     assert answered <= stored, "an answered write is missing from the tenant's file"
     # In-flight requests were finished, not cut: nothing was written without being answered.
     assert stored == answered
+    assert "Traceback" not in serve.log_path.read_text(encoding="utf-8")
+
+
+def test_ctrl_c_stops_pm_serve_quietly(tmp_path: Path) -> None:
+    with pm_serve(tmp_path / "data") as server:
+        server.process.send_signal(signal.SIGINT)
+        assert server.process.wait(GRACE_SECONDS) == 0
+    assert "Traceback" not in server.log_path.read_text(encoding="utf-8")
