@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -119,15 +119,6 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"not a rate limit in the 'limits' notation: {value!r}") from exc
         return value
-
-    @model_validator(mode="after")
-    def _default_page_within_maximum(self) -> Settings:
-        if self.default_page_size > self.max_page_size:
-            raise ValueError(
-                f"PM_DEFAULT_PAGE_SIZE ({self.default_page_size}) is above "
-                f"PM_MAX_PAGE_SIZE ({self.max_page_size})"
-            )
-        return self
 
     def require_signing_key(self) -> None:
         """``pm serve`` refuses to start with no way to verify tokens."""

@@ -43,7 +43,6 @@ def test_comma_separated_lists_from_environment(monkeypatch: pytest.MonkeyPatch)
         ({"port": 0}, "PM_PORT"),
         ({"ws_rate_limit": "lots"}, "PM_WS_RATE_LIMIT"),
         ({"log_level": "loud"}, "PM_LOG_LEVEL"),
-        ({"default_page_size": 600, "max_page_size": 500}, "PM_DEFAULT_PAGE_SIZE"),
     ],
 )
 def test_invalid_values_name_the_setting(overrides: dict[str, object], named: str) -> None:

@@ -47,6 +47,11 @@ EVENTS_PUBLISHED = Counter("pm_events_published_total", "Committed events handed
 SERVICE_SECONDS = Histogram(
     "pm_service_seconds", "Service call latency", ["operation"], buckets=LATENCY_BUCKETS
 )
+BOUND_HITS = Counter(
+    "pm_bound_hits_total",
+    "Requests that met a configured bound and were capped or refused by it",
+    ["bound"],
+)
 RATE_LIMITED = Counter("pm_rate_limited_total", "Requests refused by a rate limit", ["door"])
 
 # WebSocket door

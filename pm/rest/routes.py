@@ -14,7 +14,6 @@ from pm.rest.markdown import render_context
 from pm.rest.security import Caller
 from pm.services import activity, changes, llm_context, sprints, work_items
 from pm.services.context_report import project_context, work_item_detail
-from pm.services.pagination import PageRequest
 from pm.services.runner import ServiceRunner
 
 
@@ -46,15 +45,6 @@ NoParameters = Annotated[schemas.NoParameters, Query()]
 def _services(request: Request) -> ServiceRunner:
     runner: ServiceRunner = request.app.state.pm.services
     return runner
-
-
-def _page(services: ServiceRunner, limit: int | None, cursor: str | None) -> PageRequest:
-    """A page request; a limit above the server's maximum is capped, not refused. So is the
-    default page size when an operator set it above the maximum: a caller who sent no limit
-    must not be refused for one."""
-    settings = services.settings
-    wanted = settings.default_page_size if limit is None else limit
-    return services.page(min(wanted, settings.max_page_size), cursor)
 
 
 @router.get("/projects", response_model=schemas.ProjectList, summary="Projects you can see")
@@ -114,7 +104,7 @@ async def list_work_items(
     page = await services.query(
         ctx,
         work_items.list_work_items,
-        page=_page(services, params.limit, params.cursor),
+        page=services.page(params.limit, params.cursor),
         **params.model_dump(exclude={"limit", "cursor"}),
     )
     return {"items": page.items, "next_cursor": page.next_cursor}
@@ -151,7 +141,7 @@ async def get_activity(
     page = await services.query(
         ctx,
         activity.get_activity,
-        page=_page(services, params.limit, params.cursor),
+        page=services.page(params.limit, params.cursor),
         **params.model_dump(exclude={"limit", "cursor"}),
     )
     return {"entries": page.items, "next_cursor": page.next_cursor}
@@ -174,7 +164,7 @@ async def get_changes(
         changes.get_changes,
         since_seq=params.since_seq,
         project_ids=params.project_id,
-        limit=_page(services, params.limit, None).limit,
+        limit=services.page(params.limit, None).limit,
     )
     return {
         "events": [

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pm.errors import ValidationFailed
+from pm.observability import metrics
 
 T = TypeVar("T")
 SQLITE_INT = 2**63  # SQLite integers are signed 64-bit
@@ -25,10 +26,15 @@ class PageRequest:
     def build(
         cls, limit: int | None, cursor: str | None, *, default: int, maximum: int
     ) -> PageRequest:
+        """A limit above ``maximum`` is capped, not refused (the answer's ``next_cursor`` leads
+        on), and so is a default an operator set above it; a limit below 1 is refused."""
         if limit is None or limit == 0:
             limit = default
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
-            raise ValidationFailed(f"limit must be between 1 and {maximum}", field="limit")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValidationFailed("limit must be a positive integer", field="limit")
+        if limit > maximum:
+            metrics.BOUND_HITS.labels("page_size").inc()
+            limit = maximum
         return cls(limit=limit, after=decode_cursor(cursor) if cursor else None)
 
     def after_key(self, *types: type) -> tuple[Any, ...] | None:

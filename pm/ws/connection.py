@@ -294,8 +294,7 @@ class Connection:
             self._hub.unsubscribe(self, args["project_ids"])
             await self._reply(message_id, "unsubscribed", {"project_ids": args["project_ids"]})
         elif name == "get_changes":
-            maximum = self._components.settings.max_page_size
-            limit = args["limit"] if 0 < args["limit"] <= maximum else maximum
+            limit = services.page(args["limit"], None).limit
             result = await services.query(
                 ctx,
                 CHANGES_QUERY,
