@@ -26,6 +26,7 @@ from sqlmodel import Session
 from pm.auth import TokenVerifier
 from pm.bus.memory import MemoryBus
 from pm.config import Settings
+from pm.observability.tracing import Tracing
 from pm.services.llm_context import seed_llm_context
 from pm.services.runner import ServiceRunner, ServiceSettings
 from pm.tenancy.database import Pragmas
@@ -43,6 +44,7 @@ class Components:
     bus: MemoryBus
     services: ServiceRunner
     verifier: TokenVerifier
+    tracing: Tracing  # one tracer provider for both doors; off unless PM_OTLP_ENDPOINT is set
     draining: bool = False
 
 
@@ -71,7 +73,14 @@ def build_components(settings: Settings) -> Components:
             max_page_size=settings.max_page_size,
         ),
     )
-    return Components(settings, tenants, bus, services, TokenVerifier(settings))
+    return Components(
+        settings,
+        tenants,
+        bus,
+        services,
+        TokenVerifier(settings),
+        Tracing.from_endpoint(settings.otlp_endpoint),
+    )
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -63,6 +63,12 @@ WS_REQUEST_SECONDS = Histogram(
     "pm_ws_request_seconds", "WebSocket request latency", ["operation"], buckets=LATENCY_BUCKETS
 )
 WS_ERRORS = Counter("pm_ws_errors_total", "Error frames sent, by code", ["code"])
+WS_CLOSES = Counter(
+    "pm_ws_closes_total",
+    "WebSocket connections closed by the server, by close code (1008 abuse, 1009 frame too "
+    "large, 1012 shutdown, 1013 slow consumer, 4401 token expired, 1000 normal)",
+    ["code"],
+)
 WS_SLOW_CONSUMERS = Counter(
     "pm_ws_slow_consumers_dropped_total", "Connections closed 1013 for a full send queue"
 )
@@ -86,3 +92,9 @@ HTTP_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 HTTP_ERRORS = Counter("pm_http_errors_total", "HTTP error answers, by DOMAIN.md code", ["code"])
+
+# Series the alert rules watch are created at zero, so the first failure is an increase
+# Prometheus can see rather than the birth of a series.
+TENANT_MIGRATIONS.labels("failed")
+for _door_errors in (HTTP_ERRORS, WS_ERRORS, SERVICE_ERRORS):
+    _door_errors.labels("INTERNAL")

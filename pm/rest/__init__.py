@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from pm.observability.tracing import Tracing
 from pm.rest.errors import install_error_handlers
 from pm.rest.observe import ObserveRequests
 from pm.rest.routes import router
@@ -24,9 +23,8 @@ if TYPE_CHECKING:
 def install_rest(app: FastAPI, components: Components) -> None:
     settings = components.settings
     app.state.rest_limiter = RestRateLimiter(settings.rest_rate_limit)
-    app.state.tracing = Tracing.from_endpoint(settings.otlp_endpoint)
     install_error_handlers(app)
-    app.add_middleware(ObserveRequests, tracing=app.state.tracing)
+    app.add_middleware(ObserveRequests, tracing=components.tracing)
     app.include_router(router)
     app.add_api_route("/metrics", prometheus_metrics, include_in_schema=False)
 

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from pm.domain.enums import ItemType, Role, SprintStatus, Status
 from pm.domain.events import JsonDict
 from pm.domain.models import ActivityLog, WorkItem
+from pm.observability import metrics
 from pm.services.access import require_role
 from pm.services.activity import get_activity
 from pm.services.blocking import blocked_among, blocked_in_project
@@ -292,6 +293,7 @@ def _truncation(project_id: str, cut: dict[str, tuple[int, int]]) -> JsonDict:
     parts = [f"{shown} of {total} {what}" for what, (shown, total) in cut.items() if total > shown]
     if not parts:
         return {"truncated": False, "truncation_note": None}
+    metrics.BOUND_HITS.labels("context_items").inc()
     return {
         "truncated": True,
         "truncation_note": (

@@ -12,6 +12,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
 from pm.errors import InvalidMessage
+from pm.observability import metrics
 from pm.ws.pm_pb2 import Envelope
 
 REQUEST_PAYLOADS: frozenset[str] = frozenset(
@@ -63,6 +64,7 @@ def decode(frame: str | bytes, *, max_json_depth: int) -> Envelope:
             raise InvalidMessage("the frame is not a protobuf Envelope") from None
     else:
         if json_depth_exceeds(frame, max_json_depth):
+            metrics.BOUND_HITS.labels("ws_json_depth").inc()
             raise InvalidMessage(f"JSON nested deeper than {max_json_depth} levels")
         try:
             json_format.Parse(frame, envelope)

@@ -76,7 +76,7 @@ class Connection:
         self._principal = principal
         self._components = components
         self._hub: Hub = state.hub
-        self._tracing: Tracing = websocket.app.state.tracing
+        self._tracing: Tracing = components.tracing
         self._bucket = state.bucket_for_connection()
         self._queue: asyncio.Queue[tuple[str | bytes, str]] = asyncio.Queue(settings.ws_send_queue)
         self._stop = asyncio.Event()
@@ -135,6 +135,7 @@ class Connection:
             # The close frame queues behind what the transport already holds, so a consumer
             # that resumes reading within the timeout still learns why it was closed.
             timeout = self._components.settings.ws_close_timeout_seconds
+            metrics.WS_CLOSES.labels(str(self.close_code)).inc()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._ws.close(self.close_code, self.close_reason), timeout)
 
@@ -174,11 +175,15 @@ class Connection:
             while not (self._draining or self._stop.is_set()):
                 message = await self._ws.receive()
                 if message["type"] == "websocket.disconnect":
+                    if message.get("code") == 1009:  # uvicorn enforced ws_max_size itself
+                        metrics.BOUND_HITS.labels("ws_frame_size").inc()
+                        self.close_code = 1009
                     return
                 frame: str | bytes | None = message.get("bytes")
                 if frame is None:
                     frame = message.get("text") or ""
                 if len(frame) > limit:
+                    metrics.BOUND_HITS.labels("ws_frame_size").inc()
                     self.close_soon(1009, "frame too large")
                     return
                 if not self._encoding_fixed:
@@ -223,7 +228,7 @@ class Connection:
 
     async def _serve(self, frame: str | bytes) -> str:
         """Decode, rate-limit and dispatch one frame; "OK" or the code of the Error sent."""
-        message_id = ""
+        message_id, kind = "", INVALID
         try:
             if isinstance(frame, bytes) and self.encoding is Encoding.JSON:
                 try:
@@ -234,8 +239,8 @@ class Connection:
             message_id = envelope.message_id[:128]
             name = envelope.WhichOneof("payload") or INVALID
             is_request = name in REQUEST_PAYLOADS
+            kind = name if is_request else "other"
             update_bound(message_id=message_id or None, operation=name if is_request else INVALID)
-            metrics.WS_MESSAGES_IN.labels(name if is_request else "other").inc()
             self._rate_limit()
             if not is_request:
                 raise InvalidMessage(f"{name} is not a request")
@@ -244,6 +249,8 @@ class Connection:
             metrics.WS_ERRORS.labels(exc.code).inc()
             await self._send(error_envelope(message_id, exc), "error")
             return exc.code
+        finally:
+            metrics.WS_MESSAGES_IN.labels(kind).inc()  # undecodable frames count as "invalid"
         return "OK"
 
     def _rate_limit(self) -> None:

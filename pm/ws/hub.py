@@ -51,6 +51,7 @@ class _Subscription:
 class Hub:
     def __init__(self) -> None:
         self._subs: dict[Key, dict[Subscriber, _Subscription]] = defaultdict(dict)
+        self._presence_sent: dict[Key, tuple[str, ...]] = {}  # the users last announced
 
     # -- subscriptions ----------------------------------------------------------------------
 
@@ -70,7 +71,7 @@ class Hub:
             for event in held:
                 if event.seq > current_seq:
                     self._deliver(conn, event, event_envelope(event), {})
-            self._presence(conn.tenant_id, project_id)
+            self._presence(conn.tenant_id, project_id, joined=conn)
 
     def cancel(self, conn: Subscriber, project_ids: list[str]) -> None:
         """Undo ``begin`` (the subscribe was refused)."""
@@ -134,17 +135,29 @@ class Hub:
             frame = frames[conn.encoding] = encode(envelope, conn.encoding)
         conn.enqueue(frame, event.payload_name)
 
-    def _presence(self, tenant_id: str, project_id: str) -> None:
-        subs = self._subs.get((tenant_id, project_id), {})
+    def _presence(
+        self, tenant_id: str, project_id: str, *, joined: Subscriber | None = None
+    ) -> None:
+        """Tell the viewers of a project who is viewing it, when that set of users changed; a
+        viewer who just joined a set that did not change (another tab of a user already there)
+        is told alone. A thousand sockets joining cost a thousand frames, not half a million."""
+        key = (tenant_id, project_id)
+        subs = self._subs.get(key, {})
         viewers = [conn for conn, sub in subs.items() if sub.floor is not None]
-        users = sorted({conn.user_id for conn in viewers})
+        users = tuple(sorted({conn.user_id for conn in viewers}))
+        changed = self._presence_sent.get(key) != users
+        if users:
+            self._presence_sent[key] = users
+        else:
+            self._presence_sent.pop(key, None)
+        recipients = viewers if changed else [joined] if joined is not None else []
         envelope = {
             "message_id": "",
             "sent_at_ms": int(time.time() * 1000),
-            "presence_changed": {"project_id": project_id, "users": users},
+            "presence_changed": {"project_id": project_id, "users": list(users)},
         }
         frames: dict[Encoding, str | bytes] = {}
-        for conn in viewers:
+        for conn in recipients:
             frame = frames.get(conn.encoding)
             if frame is None:
                 frame = frames[conn.encoding] = encode(envelope, conn.encoding)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from pm.rest.routes import get_project_context
 from tests.conftest import LiveServer, start_server
@@ -164,7 +165,9 @@ def test_markdown_context_holds_no_json(apollo_markdown: Any) -> None:
 def test_max_items_keeps_the_most_relevant_items_with_their_ancestors(
     served: Served, as_user: ClientFactory
 ) -> None:
+    hits = REGISTRY.get_sample_value("pm_bound_hits_total", {"bound": "context_items"}) or 0
     cut = context(as_user("alice"), served.board.apollo["id"], max_items=3)
+    assert REGISTRY.get_sample_value("pm_bound_hits_total", {"bound": "context_items"}) == hits + 1
     assert [(i["title"], i["depth"]) for i in cut["work_items"]] == [
         ("Launch", 0),
         ("Sign-up flow", 1),

@@ -101,6 +101,34 @@ async def test_presence_tells_who_is_viewing(
         await alice.close()
 
 
+async def test_presence_goes_out_only_when_the_set_of_viewers_changes(
+    live_server: LiveServer, make_token: TokenFactory
+) -> None:
+    """A second tab of a user already viewing changes nobody's picture: only that tab is told
+    who is there; closing one of two tabs tells nobody; closing the last one tells the rest."""
+    alice = await Client.open(live_server.ws, make_token("alice", roles=("admin",)))
+    bob_tabs = [await Client.open(live_server.ws, make_token("bob", roles=("admin",)))]
+    try:
+        project = await _project(alice)
+        for client in (alice, bob_tabs[0]):
+            await client.request("subscribe", {"project_ids": [project]})
+        await _drain(alice)
+        await _drain(bob_tabs[0])
+        bob_tabs.append(await Client.open(live_server.ws, make_token("bob", roles=("admin",))))
+        await bob_tabs[1].request("subscribe", {"project_ids": [project]})
+        assert [payload(f) for f in await _drain(bob_tabs[1])] == [
+            ("presence_changed", {"project_id": project, "users": ["alice", "bob"]})
+        ]
+        assert await _drain(alice) == [] and await _drain(bob_tabs[0]) == []
+        await bob_tabs.pop().close()
+        assert await _drain(alice) == []
+        await bob_tabs.pop().close()
+        assert [payload(f)[1]["users"] for f in await _drain(alice)] == [["alice"]]
+    finally:
+        for client in (alice, *bob_tabs):
+            await client.close()
+
+
 async def test_reconnect_catches_up_exactly_what_was_missed(
     live_server: LiveServer, make_token: TokenFactory
 ) -> None:

@@ -164,6 +164,8 @@ async def test_unknown_tenant_refused_when_auto_provision_off(tmp_path: Path) ->
 async def test_malformed_input_answers_invalid_message_and_stays_open(
     live_server: LiveServer, make_token: TokenFactory
 ) -> None:
+    invalid = _sample("pm_ws_messages_in_total", type="invalid")
+    too_deep = _sample("pm_bound_hits_total", bound="ws_json_depth")
     client = await Client.open(live_server.ws, make_token())
     try:
         for frame in (
@@ -177,6 +179,9 @@ async def test_malformed_input_answers_invalid_message_and_stays_open(
             assert payload(answer)[1]["code"] == "INVALID_MESSAGE"
         await client.conn.send(b"\xff\xfe\x00 not utf-8")
         assert payload(await client.recv())[1]["code"] == "INVALID_MESSAGE"
+        # Undecodable frames are counted as such; one of them met the nesting bound.
+        assert _sample("pm_ws_messages_in_total", type="invalid") == invalid + 4
+        assert _sample("pm_bound_hits_total", bound="ws_json_depth") == too_deep + 1
         response = await client.request("list_projects")
         assert payload(response)[0] == "projects_list"
     finally:
@@ -196,11 +201,16 @@ async def test_garbage_protobuf_answers_invalid_message(
 
 
 async def test_oversize_frame_closes_1009(strict_server: LiveServer) -> None:
+    hits = _sample("pm_bound_hits_total", bound="ws_frame_size")
+    closes = _sample("pm_ws_closes_total", code="1009")
     client = await Client.open(strict_server.ws, _strict_token())
     await client.conn.send(json.dumps({"message_id": "x", "list_projects": {}, "pad": "x" * 8000}))
     with pytest.raises(ConnectionClosed) as caught:
         await client.recv()
     assert caught.value.rcvd is not None and caught.value.rcvd.code == 1009
+    await asyncio.sleep(0.2)  # the server's side of the close runs after the client saw it
+    assert _sample("pm_bound_hits_total", bound="ws_frame_size") == hits + 1
+    assert _sample("pm_ws_closes_total", code="1009") == closes + 1
 
 
 async def test_burst_is_rate_limited_then_served_again(strict_server: LiveServer) -> None:
@@ -238,6 +248,10 @@ async def test_token_expiry_closes_4401_unless_reauthenticated(
     finally:
         await short.close()
         await renewed.close()
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def _dropped_consumers() -> float:
