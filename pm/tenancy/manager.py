@@ -5,13 +5,15 @@ pool. Work runs whole in a worker thread from one bounded pool shared by all ten
 ``await tenant.write(fn)`` hands ``fn(session)`` to a worker inside ``BEGIN IMMEDIATE`` and commits
 when it returns (rolls back if it raises); ``await tenant.read(fn)`` does the same on a reader.
 
-Writers queue on an ``asyncio.Lock`` first (waiting costs no thread) and then take a
-``threading.Lock`` in the worker, so a cancelled waiter can never let two writes overlap.
+Writes queue per tenant (``WriteQueue``: waiting costs no thread; one worker drains the queue
+back to back) and take a ``threading.Lock`` in the worker, so no two writes of a tenant ever
+overlap, whichever thread or tool runs them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import sqlite3
 import threading
 import time
@@ -31,6 +33,7 @@ from pm.observability import metrics
 from pm.tenancy.database import Pragmas, reader_engine, writer_engine
 from pm.tenancy.ids import tenant_db_path, validate_tenant_id
 from pm.tenancy.migrations import Migrator
+from pm.tenancy.write_queue import WriteQueue
 
 T = TypeVar("T")
 SessionFn = Callable[[Session], T]
@@ -81,7 +84,7 @@ class Tenant:
         self._readers = readers
         self._manager = manager
         self._write_thread_lock = threading.Lock()
-        self._write_queue = asyncio.Lock()
+        self._writes = WriteQueue(manager.executor, timeout=manager.config.write_timeout_seconds)
         self.inflight = 0
         self.last_used = time.monotonic()
         self.closed = False
@@ -90,20 +93,7 @@ class Tenant:
         """Run ``fn`` in one write transaction on a worker thread; commit if it returns."""
         self._manager._enter(self)
         try:
-            started = time.perf_counter()
-            try:
-                await asyncio.wait_for(
-                    self._write_queue.acquire(), self._manager.config.write_timeout_seconds
-                )
-            except TimeoutError:
-                metrics.DB_WRITE_TIMEOUTS.inc()
-                raise Unavailable("the tenant is busy; retry shortly") from None
-            metrics.DB_WRITE_WAIT_SECONDS.observe(time.perf_counter() - started)
-            try:
-                loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(self._manager.executor, self.write_sync, fn)
-            finally:
-                self._write_queue.release()
+            return await self._writes.run(functools.partial(self.write_sync, fn))
         finally:
             self._manager._exit(self)
 
