@@ -427,12 +427,17 @@ async def test_list_filters_and_paginates_to_the_end(runner: ServiceRunner) -> N
     assert {i["title"] for i in todo.items} == {"find me 1", "find me 3", "find me 5"}
 
 
-async def test_bad_cursor_and_limit_are_refused(runner: ServiceRunner) -> None:
+async def test_bad_cursor_and_limit_are_refused_and_a_large_limit_capped(
+    runner: ServiceRunner,
+) -> None:
     from pm.errors import ValidationFailed
 
-    with pytest.raises(ValidationFailed) as caught:
-        runner.page(10_000, None)
-    assert caught.value.field == "limit"
+    assert runner.page(10_000, None).limit == runner.settings.max_page_size
+    assert runner.page(None, None).limit == runner.settings.default_page_size
+    for bad in (-1, True, "10"):
+        with pytest.raises(ValidationFailed) as caught:
+            runner.page(bad, None)  # type: ignore[arg-type]
+        assert caught.value.field == "limit"
     with pytest.raises(ValidationFailed) as caught:
         runner.page(10, "!!!not-a-cursor")
     assert caught.value.field == "cursor"
