@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bench.common import median, ms, percentile, table, temp_dir
+from bench.common import RAW_PRAGMAS, median, ms, percentile, table, temp_dir
 from pm.bus.memory import MemoryBus
 from pm.domain.events import Event
 from pm.services import work_items
@@ -47,12 +47,6 @@ CHILDREN_PER_PARENT = 200
 PROFILE_ROWS = 12
 IDLE_WAITS = frozenset(
     {"<method 'poll' of 'select.epoll' objects>", "<method 'get' of '_queue.SimpleQueue' objects>"}
-)
-RAW_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
-    "PRAGMA synchronous=NORMAL",
 )
 
 

@@ -30,7 +30,17 @@ from typing import Any, TypeVar
 from sqlalchemy import text
 from sqlmodel import Session
 
-from bench.common import BENCH_SECRET, median, ms, open_fds, percentile, rss_bytes, table, temp_dir
+from bench.common import (
+    BENCH_SECRET,
+    RAW_PRAGMAS,
+    median,
+    ms,
+    open_fds,
+    percentile,
+    rss_bytes,
+    table,
+    temp_dir,
+)
 from pm.app import build_components
 from pm.config import Settings
 from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
@@ -39,12 +49,6 @@ T = TypeVar("T")
 
 COLD_TARGET_RATIO = 3.0
 WARM_TARGET_SECONDS = 0.002
-RAW_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
-    "PRAGMA synchronous=NORMAL",
-)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,13 @@ from typing import Any
 
 import uvicorn
 
+# The pragmas every tenant connection gets (pm/tenancy/database.py), for the raw baselines.
+RAW_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA synchronous=NORMAL",
+)
 BENCH_SECRET = "bench-secret-that-is-long-enough-for-hs256-0123456789"
 
 
