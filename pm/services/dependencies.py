@@ -135,6 +135,8 @@ def delete_dependency(uow: UnitOfWork, *, dependency_id: str) -> Outcome:
 
 
 def _with_other(session: Session, deps: list[Dependency], other_side: str) -> list[JsonDict]:
+    if not deps:
+        return []
     ids = [getattr(dep, other_side) for dep in deps]
     items = {i.id: i for i in session.exec(select(WorkItem).where(col(WorkItem.id).in_(ids)))}
     result = []

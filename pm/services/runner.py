@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from sqlalchemy import event as orm_events
 from sqlmodel import Session
 
 from pm.bus.base import Bus
@@ -52,7 +53,13 @@ class ServiceSettings:
 
 
 def _run_query(session: Session, ctx: RequestContext, fn: Query[T], kwargs: dict[str, Any]) -> T:
-    session.info[ROLE_CACHE] = {}  # one snapshot: a role read once holds for the whole query
+    """One query in one read snapshot. Within it a role read once holds, and so does a row: the
+    session's identity map holds rows only weakly, so a row turned into a view and dropped was
+    fetched again by the next part of the query (an item's detail loaded the item four times);
+    holding every loaded row until the query ends lets ``session.get`` answer from memory."""
+    session.info[ROLE_CACHE] = {}
+    loaded: list[object] = []
+    orm_events.listen(session, "loaded_as_persistent", lambda _session, row: loaded.append(row))
     return fn(session, ctx, **kwargs)
 
 
