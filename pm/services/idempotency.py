@@ -16,10 +16,15 @@ from sqlmodel import Session
 from pm.domain.events import Outcome
 from pm.domain.models import IdempotencyKey
 from pm.errors import ValidationFailed
+from pm.services.access import driver_row
 
 # A Core insert built once: the record maps to no object anyone reads back in the transaction,
 # so the ORM unit of work would only add cost at commit.
 _INSERT_KEY = insert(IdempotencyKey)
+_FIND_KEY = (
+    "SELECT operation, request_hash, response FROM idempotency_keys"
+    " WHERE user_id = ? AND message_id = ?"
+)
 
 
 def request_hash(operation: str, arguments: dict[str, Any]) -> str:
@@ -31,14 +36,15 @@ def replay(
     session: Session, user_id: str, message_id: str, operation: str, digest: str
 ) -> Outcome | None:
     """The stored answer to this exact request, or None if the message id is new."""
-    record = session.get(IdempotencyKey, (user_id, message_id))
+    record = driver_row(session, _FIND_KEY, (user_id, message_id))
     if record is None:
         return None
-    if record.operation != operation or record.request_hash != digest:
+    stored_operation, stored_digest, response = record
+    if stored_operation != operation or stored_digest != digest:
         raise ValidationFailed(
             "this message_id was already used for a different request", field="message_id"
         )
-    stored = json.loads(record.response)
+    stored = json.loads(response)
     return Outcome(stored["payload_name"], stored["payload"], stored["seq"], (), replayed=True)
 
 

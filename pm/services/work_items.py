@@ -21,7 +21,13 @@ from pm.domain.models import Dependency, Sprint, WorkItem
 from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
 from pm.errors import DeleteBlocked, NotFound, ValidationFailed
 from pm.services import validation as v
-from pm.services.access import live_item, require_item_role, require_role, visible_project_ids
+from pm.services.access import (
+    driver_row,
+    live_item,
+    require_item_role,
+    require_role,
+    visible_project_ids,
+)
 from pm.services.blocking import blocked_among, blocked_in_project
 from pm.services.clock import new_id
 from pm.services.context import RequestContext
@@ -91,9 +97,12 @@ def _check_parent(item_type: ItemType, parent: WorkItem | None) -> None:
 
 
 def _last_child_position(session: Session, parent_id: str | None) -> str | None:
-    return session.exec(
-        select(func.max(WorkItem.position)).where(WorkItem.parent_id == parent_id, LIVE)
-    ).first()
+    row = driver_row(session, _LAST_CHILD_SQL, (parent_id,))
+    return None if row is None else row[0]
+
+
+# `IS ?` matches NULL too: the projects are the children of no parent.
+_LAST_CHILD_SQL = "SELECT max(position) FROM work_items WHERE parent_id IS ? AND deleted_at IS NULL"
 
 
 def _is_blocked(session: Session, item: WorkItem) -> bool:
