@@ -120,11 +120,16 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-async def drain(app: FastAPI) -> None:
-    """Shutdown's first step (the caller bounds it); the lifespan can't hold it, since uvicorn
-    ends the lifespan only after it has closed every connection (see pm.cli.DrainingServer)."""
+def stop_being_ready(app: FastAPI) -> None:
+    """Shutdown's first step: /ready answers 503 while the server still serves everything."""
     components: Components = app.state.pm
     components.draining = True
+
+
+async def drain(app: FastAPI) -> None:
+    """Shutdown's second step (the caller bounds it); the lifespan can't hold it, since uvicorn
+    ends the lifespan only after it has closed every connection (see pm.cli.DrainingServer)."""
+    stop_being_ready(app)
     await app.state.ws.drain()
 
 

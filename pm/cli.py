@@ -119,13 +119,25 @@ class DrainingServer(uvicorn.Server):
     POLL_SECONDS = 0.02
 
     def __init__(
-        self, config: uvicorn.Config, drain: Callable[[], Awaitable[None]], grace: float
+        self,
+        config: uvicorn.Config,
+        drain: Callable[[], Awaitable[None]],
+        grace: float,
+        *,
+        unready: Callable[[], None],
+        unready_seconds: float,
     ) -> None:
         super().__init__(config)
         self._drain = drain
         self._grace = grace
+        self._unready = unready
+        self._unready_seconds = unready_seconds
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Not ready, still serving: the load balancer takes this instance out of rotation
+        # before its listeners close (the grace starts after this).
+        self._unready()
+        await asyncio.sleep(self._unready_seconds)
         deadline = time.monotonic() + self._grace * (1 - self.TEARDOWN_SHARE)
         for server in self.servers:
             server.close()  # stop accepting before anything else
@@ -150,7 +162,7 @@ class DrainingServer(uvicorn.Server):
 
 
 def _run_server(settings: Settings) -> None:
-    from pm.app import create_app, drain
+    from pm.app import create_app, drain, stop_being_ready
 
     configure_logging(settings.log_level)
     app = create_app(settings)
@@ -166,7 +178,13 @@ def _run_server(settings: Settings) -> None:
         log_config=None,
         access_log=False,
     )
-    server = DrainingServer(config, functools.partial(drain, app), settings.shutdown_grace_seconds)
+    server = DrainingServer(
+        config,
+        functools.partial(drain, app),
+        settings.shutdown_grace_seconds,
+        unready=functools.partial(stop_being_ready, app),
+        unready_seconds=settings.shutdown_unready_seconds,
+    )
     # As uvicorn.run does: Ctrl-C is a normal stop, and a server that never started fails.
     with contextlib.suppress(KeyboardInterrupt):
         server.run()

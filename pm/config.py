@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     ws_abuse_close_after: int = Field(default=50, ge=1)
     ws_close_timeout_seconds: float = Field(default=5.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
+    # On SIGTERM, /ready answers 503 this long before the listeners close, so a load balancer
+    # stops sending new traffic first (Kubernetes: about its readiness probe period).
+    shutdown_unready_seconds: float = Field(default=0.0, ge=0, le=300)
 
     # REST door
     rest_rate_limit: str = "600/minute"
