@@ -35,6 +35,7 @@ from pathlib import Path
 
 from bench.common import RAW_PRAGMAS, median, ms, percentile, table, temp_dir
 from pm.bus.memory import MemoryBus
+from pm.config import Settings
 from pm.domain.events import Event
 from pm.services import work_items
 from pm.services.context import RequestContext
@@ -105,9 +106,11 @@ class Board:
     published: list[Event]
 
     @classmethod
-    def build(cls, tenants_root: Path, worker_threads: int = 16) -> Board:
+    def build(cls, tenants_root: Path, worker_threads: int | None = None) -> Board:
         """As the service tests build it (and as ``build_components``, with its defaults)."""
-        config = TenancyConfig(tenants_root=tenants_root, worker_threads=worker_threads)
+        default = Settings.model_fields["worker_threads"].default
+        threads = default if worker_threads is None else worker_threads
+        config = TenancyConfig(tenants_root=tenants_root, worker_threads=threads)
         manager = TenantConnectionManager(config, on_create=seed_llm_context)
         bus = MemoryBus()
         published: list[Event] = []

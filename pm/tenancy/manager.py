@@ -60,7 +60,7 @@ class TenancyConfig:
     tenants_root: Path
     max_open_tenants: int = 1000
     idle_seconds: float = 600.0
-    worker_threads: int = 16
+    worker_threads: int = 4
     readers_per_tenant: int = 4
     write_timeout_seconds: float = 10.0
     auto_provision: bool = True
