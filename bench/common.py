@@ -4,6 +4,7 @@ uvicorn server on 127.0.0.1 in a background thread, and process memory / descrip
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import statistics
@@ -59,6 +60,17 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> None:
 def temp_dir(prefix: str = "pm-bench-") -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix=prefix) as name:
         yield Path(name)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The load generator's cyclic garbage collector off for a short, bounded measurement."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def rss_bytes() -> int:
