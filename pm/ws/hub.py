@@ -14,6 +14,7 @@ from collections import defaultdict
 from typing import Any, Protocol
 
 from pm.domain.events import Event
+from pm.doorkit.events import event_envelope
 from pm.observability import metrics
 from pm.ws.codec import Encoding, encode
 
@@ -27,17 +28,6 @@ class Subscriber(Protocol):
     encoding: Encoding
 
     def enqueue(self, frame: str | bytes, payload_name: str) -> None: ...
-
-
-def event_envelope(event: Event) -> dict[str, Any]:
-    """An event exactly as it goes live and as GetChanges replays it."""
-    return {
-        "message_id": event.event_id,
-        "seq": event.seq,
-        "actor_id": event.actor_id,
-        "sent_at_ms": event.at,
-        event.payload_name: event.payload,
-    }
 
 
 class _Subscription:
