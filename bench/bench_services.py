@@ -37,8 +37,8 @@ from bench.common import RAW_PRAGMAS, median, ms, percentile, table, temp_dir
 from pm.config import Settings
 from pm.domain.events import Event
 from pm.services import work_items
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
 from pm.tenancy.manager import TenantConnectionManager
 from pm.wiring import build_bus, build_services, build_tenants
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from pm.domain.events import JsonDict
 from pm.services import comments, dependencies, members, sprints, time_entries, work_items
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
 
 DEMO_TENANT = "demo"
 DEMO_USER = "demo-user"

@@ -21,7 +21,7 @@ from pm.config import load_settings
 from pm.domain.events import Event
 from pm.domain.models import ActivityLog
 from pm.services import work_items
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.runner import ServiceRunner
 from pm.tenancy.manager import TenantConnectionManager
 from pm.wiring import build_bus, build_services, build_tenants
 

@@ -15,8 +15,8 @@ from pm.doorkit.asgi import pm_app
 from pm.doorkit.caller import caller_context
 from pm.errors import Unauthenticated
 from pm.observability.logging import update_bound
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -31,8 +31,8 @@ from pm.observability import metrics
 from pm.observability.logging import bind_request, update_bound
 from pm.observability.tracing import Tracing, request_attributes
 from pm.services.changes import subscribe_projects
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
 from pm.wiring import Components
 from pm.ws.codec import REQUEST_PAYLOADS, Encoding, decode, encode, request_args
 from pm.ws.dispatch import DISPATCH

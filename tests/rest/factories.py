@@ -20,8 +20,8 @@ from sqlmodel import Session
 from pm.domain.models import ActivityLog, Dependency, WorkItem
 from pm.domain.ordering import spread_keys
 from pm.services import members, sprints, work_items
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
 
 STATUSES = ("backlog", "todo", "in_progress", "review", "done")
 TEAM = ("sam", "kim", "lee", "ana", "raj")

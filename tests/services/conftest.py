@@ -9,7 +9,7 @@ import pytest
 
 from pm.config import Settings
 from pm.domain.events import Event
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.runner import ServiceRunner
 from pm.tenancy.manager import TenantConnectionManager
 from pm.wiring import build_bus, build_services, build_tenants
 

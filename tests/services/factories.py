@@ -7,8 +7,8 @@ from typing import Any
 
 from pm.domain.events import JsonDict
 from pm.services import work_items
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
 
 
 def ctx_for(

@@ -19,9 +19,10 @@ from pm.services import (
     time_entries,
     work_items,
 )
-from pm.services.clock import now_ms
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.clock import now_ms
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.read_models.projects import project_snapshot
 
 from .factories import Refusal, add_member, ctx_for, make_item, make_project
 
@@ -179,7 +180,8 @@ async def _world(runner: ServiceRunner) -> tuple[World, dict[str, RequestContext
             end_date=_today(),
         )
     ).payload["sprint"]
-    lane = (await runner.query(ALICE, swim_lanes.list_swim_lanes, project_id=project["id"]))[0]
+    snapshot = await runner.query(ALICE, project_snapshot, project_id=project["id"])
+    lane = snapshot["swim_lanes"][0]
     people = {
         "viewer": await add_member(runner, ALICE, project, "vera", "viewer"),
         "editor": await add_member(runner, ALICE, project, "ed", "editor"),

@@ -9,7 +9,8 @@ import pytest
 from pm.domain.events import Event
 from pm.errors import NotFound
 from pm.services import activity, dependencies, members, swim_lanes, work_items
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.read_models.projects import project_items_as_of, project_snapshot
 
 from .factories import Refusal, add_member, ctx_for, make_item, make_project
 
@@ -94,7 +95,7 @@ async def test_lanes_one_per_status_and_defaults_not_deleted(
     runner: ServiceRunner, published: Published
 ) -> None:
     project = await make_project(runner, ALICE)
-    lanes = await runner.query(ALICE, swim_lanes.list_swim_lanes, project_id=project["id"])
+    lanes = (await runner.query(ALICE, project_snapshot, project_id=project["id"]))["swim_lanes"]
     async with Refusal(runner, published, "VALIDATION_ERROR"):
         await runner.command(
             ALICE,
@@ -127,7 +128,7 @@ async def test_lanes_one_per_status_and_defaults_not_deleted(
 
 async def test_lanes_rename_and_reorder(runner: ServiceRunner) -> None:
     project = await make_project(runner, ALICE)
-    lanes = await runner.query(ALICE, swim_lanes.list_swim_lanes, project_id=project["id"])
+    lanes = (await runner.query(ALICE, project_snapshot, project_id=project["id"]))["swim_lanes"]
     done = lanes[3]
     await runner.command(
         ALICE,
@@ -139,7 +140,9 @@ async def test_lanes_rename_and_reorder(runner: ServiceRunner) -> None:
     )
     names = [
         lane["name"]
-        for lane in await runner.query(ALICE, swim_lanes.list_swim_lanes, project_id=project["id"])
+        for lane in (await runner.query(ALICE, project_snapshot, project_id=project["id"]))[
+            "swim_lanes"
+        ]
     ]
     assert names == ["Shipped", "To Do", "In Progress", "Review"]
 
@@ -211,7 +214,7 @@ async def test_removed_member_loses_access(runner: ServiceRunner) -> None:
     ed = await add_member(runner, ALICE, project, "ed", "editor")
     await runner.command(ALICE, members.remove_member, project_id=project["id"], user_id="ed")
     with pytest.raises(NotFound):
-        await runner.query(ed, work_items.project_work_items, project_id=project["id"])
+        (await runner.query(ed, project_items_as_of, project_id=project["id"]))["work_items"]
 
 
 async def test_activity_filters_pages_and_hides_other_projects(runner: ServiceRunner) -> None:
@@ -229,15 +232,13 @@ async def test_activity_filters_pages_and_hides_other_projects(runner: ServiceRu
     entries, cursor = [], None
     while True:
         page = await runner.query(
-            ALICE, activity.get_activity, page=runner.page(2, cursor), entity_id=task["id"]
+            ALICE, activity.get_activity, limit=2, cursor=cursor, entity_id=task["id"]
         )
         entries += page.items
         if (cursor := page.next_cursor) is None:
             break
     assert [e["new_value"] for e in entries] == ["v3", "v2", "v1", "v0", None]
-    everything = await runner.query(ALICE, activity.get_activity, page=runner.page(500, None))
+    everything = await runner.query(ALICE, activity.get_activity, limit=500)
     assert secret["id"] not in {e["project_id"] for e in everything.items}
     with pytest.raises(NotFound):
-        await runner.query(
-            ALICE, activity.get_activity, page=runner.page(10, None), project_id=secret["id"]
-        )
+        await runner.query(ALICE, activity.get_activity, limit=10, project_id=secret["id"])

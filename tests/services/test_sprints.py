@@ -5,7 +5,8 @@ from typing import Any
 
 from pm.domain.events import Event
 from pm.services import sprints, work_items
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.read_models.sprint_report import get_sprint_report
 
 from .factories import Refusal, ctx_for, make_item, make_project
 
@@ -193,7 +194,7 @@ async def test_report_has_points_and_burndown(runner: ServiceRunner) -> None:
         expected_version=1,
         fields={"status": "done"},
     )
-    report = await runner.query(ALICE, sprints.get_sprint_report, sprint_id=sprint["id"])
+    report = await runner.query(ALICE, get_sprint_report, sprint_id=sprint["id"])
     assert (report["points_committed"], report["points_done"]) == (8, 3)
     assert report["burndown"][0]["date"] == (TODAY - timedelta(days=2)).isoformat()
     assert report["burndown"][-1] == {"date": TODAY.isoformat(), "remaining_points": 5}

@@ -18,7 +18,7 @@ from typing import Any
 
 import pm.services
 from pm.domain.events import Outcome
-from pm.services.unit_of_work import UnitOfWork
+from pm.services.kernel.unit_of_work import UnitOfWork
 from pm.ws.codec import ALL_PAYLOADS, REQUEST_PAYLOADS
 from pm.ws.dispatch import DISPATCH, CommandRow, QueryRow, SocketRow
 from pm.ws.pm_pb2 import Envelope

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())

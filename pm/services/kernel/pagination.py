@@ -1,6 +1,6 @@
 """Cursor pagination: an opaque cursor (URL-safe base64 of the last row's sort key) and a
-bounded page size. Doors build a ``PageRequest`` with ``ServiceRunner.page(...)``, which applies
-the configured default and maximum."""
+bounded page size. A query builds its ``PageRequest`` with ``Reader.page(limit, cursor)``, which
+applies the configured default and maximum; doors pass the client's limit and cursor as given."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """The agent's view of one project in one read: what its state is, what is blocked, who works on
-what, how the sprint goes. And the REST view of one item with everything hanging off it.
+what, how the sprint goes (``GET /api/v1/projects/{id}/context``).
 
-The project context is bounded whatever the project's size, so an agent can always afford it:
+It is bounded whatever the project's size, so an agent can always afford it:
 
-- at most ``max_items`` work items, chosen by relevance (in progress, review, todo, backlog,
+- at most ``max_items`` work items (the service's ``context_max_items`` when none is asked for,
+  and never more), chosen by relevance (in progress, review, todo, backlog,
   done; higher levels first; then board order) and always with their ancestors, so the kept
   items form one connected tree; counts still cover every item;
 - at most ``max_items`` blocked items, dependencies and members, the running and planned
@@ -17,90 +18,27 @@ One read transaction gives one consistent snapshot, stamped with the change-feed
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from statistics import mean
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session, col, select
-
-from pm.domain.enums import ItemType, Role, SprintStatus, Status
+from pm.domain.enums import Role, SprintStatus, Status
 from pm.domain.events import JsonDict
-from pm.domain.models import ActivityLog, WorkItem
+from pm.domain.models import WorkItem
 from pm.observability import metrics
-from pm.services.access import require_role
-from pm.services.activity import get_activity
-from pm.services.blocking import blocked_among, blocked_in_project
-from pm.services.changes import current_seq
-from pm.services.comments import get_comments
-from pm.services.context import RequestContext
-from pm.services.dependencies import get_dependencies, list_project_dependencies
-from pm.services.members import list_members
-from pm.services.pagination import PageRequest
-from pm.services.sprints import get_sprint_report, list_sprints
-from pm.services.swim_lanes import list_swim_lanes
-from pm.services.time_entries import get_time_entries
-from pm.services.views import work_item_view
-from pm.services.work_items import get_work_item
+from pm.repositories.work_items import CONTEXT_COLUMNS
+from pm.services.dependencies import project_dependencies
+from pm.services.kernel.access import require_role
+from pm.services.kernel.reader import Reader
+from pm.services.members import members_of
+from pm.services.read_models.sprint_report import sprint_report
+from pm.services.swim_lanes import lanes_of
+from pm.services.views import sprint_view
+from pm.services.work_items import item_view
 
 TEXT_CHARS = 280
 FINISHED_SPRINTS = 10
 VELOCITY_WINDOW = 3
-ITEM_ACTIVITY = 50
-LEVEL = {ItemType.PROJECT: 0, ItemType.EPIC: 1, ItemType.STORY: 2, ItemType.TASK: 3}
-RELEVANCE = {
-    Status.IN_PROGRESS: 0,
-    Status.REVIEW: 1,
-    Status.TODO: 2,
-    Status.BACKLOG: 3,
-    Status.DONE: 4,
-}
-ITEM_COLUMNS = (
-    "id",
-    "parent_id",
-    "item_type",
-    "title",
-    "status",
-    "priority",
-    "assignee_id",
-    "story_points",
-    "sprint_id",
-    "position",
-    "version",
-    "updated_at",
-)
-
-
-def _rank(column: str, ranks: Mapping[Any, int]) -> str:
-    cases = " ".join(f"WHEN '{value.value}' THEN {rank}" for value, rank in ranks.items())
-    return f"CASE {column} {cases} END"
-
-
-_LIVE_BELOW = "project_id = :project_id AND deleted_at IS NULL AND id != :project_id"
-_RANKED_ITEMS = f"""
-    SELECT {", ".join(ITEM_COLUMNS)}, substr(description, 1, {TEXT_CHARS + 1})
-    FROM work_items WHERE {_LIVE_BELOW}
-    ORDER BY {_rank("status", RELEVANCE)}, {_rank("item_type", LEVEL)}, position, id
-"""
-_ITEM_COUNTS = text(
-    f"""
-    SELECT status, item_type, assignee_id, count(*), coalesce(sum(story_points), 0)
-    FROM work_items WHERE {_LIVE_BELOW}
-    GROUP BY status, item_type, assignee_id
-    """
-)
-_BLOCKED_ITEMS = text(
-    """
-    SELECT held.id, held.title, held.status, held.assignee_id,
-           blocker.id, blocker.title, blocker.status, blocker.assignee_id
-    FROM dependencies d
-    JOIN work_items blocker ON blocker.id = d.blocking_item_id
-    JOIN work_items held ON held.id = d.blocked_item_id
-    WHERE d.project_id = :project_id AND d.deleted_at IS NULL AND d.dependency_type = 'blocks'
-      AND blocker.deleted_at IS NULL AND held.deleted_at IS NULL
-    ORDER BY held.position, held.id, blocker.id
-    """
-)
 
 
 def clip(text: str | None, limit: int = TEXT_CHARS) -> str | None:
@@ -110,23 +48,19 @@ def clip(text: str | None, limit: int = TEXT_CHARS) -> str | None:
     return text[: limit - 1] + "…"
 
 
-def project_context(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    project_id: str,
-    max_items: int,
-    recent_activity: int,
-) -> JsonDict:
+def project_context(read: Reader, *, project_id: str, max_items: int | None = None) -> JsonDict:
     """Everything an agent needs about one project, bounded as the module docstring says."""
-    require_role(session, ctx, project_id, Role.VIEWER)
-    counts = _counts(session, project_id)
-    blocked_ids = blocked_in_project(session, project_id)
-    kept = _tree_order(_relevant(session, project_id, max_items, blocked_ids), project_id)
-    blocked = _blocked_items(session, project_id, blocked_ids)
-    dependencies = list_project_dependencies(session, ctx, project_id=project_id)
-    members = list_members(session, ctx, project_id=project_id)
-    running, finished = _sprints(session, ctx, project_id)
+    require_role(read, project_id, Role.VIEWER)
+    bound = read.settings.context_max_items
+    max_items = min(max_items or bound, bound)
+    recent_activity = read.settings.context_recent_activity
+    counts = _counts(read, project_id)
+    blocked_ids = read.dependencies.blocked_in_project(project_id)
+    kept = _tree_order(_relevant(read, project_id, max_items, blocked_ids), project_id)
+    blocked = _blocked_items(read, project_id, blocked_ids)
+    dependencies = project_dependencies(read, project_id)
+    members = members_of(read, project_id)
+    running, finished = _sprints(read, project_id)
     sprints = running + finished[:FINISHED_SPRINTS]
     cut = {
         "work items": (len(kept), counts["items"]),
@@ -136,8 +70,8 @@ def project_context(
         "finished sprints": (min(len(finished), FINISHED_SPRINTS), len(finished)),
     }
     return {
-        "project": get_work_item(session, ctx, work_item_id=project_id),
-        "as_of_seq": current_seq(session),
+        "project": item_view(read, _live_project(read, project_id)),
+        "as_of_seq": read.feed.current_seq(),
         "limits": {
             "max_items": max_items,
             "text_chars": TEXT_CHARS,
@@ -152,19 +86,24 @@ def project_context(
         "work_items": kept,
         "dependencies": dependencies[:max_items],
         "members": members[:max_items],
-        "swim_lanes": list_swim_lanes(session, ctx, project_id=project_id),
-        "recent_activity": _recent_activity(session, project_id, recent_activity),
+        "swim_lanes": lanes_of(read, project_id),
+        "recent_activity": _recent_activity(read, project_id, recent_activity),
     }
 
 
-def _counts(session: Session, project_id: str) -> JsonDict:
+def _live_project(read: Reader, project_id: str) -> WorkItem:
+    project = read.items.get(project_id)
+    assert project is not None  # the role check found it live
+    return project
+
+
+def _counts(read: Reader, project_id: str) -> JsonDict:
     """Counts over every live item of the project, whatever was kept."""
     by_status: Counter[str] = Counter()
     by_type: Counter[str] = Counter()
     by_assignee: dict[str, Counter[str]] = defaultdict(Counter)
     points: Counter[str] = Counter()
-    groups = session.connection().execute(_ITEM_COUNTS, {"project_id": project_id})
-    for status, item_type, assignee, count, story_points in groups:
+    for status, item_type, assignee, count, story_points in read.items.counts_below(project_id):
         by_status[status] += count
         by_type[item_type] += count
         by_assignee[assignee or "unassigned"][status] += count
@@ -181,16 +120,12 @@ def _counts(session: Session, project_id: str) -> JsonDict:
     }
 
 
-def _relevant(
-    session: Session, project_id: str, budget: int, blocked_ids: set[str]
-) -> list[JsonDict]:
+def _relevant(read: Reader, project_id: str, budget: int, blocked_ids: set[str]) -> list[JsonDict]:
     """The most relevant items, each preceded by its missing ancestors, up to ``budget``.
 
-    Rows arrive ranked from SQL as plain DB-API tuples: on a 10,000-item project, SQLAlchemy's
-    Row objects cost more than the query itself. Dicts are built only for the items kept."""
-    dbapi = session.connection().connection.driver_connection
-    assert dbapi is not None
-    rows = dbapi.execute(_RANKED_ITEMS, {"project_id": project_id}).fetchall()
+    Rows arrive ranked from SQL as plain tuples: on a 10,000-item project, SQLAlchemy's Row
+    objects cost more than the query itself. Dicts are built only for the items kept."""
+    rows = read.items.ranked_below(project_id, text_chars=TEXT_CHARS + 1)
     by_id = {row[0]: row for row in rows}
     kept: dict[str, JsonDict] = {}
     for row in rows:
@@ -202,7 +137,7 @@ def _relevant(
         if len(kept) + len(chain) > budget:
             break
         for link in chain:
-            item: JsonDict = dict(zip(ITEM_COLUMNS, link, strict=False))
+            item: JsonDict = dict(zip(CONTEXT_COLUMNS, link, strict=False))
             item["description"] = clip(link[-1])
             item["is_blocked"] = item["id"] in blocked_ids
             kept[item["id"]] = item
@@ -228,12 +163,11 @@ def _position(item: JsonDict) -> tuple[str, str]:
     return item["position"], item["id"]
 
 
-def _blocked_items(session: Session, project_id: str, blocked_ids: set[str]) -> list[JsonDict]:
-    """The blocked items (``blocking.blocked_in_project`` decides which), each with every item
-    that has a live ``blocks`` edge to it and that item's status."""
-    rows = session.connection().execute(_BLOCKED_ITEMS, {"project_id": project_id})
+def _blocked_items(read: Reader, project_id: str, blocked_ids: set[str]) -> list[JsonDict]:
+    """The blocked items (``blocked_in_project`` decides which), each with every item that has
+    a live ``blocks`` edge to it and that item's status."""
     entries: dict[str, JsonDict] = {}
-    for row in rows:
+    for row in read.dependencies.blocks_in_project(project_id):
         if row[0] not in blocked_ids:
             continue
         entry = entries.setdefault(
@@ -252,18 +186,17 @@ def _blocked_items(session: Session, project_id: str, blocked_ids: set[str]) -> 
     return list(entries.values())
 
 
-def _sprints(
-    session: Session, ctx: RequestContext, project_id: str
-) -> tuple[list[JsonDict], list[JsonDict]]:
+def _sprints(read: Reader, project_id: str) -> tuple[list[JsonDict], list[JsonDict]]:
     """Running and planned sprints with their points and burndown; then the finished ones,
     latest first, with the velocity recorded at completion."""
     finished_states = {SprintStatus.COMPLETED, SprintStatus.CANCELLED}
     running, finished = [], []
-    for sprint in list_sprints(session, ctx, project_id=project_id):
+    for row in read.sprints.live_in_project(project_id):
+        sprint = sprint_view(row)
         if sprint["status"] in finished_states:
             finished.append(sprint)
             continue
-        report = get_sprint_report(session, ctx, sprint_id=sprint["id"])
+        report = sprint_report(read, row)
         running.append(
             {
                 **sprint,
@@ -305,15 +238,10 @@ def _truncation(project_id: str, cut: dict[str, tuple[int, int]]) -> JsonDict:
     }
 
 
-def _recent_activity(session: Session, project_id: str, limit: int) -> list[JsonDict]:
+def _recent_activity(read: Reader, project_id: str, limit: int) -> list[JsonDict]:
     if limit <= 0:
         return []
-    rows = session.exec(
-        select(ActivityLog)
-        .where(ActivityLog.project_id == project_id)
-        .order_by(col(ActivityLog.id).desc())
-        .limit(limit)
-    ).all()
+    rows = read.activity_log.latest_in_project(project_id, limit)
     return [
         {
             "at": row.at,
@@ -328,31 +256,3 @@ def _recent_activity(session: Session, project_id: str, limit: int) -> list[Json
         }
         for row in rows
     ]
-
-
-def work_item_detail(session: Session, ctx: RequestContext, *, work_item_id: str) -> JsonDict:
-    """One item with its children, comments, time totals, dependencies and recent activity."""
-    item = get_work_item(session, ctx, work_item_id=work_item_id)
-    rows = session.exec(
-        select(WorkItem)
-        .where(WorkItem.parent_id == item["id"], col(WorkItem.deleted_at).is_(None))
-        .order_by(col(WorkItem.position), col(WorkItem.id))
-    ).all()
-    blocked = blocked_among(session, [row.id for row in rows])
-    time = get_time_entries(session, ctx, work_item_id=work_item_id)
-    activity = get_activity(
-        session,
-        ctx,
-        page=PageRequest(limit=ITEM_ACTIVITY),
-        project_id=item["project_id"],
-        entity_id=work_item_id,
-    )
-    return {
-        "work_item": item,
-        "children": [work_item_view(row, is_blocked=row.id in blocked) for row in rows],
-        "comments": get_comments(session, ctx, work_item_id=work_item_id),
-        "time_total_seconds": time["total_seconds"],
-        "time_by_user": time["by_user"],
-        "dependencies": get_dependencies(session, ctx, work_item_id=work_item_id),
-        "activity": activity.items,
-    }

@@ -15,55 +15,34 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import event as orm_events
 from sqlmodel import Session
 
 from pm.bus.base import Bus
 from pm.domain.events import Outcome
 from pm.errors import InternalError, PmError
 from pm.observability import metrics
-from pm.services import idempotency
-from pm.services.access import ROLE_CACHE
-from pm.services.clock import now_ms
-from pm.services.context import RequestContext
-from pm.services.maintenance import SweepResult, sweep_tenant
-from pm.services.pagination import PageRequest
-from pm.services.unit_of_work import UnitOfWork
-from pm.services.users import upsert_user
+from pm.repositories import Repositories
+from pm.services.kernel import idempotency
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.clock import now_ms
+from pm.services.kernel.housekeeping import SweepResult, sweep_tenant
+from pm.services.kernel.reader import Reader
+from pm.services.kernel.settings import ServiceSettings
+from pm.services.kernel.unit_of_work import UnitOfWork
 from pm.tenancy.manager import TenantConnectionManager
 
 log = logging.getLogger(__name__)
 READINESS_TENANT = "pm-readiness"  # a tenant of its own: the probe touches no customer's file
 
 T = TypeVar("T")
-Command = Callable[..., Outcome]  # fn(uow, *, ...keyword arguments) -> Outcome
-Query = Callable[..., T]  # fn(session, ctx, *, ...keyword arguments) -> T
+P = ParamSpec("P")
 
 
-@dataclass(frozen=True)
-class ServiceSettings:
-    idempotency_ttl_seconds: int = 86400
-    change_retention_days: float = 30.0
-    default_page_size: int = 100
-    max_page_size: int = 500
-    context_max_items: int = 2000
-    context_recent_activity: int = 50
-    known_users_cache: int = 10000
-    sweep_interval_seconds: float = 300.0
-
-
-def _run_query(session: Session, ctx: RequestContext, fn: Query[T], kwargs: dict[str, Any]) -> T:
-    """One query in one read snapshot. Within it a role read once holds, and so does a row: the
-    session's identity map holds rows only weakly, so a row turned into a view and dropped was
-    fetched again by the next part of the query (an item's detail loaded the item four times);
-    holding every loaded row until the query ends lets ``session.get`` answer from memory."""
-    session.info[ROLE_CACHE] = {}
-    loaded: list[object] = []
-    orm_events.listen(session, "loaded_as_persistent", lambda _session, row: loaded.append(row))
-    return fn(session, ctx, **kwargs)
+def _no_positional(args: tuple[Any, ...]) -> None:
+    if args:
+        raise TypeError("service entries take their arguments by keyword")
 
 
 class ServiceRunner:
@@ -77,8 +56,16 @@ class ServiceRunner:
             OrderedDict()
         )
 
-    async def command(self, ctx: RequestContext, fn: Command, /, **kwargs: Any) -> Outcome:
-        """Run a command in one write transaction, then publish what it committed."""
+    async def command(
+        self,
+        ctx: RequestContext,
+        fn: Callable[Concatenate[UnitOfWork, P], Outcome],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Outcome:
+        """Run ``fn(uow, **kwargs)`` in one write transaction, then publish what it committed."""
+        _no_positional(args)
         operation = fn.__name__
         started = time.perf_counter()
         try:
@@ -96,13 +83,23 @@ class ServiceRunner:
         metrics.SERVICE_CALLS.labels(operation, "replayed" if outcome.replayed else "ok").inc()
         return outcome
 
-    async def query(self, ctx: RequestContext, fn: Query[T], /, **kwargs: Any) -> T:
-        """Run a query on a reader connection (one snapshot for the whole query)."""
+    async def query(
+        self,
+        ctx: RequestContext,
+        fn: Callable[Concatenate[Reader, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run ``fn(reader, **kwargs)`` on a reader connection (one snapshot for the whole
+        query)."""
+        _no_positional(args)
         operation = fn.__name__
         started = time.perf_counter()
         try:
             result = await self.tenants.read(
-                ctx.tenant_id, lambda session: _run_query(session, ctx, fn, kwargs)
+                ctx.tenant_id,
+                lambda session: fn(Reader(session, ctx, self.settings), *args, **kwargs),
             )
         except BaseException as exc:
             raise self._failure(operation, exc) from None
@@ -110,15 +107,6 @@ class ServiceRunner:
             metrics.SERVICE_SECONDS.labels(operation).observe(time.perf_counter() - started)
         metrics.SERVICE_CALLS.labels(operation, "ok").inc()
         return result
-
-    def page(self, limit: int | None, cursor: str | None) -> PageRequest:
-        """A page request bounded by the configured default and maximum page size."""
-        return PageRequest.build(
-            limit,
-            cursor,
-            default=self.settings.default_page_size,
-            maximum=self.settings.max_page_size,
-        )
 
     async def check_writable(self) -> None:
         """Raise unless a tenant database can be opened and written (``/ready``)."""
@@ -130,7 +118,9 @@ class ServiceRunner:
         if key in self._known_users:
             self._known_users.move_to_end(key)
             return
-        await self.tenants.write(ctx.tenant_id, lambda session: upsert_user(session, ctx, now_ms()))
+        await self.tenants.write(
+            ctx.tenant_id, lambda session: _upsert_caller(Repositories(session), ctx, now_ms())
+        )
         self._remember_user(ctx)
 
     async def sweep(self, tenant_id: str) -> SweepResult:
@@ -158,23 +148,29 @@ class ServiceRunner:
     # -- internals ------------------------------------------------------------------------
 
     def _transaction(
-        self, session: Session, ctx: RequestContext, fn: Command, kwargs: dict[str, Any]
+        self,
+        session: Session,
+        ctx: RequestContext,
+        fn: Callable[..., Outcome],
+        kwargs: dict[str, Any],
     ) -> Outcome:
         uow = UnitOfWork(session, ctx)
         operation = fn.__name__
         if (ctx.tenant_id, ctx.user_id, ctx.email, ctx.name) not in self._known_users:
-            upsert_user(session, ctx, uow.now)
+            _upsert_caller(uow, ctx, uow.now)
         digest = ""
         if ctx.message_id:
             digest = idempotency.request_hash(operation, kwargs)
-            stored = idempotency.replay(session, ctx.user_id, ctx.message_id, operation, digest)
+            stored = idempotency.replay(
+                uow.idempotency, ctx.user_id, ctx.message_id, operation, digest
+            )
             if stored is not None:
                 metrics.IDEMPOTENT_REPLAYS.inc()
                 return stored
         outcome = uow.finish(fn(uow, **kwargs))
         if ctx.message_id:
             idempotency.remember(
-                session, ctx.user_id, ctx.message_id, operation, digest, outcome, uow.now
+                uow.idempotency, ctx.user_id, ctx.message_id, operation, digest, outcome, uow.now
             )
         return outcome
 
@@ -195,3 +191,8 @@ class ServiceRunner:
         metrics.SERVICE_CALLS.labels(operation, "failed").inc()
         metrics.SERVICE_ERRORS.labels(InternalError.code).inc()
         return InternalError()
+
+
+def _upsert_caller(repos: Repositories, ctx: RequestContext, now: int) -> None:
+    """Users come from token claims: the caller's row is made or refreshed on first contact."""
+    repos.users.upsert(ctx.user_id, email=ctx.email, name=ctx.name, now=now)

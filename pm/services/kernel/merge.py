@@ -1,4 +1,5 @@
-"""Field-level optimistic concurrency, shared by every versioned entity.
+"""Field-level optimistic concurrency, shared by every versioned entity (the writing side is
+``UnitOfWork.apply_fields``).
 
 A stale ``expected_version`` is merged when none of the fields it sets changed since that
 version (the activity log records the version each field change produced); otherwise CONFLICT
@@ -8,25 +9,16 @@ with, per colliding field, the value the caller saw, the stored one and the atte
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
-
-from sqlmodel import Session, col, select
+from typing import Any
 
 from pm.domain.events import JsonDict
-from pm.domain.models import ActivityLog
 from pm.errors import Conflict, FieldConflict
-from pm.services.unit_of_work import UnitOfWork, activity_value
-
-
-class Versioned(Protocol):
-    id: str
-    version: int
-    updated_at: int
-    updated_by: str
+from pm.services.kernel.scope import Scope
+from pm.services.kernel.unit_of_work import Versioned, activity_value
 
 
 def refuse_collisions(
-    session: Session,
+    scope: Scope,
     row: Versioned,
     seen_version: int,
     wanted: dict[str, Any],
@@ -42,15 +34,7 @@ def refuse_collisions(
             current_version=row.version,
             current=current_view(),
         )
-    history = session.exec(
-        select(ActivityLog)
-        .where(
-            ActivityLog.entity_id == row.id,
-            col(ActivityLog.version) > seen_version,
-            col(ActivityLog.field_name).in_(list(wanted)),
-        )
-        .order_by(col(ActivityLog.id))
-    ).all()
+    history = scope.activity_log.field_changes_since(row.id, seen_version, list(wanted))
     seen: dict[str, str | None] = {}
     for entry in history:
         if entry.field_name is not None:
@@ -84,41 +68,3 @@ def require_current_version(
             current_version=row.version,
             current=current_view(),
         )
-
-
-def apply_fields(
-    uow: UnitOfWork,
-    row: Versioned,
-    wanted: dict[str, Any],
-    *,
-    entity_type: str,
-    project_id: str,
-    action: str,
-) -> list[JsonDict]:
-    """Set the fields that really change, bump the version once, record one activity row per
-    field; return the ``changes`` list ([] and nothing written when nothing changes)."""
-    changed = {name: new for name, new in wanted.items() if getattr(row, name) != new}
-    if not changed:
-        return []
-    row.version += 1
-    changes = []
-    for name, new in changed.items():
-        old = getattr(row, name)
-        setattr(row, name, new)
-        changes.append(
-            {"field": name, "old_value": activity_value(old), "new_value": activity_value(new)}
-        )
-        uow.activity(
-            entity_type=entity_type,
-            entity_id=row.id,
-            project_id=project_id,
-            action=action,
-            field=name,
-            old=old,
-            new=new,
-            version=row.version,
-        )
-    row.updated_at = uow.now
-    row.updated_by = uow.ctx.user_id
-    uow.session.add(row)
-    return changes
