@@ -143,23 +143,3 @@ class InternalError(PmError):
 
     def __init__(self, message: str = "internal error") -> None:
         super().__init__(message)
-
-
-ERROR_CODES: tuple[str, ...] = tuple(
-    cls.code
-    for cls in (
-        ValidationFailed,
-        NotFound,
-        Unauthenticated,
-        Forbidden,
-        Conflict,
-        DeleteBlocked,
-        CycleDetected,
-        RateLimited,
-        PayloadTooLarge,
-        InvalidMessage,
-        ResyncRequired,
-        Unavailable,
-        InternalError,
-    )
-)

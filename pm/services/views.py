@@ -143,7 +143,3 @@ def activity_view(row: ActivityLog) -> JsonDict:
         "seq": row.seq,
         "at": row.at,
     }
-
-
-def user_view(user: User) -> JsonDict:
-    return {"id": user.id, "email": user.email, "name": user.name}

@@ -1,7 +1,7 @@
 """Work items: projects, epics, stories and tasks in one tree.
 
 Commands: ``create_work_item``, ``update_work_item``, ``move_work_item``, ``delete_work_item``.
-Queries: ``get_work_item``, ``list_work_items`` (the board's whole-project reads are read models).
+Query: ``list_work_items`` (whole-project reads and one item in full are read models).
 
 Stale updates merge field by field: the activity log records the version each field change
 produced, so "did any field I set change since the version I saw?" is one indexed query.
@@ -20,7 +20,6 @@ from pm.errors import DeleteBlocked, NotFound, ValidationFailed
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import (
     live_item,
-    require_item_role,
     require_role,
     visible_project_ids,
 )
@@ -342,10 +341,6 @@ def _respace_siblings(uow: UnitOfWork, parent_key: str | None, *, moving: str) -
 
 
 # -- queries -------------------------------------------------------------------------------
-
-
-def get_work_item(read: Reader, *, work_item_id: str) -> JsonDict:
-    return item_view(read, require_item_role(read, work_item_id, Role.VIEWER))
 
 
 def list_work_items(

@@ -136,3 +136,11 @@ async def add_member(
         admin, members.add_member, project_id=project["id"], user_id=user_id, role=role
     )
     return ctx_for(user_id, tenant_id=admin.tenant_id)
+
+
+async def item_of(runner: ServiceRunner, ctx: RequestContext, item_id: str) -> JsonDict:
+    """One item's public view, as the doors read it (the work item detail's ``work_item``)."""
+    from pm.services.read_models.work_item_detail import work_item_detail
+
+    detail = await runner.query(ctx, work_item_detail, work_item_id=item_id)
+    return detail["work_item"]  # type: ignore[no-any-return]

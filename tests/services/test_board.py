@@ -12,7 +12,7 @@ from pm.services import activity, dependencies, members, swim_lanes, work_items
 from pm.services.kernel.runner import ServiceRunner
 from pm.services.read_models.projects import project_items_as_of, project_snapshot
 
-from .factories import Refusal, add_member, ctx_for, make_item, make_project
+from .factories import Refusal, add_member, ctx_for, item_of, make_item, make_project
 
 ALICE = ctx_for("alice")
 Published = list[tuple[str, Event]]
@@ -42,9 +42,7 @@ async def test_blocked_until_the_blocker_is_done(runner: ServiceRunner) -> None:
         expected_version=1,
         fields={"status": "done"},
     )
-    assert not (await runner.query(ALICE, work_items.get_work_item, work_item_id=b["id"]))[
-        "is_blocked"
-    ]
+    assert not (await item_of(runner, ALICE, b["id"]))["is_blocked"]
 
 
 async def test_cycle_is_refused_with_its_path(runner: ServiceRunner, published: Published) -> None:

@@ -17,7 +17,7 @@ from pm.services.kernel.housekeeping import sweep_tenant
 from pm.services.kernel.runner import ServiceRunner
 from pm.services.kernel.unit_of_work import UnitOfWork
 
-from .factories import Refusal, ctx_for, make_item, make_project, state_of, with_message
+from .factories import Refusal, ctx_for, item_of, make_item, make_project, state_of, with_message
 
 ALICE = ctx_for("alice")
 Published = list[tuple[str, Event]]
@@ -182,7 +182,7 @@ async def test_stale_updates_of_different_fields_all_merge(runner: ServiceRunner
         )
     )
     assert all(not r.replayed for r in results)
-    final = await runner.query(ALICE, work_items.get_work_item, work_item_id=task["id"])
+    final = await item_of(runner, ALICE, task["id"])
     assert (
         final["title"],
         final["priority"],
@@ -200,7 +200,7 @@ async def test_no_lost_update_with_1000_read_update_retry_increments(runner: Ser
     async def worker(increments: int) -> None:
         for _ in range(increments):
             while True:
-                item = await runner.query(ALICE, work_items.get_work_item, work_item_id=task["id"])
+                item = await item_of(runner, ALICE, task["id"])
                 try:
                     await runner.command(
                         ALICE,
@@ -214,7 +214,7 @@ async def test_no_lost_update_with_1000_read_update_retry_increments(runner: Ser
                     continue
 
     await asyncio.gather(*(worker(100) for _ in range(10)))
-    final = await runner.query(ALICE, work_items.get_work_item, work_item_id=task["id"])
+    final = await item_of(runner, ALICE, task["id"])
     assert final["story_points"] == 1000
 
 

@@ -13,7 +13,7 @@ from pm.services import dependencies, sprints, work_items
 from pm.services.kernel.runner import ServiceRunner
 from pm.services.read_models.projects import list_projects, project_items_as_of, project_snapshot
 
-from .factories import Refusal, add_member, ctx_for, make_item, make_project
+from .factories import Refusal, add_member, ctx_for, item_of, make_item, make_project
 
 ALICE = ctx_for("alice")
 Published = list[tuple[str, Event]]
@@ -355,7 +355,7 @@ async def test_delete_hides_item_and_soft_deletes_dependencies(runner: ServiceRu
     await runner.command(
         ALICE, dependencies.create_dependency, blocking_item_id=a["id"], blocked_item_id=b["id"]
     )
-    assert (await runner.query(ALICE, work_items.get_work_item, work_item_id=b["id"]))["is_blocked"]
+    assert (await item_of(runner, ALICE, b["id"]))["is_blocked"]
     out = await runner.command(
         ALICE, work_items.delete_work_item, work_item_id=a["id"], expected_version=1
     )
@@ -363,12 +363,10 @@ async def test_delete_hides_item_and_soft_deletes_dependencies(runner: ServiceRu
     from pm.errors import NotFound
 
     with pytest.raises(NotFound):
-        await runner.query(ALICE, work_items.get_work_item, work_item_id=a["id"])
+        await item_of(runner, ALICE, a["id"])
     items = (await runner.query(ALICE, project_items_as_of, project_id=project["id"]))["work_items"]
     assert "a" not in [i["title"] for i in items]
-    assert not (await runner.query(ALICE, work_items.get_work_item, work_item_id=b["id"]))[
-        "is_blocked"
-    ]
+    assert not (await item_of(runner, ALICE, b["id"]))["is_blocked"]
     deps = await runner.query(ALICE, dependencies.get_dependencies, work_item_id=b["id"])
     assert deps["blocking"] == []
 
@@ -461,9 +459,7 @@ async def test_viewer_reads_but_cannot_edit(runner: ServiceRunner, published: Pu
     project = await make_project(runner, ALICE)
     task = await make_item(runner, ALICE, project)
     viewer = await add_member(runner, ALICE, project, "vera", "viewer")
-    assert (await runner.query(viewer, work_items.get_work_item, work_item_id=task["id"]))[
-        "id"
-    ] == task["id"]
+    assert (await item_of(runner, viewer, task["id"]))["id"] == task["id"]
     async with Refusal(runner, published, "FORBIDDEN"):
         await runner.command(
             viewer,
@@ -484,7 +480,7 @@ async def test_non_member_cannot_learn_a_project_exists(
     from pm.errors import NotFound
 
     with pytest.raises(NotFound):
-        await runner.query(mallory, work_items.get_work_item, work_item_id=task["id"])
+        await item_of(runner, mallory, task["id"])
     async with Refusal(runner, published, "NOT_FOUND"):
         await make_item(runner, mallory, project)
 
