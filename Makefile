@@ -22,7 +22,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check pm tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy pm
+	$(BIN)/mypy pm tests bench
 
 contracts: $(STAMP)
 	$(BIN)/lint-imports

@@ -29,12 +29,12 @@ import httpx
 
 from bench.common import BENCH_SECRET, median, percentile, table, temp_dir
 from bench.door_server import DoorServer, door_server
+from bench.large_project import LargeProject, seed_large_project
 from pm.auth import issue_token
 from pm.config import load_settings
 from pm.services.kernel.caller import RequestContext
 from pm.services.read_models.project_context import project_context
 from pm.wiring import Components, build_components
-from tests.rest.factories import LargeProject, seed_large_project
 
 TENANT = "bench"
 USER = "bench-agent"

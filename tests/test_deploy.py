@@ -479,7 +479,7 @@ def test_dashboard_layout_and_data_source() -> None:
     panels = list(all_panels(board))
     ids = [panel["id"] for panel in panels]
     assert len(ids) == len(set(ids)), "panel ids repeat"
-    boxes = []
+    boxes: list[tuple[str, dict[str, int]]] = []
     for panel in panels:
         pos = panel["gridPos"]
         assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24, panel["title"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from sqlalchemy import text
+from sqlmodel import Session
 
 from pm.domain.events import Event
 from pm.errors import NotFound
@@ -197,12 +199,9 @@ async def test_members_add_change_remove_and_last_admin(
         ("ed", "admin"),
     ]
 
-    def rows(session: object) -> int:
-        from sqlalchemy import text
-
-        return (
-            session.connection().execute(text("SELECT count(*) FROM project_members")).scalar_one()
-        )  # type: ignore[attr-defined, no-any-return]
+    def rows(session: Session) -> int:
+        count = session.connection().execute(text("SELECT count(*) FROM project_members"))
+        return int(count.scalar_one())
 
     assert runner.tenants.open_sync("acme").read_sync(rows) == 2
 

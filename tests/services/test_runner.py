@@ -29,7 +29,7 @@ async def test_failure_after_the_write_leaves_no_trace(
     project = await make_project(runner, ALICE)
     before, sent = state_of(runner), len(published)
 
-    def create_then_fail(uow: UnitOfWork, **kwargs: Any) -> Outcome:
+    def create_then_fail(uow: UnitOfWork, /, **kwargs: Any) -> Outcome:
         work_items.create_work_item(uow, **kwargs)
         uow.flush()
         raise Conflict("injected after the write", current_version=1)
@@ -162,7 +162,7 @@ async def test_sixteen_stale_title_updates_exactly_one_wins(runner: ServiceRunne
 async def test_stale_updates_of_different_fields_all_merge(runner: ServiceRunner) -> None:
     project = await make_project(runner, ALICE)
     task = await make_item(runner, ALICE, project)
-    fields = [
+    fields: list[dict[str, Any]] = [
         {"title": "T"},
         {"priority": "high"},
         {"status": "todo"},

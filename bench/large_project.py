@@ -1,4 +1,5 @@
-"""A large project for bounds tests and the benchmark.
+"""A large project for the benchmark and the REST bounds tests (tests import it from here; the
+bench imports nothing from tests/).
 
 The root project, its members and its active sprint are made through the service layer (so
 memberships, lanes and activity are the real thing); the thousands of items below are inserted
