@@ -11,6 +11,7 @@ assignees that are users, a sprint of the project, and ``blocks`` edges without 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -41,7 +42,7 @@ async def seed_large_project(
 ) -> LargeProject:
     """A project with ``items`` work items below it: 1% epics, 10% stories, the rest tasks."""
 
-    async def run(fn: Any, **kwargs: Any) -> dict[str, Any]:
+    async def run(fn: Any, **kwargs: Any) -> Mapping[str, Any]:
         return (await runner.command(ctx, fn, **kwargs)).payload
 
     project = (await run(work_items.create_work_item, item_type="project", title=title))[

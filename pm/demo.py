@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from pm.domain.events import JsonDict
+from pm.domain.events import Payload
 from pm.services import comments, dependencies, members, sprints, time_entries, work_items
 from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.runner import ServiceRunner
@@ -48,10 +48,10 @@ PLAN: tuple[tuple[str, tuple[tuple[str, tuple[tuple[str, str, int], ...]], ...]]
 )
 
 
-async def seed_demo(runner: ServiceRunner, ctx: RequestContext) -> JsonDict:
+async def seed_demo(runner: ServiceRunner, ctx: RequestContext) -> Payload:
     """Create the demo project; return it. Safe to call on a fresh tenant only."""
 
-    async def run(fn: Any, **kwargs: Any) -> JsonDict:
+    async def run(fn: Any, **kwargs: Any) -> Payload:
         outcome = await runner.command(ctx, fn, **kwargs)
         return outcome.payload
 
@@ -71,7 +71,7 @@ async def seed_demo(runner: ServiceRunner, ctx: RequestContext) -> JsonDict:
         )
     )["sprint"]
     await run(sprints.start_sprint, sprint_id=sprint["id"], expected_version=sprint["version"])
-    tasks: dict[str, JsonDict] = {}
+    tasks: dict[str, Payload] = {}
     for epic_title, stories in PLAN:
         epic = (
             await run(

@@ -20,6 +20,7 @@ No transport is imported here; messages never carry SQL or a stack trace.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -73,7 +74,7 @@ class Conflict(PmError):
         message: str,
         *,
         current_version: int,
-        current: dict[str, Any] | None = None,
+        current: Mapping[str, Any] | None = None,
         conflicts: list[FieldConflict] | None = None,
     ) -> None:
         super().__init__(message)

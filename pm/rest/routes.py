@@ -17,8 +17,8 @@ from pm.rest.markdown import render_context
 from pm.services import activity, changes, llm_context, work_items
 from pm.services.read_models import projects
 from pm.services.read_models.project_context import project_context
-from pm.services.read_models.sprint_report import get_sprint_report
-from pm.services.read_models.work_item_detail import work_item_detail
+from pm.services.read_models.sprint_report import SprintReport, get_sprint_report
+from pm.services.read_models.work_item_detail import WorkItemDetail, work_item_detail
 
 
 def _documented(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
@@ -105,7 +105,7 @@ async def list_work_items(
 )
 async def get_work_item(
     services: Services, ctx: Caller, work_item_id: str, _: NoParameters
-) -> dict[str, Any]:
+) -> WorkItemDetail:
     return await services.query(ctx, work_item_detail, work_item_id=work_item_id)
 
 
@@ -116,7 +116,7 @@ async def get_work_item(
 )
 async def get_sprint(
     services: Services, ctx: Caller, sprint_id: str, _: NoParameters
-) -> dict[str, Any]:
+) -> SprintReport:
     return await services.query(ctx, get_sprint_report, sprint_id=sprint_id)
 
 

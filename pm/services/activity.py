@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pm.domain.enums import Role
-from pm.domain.events import JsonDict
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import require_role, visible_project_ids
 from pm.services.kernel.pagination import Page, page_of
 from pm.services.kernel.reader import Reader
-from pm.services.views import activity_view
+from pm.services.views import ActivityView, activity_view
 
 INSTANT_MAX = 2**53
 
@@ -23,7 +22,7 @@ def get_activity(
     user_id: str | None = None,
     since: int | None = None,
     until: int | None = None,
-) -> Page[JsonDict]:
+) -> Page[ActivityView]:
     """Activity of the projects the caller can view; nothing of other projects ever shows."""
     page = read.page(limit, cursor)
     if project_id is not None:

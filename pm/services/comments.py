@@ -4,7 +4,7 @@ project admin deletes."""
 from __future__ import annotations
 
 from pm.domain.enums import Role
-from pm.domain.events import JsonDict, Outcome
+from pm.domain.events import Outcome
 from pm.domain.models import Comment
 from pm.errors import Forbidden, NotFound, ValidationFailed
 from pm.services.kernel import validation as v
@@ -13,7 +13,7 @@ from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import require_current_version
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.unit_of_work import UnitOfWork
-from pm.services.views import comment_view
+from pm.services.views import CommentView, comment_view
 
 MAX_CONTENT = 20_000
 
@@ -121,7 +121,7 @@ def delete_comment(uow: UnitOfWork, *, comment_id: str) -> Outcome:
     return uow.respond(uow.emit("comment_deleted", comment.project_id, payload))
 
 
-def get_comments(read: Reader, *, work_item_id: str) -> list[JsonDict]:
+def get_comments(read: Reader, *, work_item_id: str) -> list[CommentView]:
     """Live comments of a visible item, oldest first (replies carry parent_comment_id)."""
     item = require_item_role(read, work_item_id, Role.VIEWER)
     return [comment_view(row) for row in read.comments.live_on_item(item.id)]

@@ -7,7 +7,7 @@ editor rights in the blocked item's project and viewer rights in the blocking it
 from __future__ import annotations
 
 from pm.domain.enums import DependencyType, Role
-from pm.domain.events import JsonDict, Outcome
+from pm.domain.events import Outcome
 from pm.domain.models import Dependency, WorkItem
 from pm.errors import CycleDetected, NotFound, ValidationFailed
 from pm.services.kernel import validation as v
@@ -16,7 +16,13 @@ from pm.services.kernel.ids import new_id
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.scope import Scope
 from pm.services.kernel.unit_of_work import UnitOfWork
-from pm.services.views import dependency_view
+from pm.services.views import (
+    DependencyView,
+    ItemDependencies,
+    ItemRef,
+    LinkedDependency,
+    dependency_view,
+)
 
 _EDGE_BATCH = 500  # frontier ids per query, well under SQLite's bound-parameter limit
 
@@ -107,29 +113,26 @@ def delete_dependency(uow: UnitOfWork, *, dependency_id: str) -> Outcome:
     return uow.respond(uow.emit("dependency_deleted", dep.project_id, payload))
 
 
-def _with_other(read: Reader, deps: list[Dependency], other_side: str) -> list[JsonDict]:
+def _with_other(read: Reader, deps: list[Dependency], other_side: str) -> list[LinkedDependency]:
     if not deps:
         return []
     ids = [getattr(dep, other_side) for dep in deps]
     items = {i.id: i for i in read.items.get_many(ids)}
-    result = []
+    result: list[LinkedDependency] = []
     for dep in deps:
         other: WorkItem | None = items.get(getattr(dep, other_side))
-        view = dependency_view(dep)
-        view["other_item"] = (
+        ref: ItemRef | None = (
             {"id": other.id, "title": other.title, "status": other.status} if other else None
         )
-        result.append(view)
+        result.append({**dependency_view(dep), "other_item": ref})
     return result
 
 
-def get_dependencies(read: Reader, *, work_item_id: str) -> JsonDict:
-    """``blocking``: dependencies whose blocking item holds this one up (it is the blocked
-    side); ``blocked``: dependencies in which this item blocks others."""
+def get_dependencies(read: Reader, *, work_item_id: str) -> ItemDependencies:
     return dependencies_of(read, require_item_role(read, work_item_id, Role.VIEWER))
 
 
-def dependencies_of(read: Reader, item: WorkItem) -> JsonDict:
+def dependencies_of(read: Reader, item: WorkItem) -> ItemDependencies:
     """The dependencies of an item the caller may view, each with the item on its other side."""
     return {
         "blocking": _with_other(read, read.dependencies.where_blocked(item.id), "blocking_item_id"),
@@ -138,6 +141,6 @@ def dependencies_of(read: Reader, item: WorkItem) -> JsonDict:
     }
 
 
-def project_dependencies(read: Reader, project_id: str) -> list[JsonDict]:
+def project_dependencies(read: Reader, project_id: str) -> list[DependencyView]:
     """Live dependencies of a project the caller may view, oldest first."""
     return [dependency_view(row) for row in read.dependencies.live_in_project(project_id)]

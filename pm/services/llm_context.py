@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from pm.domain.enums import ContextType
-from pm.domain.events import JsonDict
 from pm.domain.models import LlmContext
 from pm.repositories import Repositories
 from pm.services.kernel import validation as v
 from pm.services.kernel.clock import now_ms
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.reader import Reader
+from pm.services.views import LlmContextEntry
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def seed_llm_context(session: Session) -> None:
 
 def list_llm_context(
     read: Reader, *, context_type: str | None = None, category: str | None = None
-) -> list[JsonDict]:
+) -> list[LlmContextEntry]:
     """The tenant's context entries, most important first. Any user of the tenant may read them."""
     if context_type is not None:
         context_type = v.choice(context_type, ContextType, "context_type").value

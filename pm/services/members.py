@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pm.domain.enums import Role
-from pm.domain.events import JsonDict, Outcome
+from pm.domain.events import Outcome
 from pm.domain.models import ProjectMember
 from pm.errors import NotFound, ValidationFailed
 from pm.services.kernel import validation as v
@@ -12,7 +12,7 @@ from pm.services.kernel.ids import new_id
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.scope import Scope
 from pm.services.kernel.unit_of_work import UnitOfWork
-from pm.services.views import member_view
+from pm.services.views import MemberView, member_view
 
 
 def add_project_creator(uow: UnitOfWork, project_id: str) -> ProjectMember:
@@ -58,7 +58,7 @@ def _refuse_losing_last_admin(uow: UnitOfWork, member: ProjectMember, field: str
         raise ValidationFailed("a project must keep at least one admin", field=field)
 
 
-def _member_payload(uow: UnitOfWork, member: ProjectMember) -> JsonDict:
+def _member_payload(uow: UnitOfWork, member: ProjectMember) -> MemberView:
     return member_view(member, uow.users.get(member.user_id))
 
 
@@ -141,11 +141,11 @@ def remove_member(uow: UnitOfWork, *, project_id: str, user_id: str) -> Outcome:
     return uow.respond(uow.emit("member_removed", project_id, payload))
 
 
-def members_of(read: Reader, project_id: str) -> list[JsonDict]:
+def members_of(read: Reader, project_id: str) -> list[MemberView]:
     """Live members of a project the caller may view, with their names."""
     return [member_view(member, user) for member, user in read.members.live_with_users(project_id)]
 
 
-def list_members(read: Reader, *, project_id: str) -> list[JsonDict]:
+def list_members(read: Reader, *, project_id: str) -> list[MemberView]:
     require_role(read, project_id, Role.VIEWER)
     return members_of(read, project_id)

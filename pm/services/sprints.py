@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pm.domain.enums import Role, SprintStatus, Status
-from pm.domain.events import JsonDict, Outcome
+from pm.domain.events import Outcome
 from pm.domain.models import Sprint, WorkItem
 from pm.errors import NotFound, ValidationFailed
 from pm.services.kernel import validation as v
@@ -19,7 +19,7 @@ from pm.services.kernel.access import require_role
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import refuse_collisions
 from pm.services.kernel.scope import Scope
-from pm.services.kernel.unit_of_work import UnitOfWork
+from pm.services.kernel.unit_of_work import FieldChange, UnitOfWork
 from pm.services.views import sprint_view
 from pm.services.work_items import item_view
 
@@ -52,7 +52,7 @@ def _check_dates(start: str | None, end: str | None) -> None:
         raise ValidationFailed("end_date can't be before start_date", field="end_date")
 
 
-def _updated(uow: UnitOfWork, sprint: Sprint, changes: list[JsonDict]) -> Outcome:
+def _updated(uow: UnitOfWork, sprint: Sprint, changes: list[FieldChange]) -> Outcome:
     event = uow.emit(
         "sprint_updated", sprint.project_id, {"sprint": sprint_view(sprint), "changes": changes}
     )
@@ -129,7 +129,7 @@ def update_sprint(
 
 def _transition(
     uow: UnitOfWork, sprint: Sprint, version: int, status: SprintStatus, extra: dict[str, Any]
-) -> list[JsonDict]:
+) -> list[FieldChange]:
     """Status changes collide with any change since the caller's version."""
     refuse_collisions(uow, sprint, version, {"status": status.value}, lambda: sprint_view(sprint))
     action = {SprintStatus.ACTIVE: "started", SprintStatus.COMPLETED: "completed"}.get(

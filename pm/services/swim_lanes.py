@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pm.domain.enums import Role, Status
-from pm.domain.events import JsonDict, Outcome
+from pm.domain.events import Outcome
 from pm.domain.models import SwimLane
 from pm.domain.ordering import key_between, spread_keys
 from pm.errors import NotFound, ValidationFailed
@@ -16,7 +16,7 @@ from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import refuse_collisions
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.unit_of_work import UnitOfWork
-from pm.services.views import swim_lane_view
+from pm.services.views import SwimLaneView, swim_lane_view
 
 DEFAULT_LANES: tuple[tuple[str, Status], ...] = (
     ("To Do", Status.TODO),
@@ -177,6 +177,6 @@ def delete_swim_lane(uow: UnitOfWork, *, swim_lane_id: str) -> Outcome:
     return uow.respond(uow.emit("swim_lane_deleted", lane.project_id, payload))
 
 
-def lanes_of(read: Reader, project_id: str) -> list[JsonDict]:
+def lanes_of(read: Reader, project_id: str) -> list[SwimLaneView]:
     """The lanes of a project the caller may view, in board order."""
     return [swim_lane_view(lane) for lane in read.lanes.live_in_project(project_id)]

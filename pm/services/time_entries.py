@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pm.domain.enums import Role
-from pm.domain.events import JsonDict, Outcome
+from pm.domain.events import Outcome
 from pm.domain.models import TimeEntry
 from pm.errors import Forbidden, NotFound, ValidationFailed
 from pm.services.kernel import validation as v
@@ -18,8 +18,8 @@ from pm.services.kernel.access import project_role, require_item_role, require_r
 from pm.services.kernel.clock import now_ms
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.reader import Reader
-from pm.services.kernel.unit_of_work import UnitOfWork
-from pm.services.views import time_entry_view
+from pm.services.kernel.unit_of_work import FieldChange, UnitOfWork
+from pm.services.views import TimeEntries, TimeEntryView, time_entry_view
 
 MAX_MANUAL_MS = 24 * 3600 * 1000
 MAX_INSTANT_MS = 2**53
@@ -82,7 +82,7 @@ def _new_entry(uow: UnitOfWork, item_project: str, item_id: str, **values: Any) 
     return entry
 
 
-def _stop(uow: UnitOfWork, entry: TimeEntry) -> list[JsonDict]:
+def _stop(uow: UnitOfWork, entry: TimeEntry) -> list[FieldChange]:
     ended = max(uow.now, entry.started_at)
     return uow.apply_fields(
         entry,
@@ -97,7 +97,7 @@ def start_timer(uow: UnitOfWork, *, work_item_id: str, description: str = "") ->
     item = require_item_role(uow, work_item_id, Role.EDITOR)
     text = _description(description)
     running = uow.time_entries.running_of(uow.ctx.user_id)
-    stopped: JsonDict | None = None
+    stopped: TimeEntryView | None = None
     if running is not None:
         _stop(uow, running)
         uow.flush()  # the stopped timer is written before the new one (one running per user)
@@ -189,13 +189,13 @@ def _updated(uow: UnitOfWork, entry: TimeEntry) -> Outcome:
     )
 
 
-def get_time_entries(read: Reader, *, work_item_id: str) -> JsonDict:
+def get_time_entries(read: Reader, *, work_item_id: str) -> TimeEntries:
     """Entries of an item with totals; a running timer counts up to now."""
     item = require_item_role(read, work_item_id, Role.VIEWER)
     return entries_with_totals(read.time_entries.live_on_item(item.id), now_ms())
 
 
-def entries_with_totals(rows: list[TimeEntry], now: int) -> JsonDict:
+def entries_with_totals(rows: list[TimeEntry], now: int) -> TimeEntries:
     """The entries' views, the total seconds and the seconds per user."""
     by_user: dict[str, int] = {}
     for row in rows:

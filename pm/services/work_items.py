@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pm.domain.enums import ALLOWED_PARENTS, ItemType, Priority, Role, SprintStatus, Status
-from pm.domain.events import JsonDict, Outcome
+from pm.domain.events import Outcome
 from pm.domain.models import WorkItem
 from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
 from pm.errors import DeleteBlocked, NotFound, ValidationFailed
@@ -32,7 +32,7 @@ from pm.services.kernel.unit_of_work import UnitOfWork
 from pm.services.members import add_project_creator
 from pm.services.swim_lanes import create_default_lanes
 from pm.services.users import require_user
-from pm.services.views import work_item_view
+from pm.services.views import WorkItemView, work_item_view
 
 UPDATABLE_FIELDS = frozenset(
     {"title", "description", "status", "priority", "assignee_id", "story_points", "sprint_id"}
@@ -90,12 +90,12 @@ def _check_parent(item_type: ItemType, parent: WorkItem | None) -> None:
         )
 
 
-def item_view(scope: Scope, item: WorkItem) -> JsonDict:
+def item_view(scope: Scope, item: WorkItem) -> WorkItemView:
     """The item's public view, with whether it is blocked now."""
     return work_item_view(item, is_blocked=item.id in scope.dependencies.blocked_among([item.id]))
 
 
-def item_views(scope: Scope, items: list[WorkItem]) -> list[JsonDict]:
+def item_views(scope: Scope, items: list[WorkItem]) -> list[WorkItemView]:
     """Public views of many items, their blocked flags read in one statement."""
     blocked = scope.dependencies.blocked_among([item.id for item in items])
     return [work_item_view(item, is_blocked=item.id in blocked) for item in items]
@@ -354,7 +354,7 @@ def list_work_items(
     sprint_id: str | None = None,
     item_type: str | None = None,
     q: str | None = None,
-) -> Page[JsonDict]:
+) -> Page[WorkItemView]:
     """Filtered items of the projects the caller can see, oldest first, cursor paginated."""
     page = read.page(limit, cursor)
     if project_id is not None:

@@ -15,7 +15,7 @@ of its own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -84,7 +84,7 @@ class Board:
     globex: dict[str, Any] = field(default_factory=dict)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     sprint_done: dict[str, Any] = field(default_factory=dict)
-    sprint: dict[str, Any] = field(default_factory=dict)
+    sprint: Mapping[str, Any] = field(default_factory=dict)
     globex_sprint: dict[str, Any] = field(default_factory=dict)
     dependency: dict[str, Any] = field(default_factory=dict)
     comment: dict[str, Any] = field(default_factory=dict)

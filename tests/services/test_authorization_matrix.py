@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -38,7 +38,7 @@ class World:
     task: dict[str, Any]
     other: dict[str, Any]
     sprint: dict[str, Any]
-    lane: dict[str, Any]
+    lane: Mapping[str, Any]
 
 
 Action = Callable[[World, RequestContext], Awaitable[Any]]

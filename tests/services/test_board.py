@@ -36,7 +36,8 @@ async def test_blocked_until_the_blocker_is_done(runner: ServiceRunner) -> None:
     a, b = [await make_item(runner, ALICE, project, title=t) for t in "ab"]
     await _dep(runner, a, b)
     deps = await runner.query(ALICE, dependencies.get_dependencies, work_item_id=b["id"])
-    assert deps["is_blocked"] and deps["blocking"][0]["other_item"]["id"] == a["id"]
+    other = deps["blocking"][0]["other_item"]
+    assert deps["is_blocked"] and other is not None and other["id"] == a["id"]
     await runner.command(
         ALICE,
         work_items.update_work_item,

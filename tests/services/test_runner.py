@@ -207,7 +207,7 @@ async def test_no_lost_update_with_1000_read_update_retry_increments(runner: Ser
                         work_items.update_work_item,
                         work_item_id=task["id"],
                         expected_version=item["version"],
-                        fields={"story_points": item["story_points"] + 1},
+                        fields={"story_points": (item["story_points"] or 0) + 1},
                     )
                     break
                 except Conflict:

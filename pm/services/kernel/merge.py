@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pm.domain.events import JsonDict
+from pm.domain.events import Payload
 from pm.errors import Conflict, FieldConflict
 from pm.services.kernel.scope import Scope
 from pm.services.kernel.unit_of_work import Versioned, activity_value
@@ -22,7 +22,7 @@ def refuse_collisions(
     row: Versioned,
     seen_version: int,
     wanted: dict[str, Any],
-    current_view: Callable[[], JsonDict],
+    current_view: Callable[[], Payload],
 ) -> None:
     """CONFLICT if any field in ``wanted`` changed after ``seen_version``, even to the value
     now attempted: a read-modify-write (an increment) must not count twice as once."""
@@ -59,7 +59,7 @@ def refuse_collisions(
 
 
 def require_current_version(
-    row: Versioned, seen_version: int, current_view: Callable[[], JsonDict]
+    row: Versioned, seen_version: int, current_view: Callable[[], Payload]
 ) -> None:
     """Deletes don't merge: they need the version the caller saw to be the stored one."""
     if seen_version != row.version:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypedDict, runtime_checkable
 
 from sqlmodel import Session
 
-from pm.domain.events import Event, JsonDict, Outcome
+from pm.domain.events import Event, Outcome, Payload
 from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.clock import now_ms
 from pm.services.kernel.ids import new_id
@@ -30,6 +30,15 @@ def activity_value(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+class FieldChange(TypedDict):
+    """One field an update changed, as responses and events report it (text, as the activity
+    log stores it)."""
+
+    field: str
+    old_value: str | None
+    new_value: str | None
 
 
 class Audited(Protocol):
@@ -52,7 +61,7 @@ class UnitOfWork(Scope):
         super().__init__(session, ctx)
         self.now = now_ms() if now is None else now
         self.events: list[Event] = []
-        self._activity: list[JsonDict] = []
+        self._activity: list[dict[str, Any]] = []
 
     def activity(
         self,
@@ -90,14 +99,14 @@ class UnitOfWork(Scope):
         entity_type: str,
         project_id: str,
         action: str,
-    ) -> list[JsonDict]:
+    ) -> list[FieldChange]:
         """Set the fields that really change, bump the version once, record one activity row per
         field; return the ``changes`` list ([] and nothing written when nothing changes)."""
         changed = {name: new for name, new in wanted.items() if getattr(row, name) != new}
         if not changed:
             return []
         row.version += 1
-        changes = []
+        changes: list[FieldChange] = []
         for name, new in changed.items():
             old = getattr(row, name)
             setattr(row, name, new)
@@ -150,7 +159,7 @@ class UnitOfWork(Scope):
         row.updated_by = self.ctx.user_id
         self._session.add(row)
 
-    def emit(self, payload_name: str, project_id: str, payload: JsonDict) -> Event:
+    def emit(self, payload_name: str, project_id: str, payload: Payload) -> Event:
         """Store one event in the change feed (the outbox) and attach pending activity to it."""
         event_id = new_id()
         seq = self.feed.append(

@@ -4,22 +4,35 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypedDict
 
 from pm.domain.enums import Role, Status
-from pm.domain.events import JsonDict
 from pm.domain.models import Sprint, WorkItem
 from pm.services.kernel.reader import Reader
 from pm.services.sprints import require_sprint_role
-from pm.services.views import sprint_view
+from pm.services.views import SprintView, WorkItemView, sprint_view
 from pm.services.work_items import item_views
 
 
-def get_sprint_report(read: Reader, *, sprint_id: str) -> JsonDict:
+class BurndownPoint(TypedDict):
+    date: str  # YYYY-MM-DD
+    remaining_points: int  # not done at the end of that day
+
+
+class SprintReport(TypedDict):
+    sprint: SprintView
+    work_items: list[WorkItemView]
+    points_committed: int
+    points_done: int
+    burndown: list[BurndownPoint]
+
+
+def get_sprint_report(read: Reader, *, sprint_id: str) -> SprintReport:
     """The sprint, its items, committed and done points, and a daily burndown."""
     return sprint_report(read, require_sprint_role(read, sprint_id, Role.VIEWER))
 
 
-def sprint_report(read: Reader, sprint: Sprint) -> JsonDict:
+def sprint_report(read: Reader, sprint: Sprint) -> SprintReport:
     """The report of a sprint the caller may view."""
     items = read.items.live_in_sprint(sprint.id)
     return {
@@ -31,7 +44,7 @@ def sprint_report(read: Reader, sprint: Sprint) -> JsonDict:
     }
 
 
-def _burndown(read: Reader, sprint: Sprint, items: list[WorkItem]) -> list[JsonDict]:
+def _burndown(read: Reader, sprint: Sprint, items: list[WorkItem]) -> list[BurndownPoint]:
     """Remaining points at the end of each day, replaying status changes of today's items.
 
     Simplification worth knowing: items that left the sprint before today are not counted.
@@ -50,7 +63,7 @@ def _burndown(read: Reader, sprint: Sprint, items: list[WorkItem]) -> list[JsonD
     for item in items:
         if item.status == Status.DONE and done_since[item.id] == never:
             done_since[item.id] = item.created_at
-    series = []
+    series: list[BurndownPoint] = []
     day = first
     while day <= last:
         day_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)

@@ -3,20 +3,39 @@ order, its comments, time totals, dependencies and recent activity, in one snaps
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from pm.domain.enums import Role
-from pm.domain.events import JsonDict
 from pm.services.dependencies import dependencies_of
 from pm.services.kernel.access import require_item_role
 from pm.services.kernel.clock import now_ms
 from pm.services.kernel.reader import Reader
 from pm.services.time_entries import entries_with_totals
-from pm.services.views import activity_view, comment_view
+from pm.services.views import (
+    ActivityView,
+    CommentView,
+    ItemDependencies,
+    UserTime,
+    WorkItemView,
+    activity_view,
+    comment_view,
+)
 from pm.services.work_items import item_view, item_views
 
 ITEM_ACTIVITY = 50  # the latest activity rows of the item
 
 
-def work_item_detail(read: Reader, *, work_item_id: str) -> JsonDict:
+class WorkItemDetail(TypedDict):
+    work_item: WorkItemView
+    children: list[WorkItemView]
+    comments: list[CommentView]
+    time_total_seconds: int
+    time_by_user: list[UserTime]
+    dependencies: ItemDependencies
+    activity: list[ActivityView]
+
+
+def work_item_detail(read: Reader, *, work_item_id: str) -> WorkItemDetail:
     """One item with its children, comments, time totals, dependencies and recent activity."""
     item = require_item_role(read, work_item_id, Role.VIEWER)
     time = entries_with_totals(read.time_entries.live_on_item(item.id), now_ms())
