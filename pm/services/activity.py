@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pm.domain.enums import Role
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import require_role, visible_project_ids
+from pm.services.kernel.access import projects_in_view
 from pm.services.kernel.pagination import Page, page_of
 from pm.services.kernel.reader import Reader
 from pm.services.views import ActivityView, activity_view
@@ -25,11 +24,7 @@ def get_activity(
 ) -> Page[ActivityView]:
     """Activity of the projects the caller can view; nothing of other projects ever shows."""
     page = read.page(limit, cursor)
-    if project_id is not None:
-        require_role(read, project_id, Role.VIEWER)
-        projects = [project_id]
-    else:
-        projects = visible_project_ids(read)
+    projects = projects_in_view(read, project_id)
     if since is not None:
         since = v.int_range(since, "since", low=0, high=INSTANT_MAX)
     if until is not None:

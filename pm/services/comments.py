@@ -8,7 +8,7 @@ from pm.domain.events import Outcome
 from pm.domain.models import Comment
 from pm.errors import Forbidden, NotFound, ValidationFailed
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import project_role, require_item_role, require_role
+from pm.services.kernel.access import live_row, project_role, require_item_role, require_role
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import require_current_version
 from pm.services.kernel.reader import Reader
@@ -24,11 +24,7 @@ def _content(value: object) -> str:
 
 def _live_comment(uow: UnitOfWork, comment_id: object) -> Comment:
     """A live comment on a live item the caller can see (else NOT_FOUND)."""
-    if not isinstance(comment_id, str) or not comment_id:
-        raise ValidationFailed("comment_id is required", field="comment_id")
-    comment = uow.comments.get(comment_id)
-    if comment is None or comment.deleted_at is not None:
-        raise NotFound("comment not found", field="comment_id")
+    comment = live_row(uow.comments, comment_id, field="comment_id", what="comment")
     try:
         require_item_role(uow, comment.work_item_id, Role.VIEWER)
     except NotFound:
@@ -62,19 +58,9 @@ def create_comment(
         project_id=item.project_id,
         parent_comment_id=parent_comment_id or None,
         content=_content(content),
-        created_at=uow.now,
-        created_by=uow.ctx.user_id,
-        updated_at=uow.now,
-        updated_by=uow.ctx.user_id,
+        **uow.stamps(),
     )
-    uow.comments.add(comment)
-    uow.activity(
-        entity_type="comment",
-        entity_id=comment.id,
-        project_id=item.project_id,
-        action="created",
-        version=1,
-    )
+    uow.create(comment, entity_type="comment", project_id=item.project_id)
     return uow.respond(
         uow.emit("comment_created", item.project_id, {"comment": comment_view(comment)})
     )

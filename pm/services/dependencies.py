@@ -9,9 +9,9 @@ from __future__ import annotations
 from pm.domain.enums import DependencyType, Role
 from pm.domain.events import Outcome
 from pm.domain.models import Dependency, WorkItem
-from pm.errors import CycleDetected, NotFound, ValidationFailed
+from pm.errors import CycleDetected, ValidationFailed
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import require_item_role, require_role
+from pm.services.kernel.access import require_item_role, require_row_role
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.scope import Scope
@@ -80,17 +80,12 @@ def create_dependency(
         blocked_item_id=blocked.id,
         project_id=blocked.project_id,
         dependency_type=kind.value,
-        created_at=uow.now,
-        created_by=uow.ctx.user_id,
-        updated_at=uow.now,
-        updated_by=uow.ctx.user_id,
+        **uow.stamps(),
     )
-    uow.dependencies.add(dep)
-    uow.activity(
+    uow.create(
+        dep,
         entity_type="dependency",
-        entity_id=dep.id,
         project_id=dep.project_id,
-        action="created",
         new=f"{blocking.id} {kind.value} {blocked.id}",
     )
     return uow.respond(
@@ -99,15 +94,9 @@ def create_dependency(
 
 
 def delete_dependency(uow: UnitOfWork, *, dependency_id: str) -> Outcome:
-    if not isinstance(dependency_id, str) or not dependency_id:
-        raise ValidationFailed("dependency_id is required", field="dependency_id")
-    dep = uow.dependencies.get(dependency_id)
-    if dep is None or dep.deleted_at is not None:
-        raise NotFound("dependency not found", field="dependency_id")
-    try:
-        require_role(uow, dep.project_id, Role.EDITOR)
-    except NotFound:
-        raise NotFound("dependency not found", field="dependency_id") from None
+    dep = require_row_role(
+        uow, uow.dependencies, dependency_id, Role.EDITOR, field="dependency_id", what="dependency"
+    )
     uow.soft_delete(dep, entity_type="dependency", project_id=dep.project_id)
     payload = {"dependency_id": dep.id, "project_id": dep.project_id}
     return uow.respond(uow.emit("dependency_deleted", dep.project_id, payload))

@@ -22,20 +22,15 @@ def add_project_creator(uow: UnitOfWork, project_id: str) -> ProjectMember:
         project_id=project_id,
         user_id=uow.ctx.user_id,
         role=Role.ADMIN.value,
-        created_at=uow.now,
-        created_by=uow.ctx.user_id,
-        updated_at=uow.now,
-        updated_by=uow.ctx.user_id,
+        **uow.stamps(),
     )
-    uow.members.add(member)
-    uow.activity(
+    uow.create(
+        member,
         entity_type="project_member",
-        entity_id=member.id,
         project_id=project_id,
         action="member_added",
         field="role",
         new=Role.ADMIN.value,
-        version=1,
     )
     return member
 
@@ -77,10 +72,7 @@ def add_member(uow: UnitOfWork, *, project_id: str, user_id: str, role: str) -> 
             project_id=project_id,
             user_id=user_id,
             role=wanted.value,
-            created_at=uow.now,
-            created_by=uow.ctx.user_id,
-            updated_at=uow.now,
-            updated_by=uow.ctx.user_id,
+            **uow.stamps(),
         )
     else:
         member.deleted_at = None

@@ -15,13 +15,13 @@ from pm.domain.events import Outcome
 from pm.domain.models import Sprint, WorkItem
 from pm.errors import NotFound, ValidationFailed
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import require_role
+from pm.services.kernel.access import require_role, require_row_role
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import refuse_collisions
 from pm.services.kernel.scope import Scope
 from pm.services.kernel.unit_of_work import FieldChange, UnitOfWork
 from pm.services.views import sprint_view
-from pm.services.work_items import item_view
+from pm.services.work_items import change_on_the_side
 
 UPDATABLE_FIELDS = frozenset({"name", "goal", "start_date", "end_date"})
 CLOSED = (SprintStatus.COMPLETED.value, SprintStatus.CANCELLED.value)
@@ -30,16 +30,9 @@ CLOSED = (SprintStatus.COMPLETED.value, SprintStatus.CANCELLED.value)
 def require_sprint_role(scope: Scope, sprint_id: object, needed: Role) -> Sprint:
     """The live sprint, if the caller has ``needed`` in its project (else NOT_FOUND, as if it
     did not exist)."""
-    if not isinstance(sprint_id, str) or not sprint_id:
-        raise ValidationFailed("sprint_id is required", field="sprint_id")
-    sprint = scope.sprints.get(sprint_id)
-    if sprint is None or sprint.deleted_at is not None:
-        raise NotFound("sprint not found", field="sprint_id")
-    try:
-        require_role(scope, sprint.project_id, needed)
-    except NotFound:
-        raise NotFound("sprint not found", field="sprint_id") from None
-    return sprint
+    return require_row_role(
+        scope, scope.sprints, sprint_id, needed, field="sprint_id", what="sprint"
+    )
 
 
 def _editable(uow: UnitOfWork, sprint_id: str, expected_version: int) -> tuple[Sprint, int]:
@@ -83,19 +76,9 @@ def create_sprint(
         start_date=start,
         end_date=end,
         status=SprintStatus.PLANNED.value,
-        created_at=uow.now,
-        created_by=uow.ctx.user_id,
-        updated_at=uow.now,
-        updated_by=uow.ctx.user_id,
+        **uow.stamps(),
     )
-    uow.sprints.add(sprint)
-    uow.activity(
-        entity_type="sprint",
-        entity_id=sprint.id,
-        project_id=project_id,
-        action="created",
-        version=1,
-    )
+    uow.create(sprint, entity_type="sprint", project_id=project_id)
     return uow.respond(uow.emit("sprint_created", project_id, {"sprint": sprint_view(sprint)}))
 
 
@@ -234,13 +217,4 @@ def _release_items(uow: UnitOfWork, items: list[WorkItem], target: Sprint | None
     """Move items out of a closing sprint, one event each (after the sprint's own event)."""
     target_id = target.id if target else None
     for item in items:
-        changes = uow.apply_fields(
-            item,
-            {"sprint_id": target_id},
-            entity_type="work_item",
-            project_id=item.project_id,
-            action="updated",
-        )
-        if changes:
-            payload = {"work_item": item_view(uow, item), "changes": changes}
-            uow.emit("work_item_updated", item.project_id, payload)
+        change_on_the_side(uow, item, {"sprint_id": target_id}, action="updated")

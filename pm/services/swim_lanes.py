@@ -9,9 +9,9 @@ from pm.domain.enums import Role, Status
 from pm.domain.events import Outcome
 from pm.domain.models import SwimLane
 from pm.domain.ordering import key_between, spread_keys
-from pm.errors import NotFound, ValidationFailed
+from pm.errors import ValidationFailed
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import require_role
+from pm.services.kernel.access import require_role, require_row_role
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import refuse_collisions
 from pm.services.kernel.reader import Reader
@@ -39,34 +39,17 @@ def create_default_lanes(uow: UnitOfWork, project_id: str) -> list[SwimLane]:
             status_value=status.value,
             position=position,
             is_default=True,
-            created_at=uow.now,
-            created_by=uow.ctx.user_id,
-            updated_at=uow.now,
-            updated_by=uow.ctx.user_id,
+            **uow.stamps(),
         )
-        uow.lanes.add(lane)
-        uow.activity(
-            entity_type="swim_lane",
-            entity_id=lane.id,
-            project_id=project_id,
-            action="created",
-            version=1,
-        )
+        uow.create(lane, entity_type="swim_lane", project_id=project_id)
         lanes.append(lane)
     return lanes
 
 
 def _live_lane(uow: UnitOfWork, swim_lane_id: object) -> SwimLane:
-    if not isinstance(swim_lane_id, str) or not swim_lane_id:
-        raise ValidationFailed("swim_lane_id is required", field="swim_lane_id")
-    lane = uow.lanes.get(swim_lane_id)
-    if lane is None or lane.deleted_at is not None:
-        raise NotFound("swim lane not found", field="swim_lane_id")
-    try:
-        require_role(uow, lane.project_id, Role.ADMIN)
-    except NotFound:
-        raise NotFound("swim lane not found", field="swim_lane_id") from None
-    return lane
+    return require_row_role(
+        uow, uow.lanes, swim_lane_id, Role.ADMIN, field="swim_lane_id", what="swim lane"
+    )
 
 
 def _position(
@@ -119,19 +102,9 @@ def create_swim_lane(
         status_value=status.value,
         position=_position(lanes, None, after_id, None),
         is_default=False,
-        created_at=uow.now,
-        created_by=uow.ctx.user_id,
-        updated_at=uow.now,
-        updated_by=uow.ctx.user_id,
+        **uow.stamps(),
     )
-    uow.lanes.add(lane)
-    uow.activity(
-        entity_type="swim_lane",
-        entity_id=lane.id,
-        project_id=project_id,
-        action="created",
-        version=1,
-    )
+    uow.create(lane, entity_type="swim_lane", project_id=project_id)
     return uow.respond(
         uow.emit("swim_lane_created", project_id, {"swim_lane": swim_lane_view(lane)})
     )

@@ -14,7 +14,7 @@ from pm.domain.events import Outcome
 from pm.domain.models import TimeEntry
 from pm.errors import Forbidden, NotFound, ValidationFailed
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import project_role, require_item_role, require_role
+from pm.services.kernel.access import live_row, project_role, require_item_role, require_role
 from pm.services.kernel.clock import now_ms
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.reader import Reader
@@ -44,11 +44,7 @@ def _check_span(started_at: int, ended_at: int, now: int) -> None:
 
 
 def _owned_entry(uow: UnitOfWork, time_entry_id: object, *, admin_may: bool = False) -> TimeEntry:
-    if not isinstance(time_entry_id, str) or not time_entry_id:
-        raise ValidationFailed("time_entry_id is required", field="time_entry_id")
-    entry = uow.time_entries.get(time_entry_id)
-    if entry is None or entry.deleted_at is not None:
-        raise NotFound("time entry not found", field="time_entry_id")
+    entry = live_row(uow.time_entries, time_entry_id, field="time_entry_id", what="time entry")
     role = project_role(uow, entry.project_id)
     if role is None:
         raise NotFound("time entry not found", field="time_entry_id")
@@ -65,20 +61,10 @@ def _new_entry(uow: UnitOfWork, item_project: str, item_id: str, **values: Any) 
         work_item_id=item_id,
         project_id=item_project,
         user_id=uow.ctx.user_id,
-        created_at=uow.now,
-        created_by=uow.ctx.user_id,
-        updated_at=uow.now,
-        updated_by=uow.ctx.user_id,
+        **uow.stamps(),
         **values,
     )
-    uow.time_entries.add(entry)
-    uow.activity(
-        entity_type="time_entry",
-        entity_id=entry.id,
-        project_id=item_project,
-        action="created",
-        version=1,
-    )
+    uow.create(entry, entity_type="time_entry", project_id=item_project)
     return entry
 
 

@@ -18,11 +18,7 @@ from pm.domain.models import WorkItem
 from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
 from pm.errors import DeleteBlocked, NotFound, ValidationFailed
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import (
-    live_item,
-    require_role,
-    visible_project_ids,
-)
+from pm.services.kernel.access import live_item, projects_in_view, require_role
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import refuse_collisions, require_current_version
 from pm.services.kernel.pagination import Page, page_of
@@ -124,18 +120,7 @@ def create_work_item(
     item_id = v.entity_id(id, "id") if id else new_id()
     if id and uow.items.get(item_id) is not None:
         raise ValidationFailed("an entity with this id already exists", field="id")
-    parent: WorkItem | None = None
-    if kind is ItemType.PROJECT:
-        if parent_id or project_id:
-            raise ValidationFailed("a project has no parent", field="parent_id")
-        root = item_id
-    else:
-        parent = live_item(uow, parent_id or project_id, "parent_id")
-        if project_id and parent.project_id != project_id:
-            raise ValidationFailed("the parent is in another project", field="parent_id")
-        root = parent.project_id
-        require_role(uow, root, Role.EDITOR)
-    _check_parent(kind, parent)
+    root, parent = _placement(uow, kind, item_id, parent_id=parent_id, project_id=project_id)
     values = {
         name: _clean_field(uow, root, name, value)
         for name, value in (
@@ -158,10 +143,7 @@ def create_work_item(
         parent_id=parent_key,
         position=_end_position(uow, parent_key, moving=item_id),
         version=1,
-        created_at=uow.now,
-        created_by=uow.ctx.user_id,
-        updated_at=uow.now,
-        updated_by=uow.ctx.user_id,
+        **uow.stamps(),
         **values,
     )
     uow.items.insert(item)
@@ -173,6 +155,32 @@ def create_work_item(
         create_default_lanes(uow, item.id)
     event = uow.emit("work_item_created", root, {"work_item": work_item_view(item)})
     return uow.respond(event)
+
+
+def _placement(
+    uow: UnitOfWork,
+    kind: ItemType,
+    item_id: str,
+    *,
+    parent_id: str | None,
+    project_id: str | None,
+) -> tuple[str, WorkItem | None]:
+    """(the new item's project, its parent): a project is its own root; any other item needs
+    a live parent of an allowed type, in the project named (if one is), where the caller
+    edits."""
+    parent: WorkItem | None = None
+    if kind is ItemType.PROJECT:
+        if parent_id or project_id:
+            raise ValidationFailed("a project has no parent", field="parent_id")
+        root = item_id
+    else:
+        parent = live_item(uow, parent_id or project_id, "parent_id")
+        if project_id and parent.project_id != project_id:
+            raise ValidationFailed("the parent is in another project", field="parent_id")
+        root = parent.project_id
+        require_role(uow, root, Role.EDITOR)
+    _check_parent(kind, parent)
+    return root, parent
 
 
 def update_work_item(
@@ -328,16 +336,20 @@ def _respace_siblings(uow: UnitOfWork, parent_key: str | None, *, moving: str) -
     at one spot grew too long)."""
     siblings = uow.items.live_children(parent_key, excluding=moving)
     for sibling, key in zip(siblings, spread_keys(len(siblings)), strict=True):
-        changes = uow.apply_fields(
-            sibling,
-            {"position": key},
-            entity_type="work_item",
-            project_id=sibling.project_id,
-            action="moved",
-        )
-        if changes:
-            payload = {"work_item": item_view(uow, sibling), "changes": changes}
-            uow.emit("work_item_updated", sibling.project_id, payload)
+        change_on_the_side(uow, sibling, {"position": key}, action="moved")
+
+
+def change_on_the_side(
+    uow: UnitOfWork, item: WorkItem, wanted: dict[str, Any], *, action: str
+) -> None:
+    """Change an item as a consequence of another change (respaced siblings, items released by
+    a closing sprint): its own activity and its own event, when anything really changes."""
+    changes = uow.apply_fields(
+        item, wanted, entity_type="work_item", project_id=item.project_id, action=action
+    )
+    if changes:
+        payload = {"work_item": item_view(uow, item), "changes": changes}
+        uow.emit("work_item_updated", item.project_id, payload)
 
 
 # -- queries -------------------------------------------------------------------------------
@@ -357,11 +369,7 @@ def list_work_items(
 ) -> Page[WorkItemView]:
     """Filtered items of the projects the caller can see, oldest first, cursor paginated."""
     page = read.page(limit, cursor)
-    if project_id is not None:
-        require_role(read, project_id, Role.VIEWER)
-        projects = [project_id]
-    else:
-        projects = visible_project_ids(read)
+    projects = projects_in_view(read, project_id)
     status_value = None if status is None else v.choice(status, Status, "status").value
     type_value = None if item_type is None else v.choice(item_type, ItemType, "item_type").value
     text = v.text(q, "q", min_len=1, max_len=200) if q else None

@@ -7,10 +7,32 @@ through the repositories (a composite read does not ask again for each part).
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
+
 from pm.domain.enums import ItemType, Role
 from pm.domain.models import WorkItem
 from pm.errors import Forbidden, NotFound, ValidationFailed
 from pm.services.kernel.scope import Scope
+
+
+class ProjectRow(Protocol):
+    """A soft-deletable row of one project (a sprint, a lane, a comment...)."""
+
+    @property
+    def project_id(self) -> str: ...
+
+    @property
+    def deleted_at(self) -> int | None: ...
+
+
+Row = TypeVar("Row", bound=ProjectRow)
+Got = TypeVar("Got", bound=ProjectRow, covariant=True)
+
+
+class Rows(Protocol[Got]):
+    """A repository that finds rows by id, live or deleted."""
+
+    def get(self, row_id: str) -> Got | None: ...
 
 
 def project_role(scope: Scope, project_id: str) -> Role | None:
@@ -43,15 +65,41 @@ def visible_project_ids(scope: Scope) -> list[str]:
     return scope.members.project_ids_of(scope.ctx.user_id)
 
 
-def live_item(scope: Scope, item_id: object, field: str = "work_item_id") -> WorkItem:
-    """A live work item by id, or NOT_FOUND naming ``field`` (no authorization: the caller
-    checks the role in the item's project)."""
-    if not isinstance(item_id, str) or not item_id:
+def projects_in_view(scope: Scope, project_id: str | None) -> list[str]:
+    """The one project asked for, if the caller may view it; else every project they may."""
+    if project_id is None:
+        return visible_project_ids(scope)
+    require_role(scope, project_id, Role.VIEWER)
+    return [project_id]
+
+
+def live_row(rows: Rows[Row], row_id: object, *, field: str, what: str) -> Row:
+    """The live row of this id, or NOT_FOUND naming ``field`` (``what`` names the kind of row
+    in the message); no authorization: the caller checks the role in the row's project."""
+    if not isinstance(row_id, str) or not row_id:
         raise ValidationFailed(f"{field} is required", field=field)
-    item = scope.items.get(item_id)
-    if item is None or item.deleted_at is not None:
-        raise NotFound("work item not found", field=field)
-    return item
+    row = rows.get(row_id)
+    if row is None or row.deleted_at is not None:
+        raise NotFound(f"{what} not found", field=field)
+    return row
+
+
+def require_row_role(
+    scope: Scope, rows: Rows[Row], row_id: object, needed: Role, *, field: str, what: str
+) -> Row:
+    """The live row, if the caller has ``needed`` in its project; a row in a project the caller
+    can't see is NOT_FOUND, like one that does not exist."""
+    row = live_row(rows, row_id, field=field, what=what)
+    try:
+        require_role(scope, row.project_id, needed)
+    except NotFound:
+        raise NotFound(f"{what} not found", field=field) from None
+    return row
+
+
+def live_item(scope: Scope, item_id: object, field: str = "work_item_id") -> WorkItem:
+    """A live work item by id, or NOT_FOUND naming ``field`` (no authorization)."""
+    return live_row(scope.items, item_id, field=field, what="work item")
 
 
 def require_item_role(
@@ -59,9 +107,4 @@ def require_item_role(
 ) -> WorkItem:
     """The live item, if the caller has ``needed`` in its project; an item in a project the
     caller can't see is NOT_FOUND, like one that does not exist."""
-    item = live_item(scope, item_id, field)
-    try:
-        require_role(scope, item.project_id, needed)
-    except NotFound:
-        raise NotFound("work item not found", field=field) from None
-    return item
+    return require_row_role(scope, scope.items, item_id, needed, field=field, what="work item")

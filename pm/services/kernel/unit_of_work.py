@@ -91,6 +91,38 @@ class UnitOfWork(Scope):
             }
         )
 
+    def stamps(self) -> dict[str, Any]:
+        """The audit fields of a row the caller makes now: ``Model(..., **uow.stamps())``."""
+        user = self.ctx.user_id
+        return {
+            "created_at": self.now,
+            "created_by": user,
+            "updated_at": self.now,
+            "updated_by": user,
+        }
+
+    def create(
+        self,
+        row: Audited,
+        *,
+        entity_type: str,
+        project_id: str,
+        action: str = "created",
+        field: str | None = None,
+        new: Any = None,
+    ) -> None:
+        """Add a new row and record its creation (at version 1, if it has a version)."""
+        self._session.add(row)
+        self.activity(
+            entity_type=entity_type,
+            entity_id=row.id,
+            project_id=project_id,
+            action=action,
+            field=field,
+            new=new,
+            version=1 if isinstance(row, Versioned) else None,
+        )
+
     def apply_fields(
         self,
         row: Versioned,
