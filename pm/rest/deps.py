@@ -15,6 +15,7 @@ from pm.doorkit.asgi import pm_app
 from pm.doorkit.caller import caller_context
 from pm.errors import Unauthenticated
 from pm.observability.logging import update_bound
+from pm.rest.observe import message_id_of
 from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.runner import ServiceRunner
 
@@ -44,7 +45,7 @@ async def _caller(
     principal = app.components.verifier.verify(credentials.credentials)
     update_bound(tenant=principal.tenant_id, user=principal.user_id)
     app.user_limiter.charge(principal.tenant_id, principal.user_id, door="rest")
-    ctx = caller_context(principal, message_id=request.state.message_id)
+    ctx = caller_context(principal, message_id=message_id_of(request.scope))
     await app.components.services.touch_user(ctx)
     return ctx
 
