@@ -11,7 +11,7 @@ import { EnvelopeSchema, type Envelope } from "../gen/pm_pb";
 
 export type Payload = Envelope["payload"];
 export type PayloadCase = NonNullable<Payload["case"]>;
-type ValueOf<C extends PayloadCase> = Extract<Payload, { case: C }>["value"];
+export type ValueOf<C extends PayloadCase> = Extract<Payload, { case: C }>["value"];
 
 export type Status = "connecting" | "online" | "offline" | "signed-out";
 

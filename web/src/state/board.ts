@@ -11,11 +11,9 @@
  */
 import type { Envelope, WorkItem } from "../gen/pm_pb";
 import { describeError, TEXT } from "../messages";
-import { RequestError, type PayloadCase, type Status } from "../protocol/connection";
+import { RequestError, type PayloadCase, type Status, type ValueOf } from "../protocol/connection";
 import { applyEvent, applyOwnResponse, fromSnapshot, noteTimeEntry, type Pool } from "./pool";
 import { moveForDrop, placeForDrop, type ItemPatch, type PendingChange } from "./views";
-
-type ValueOf<C extends PayloadCase> = Extract<Envelope["payload"], { case: C }>["value"];
 
 export interface Requester {
   request<C extends PayloadCase>(kind: C, value?: Partial<ValueOf<C>>): Promise<Envelope>;
@@ -259,6 +257,22 @@ export class Board {
     } finally {
       if (change) this.pending = this.pending.filter((p) => p.id !== change.id);
       this.changed();
+    }
+  }
+
+  /** A request whose refusal the caller shows itself (a cycle's path, say); events and
+   * responses still reach the pool. */
+  async attempt<C extends PayloadCase>(kind: C, value: Partial<ValueOf<C>>): Promise<Envelope | RequestError> {
+    try {
+      const response = await this.server.request(kind, value);
+      if (this.pool) {
+        applyOwnResponse(this.pool, response);
+        for (const listener of this.eventListeners) listener(response);
+        this.changed();
+      }
+      return response;
+    } catch (error) {
+      return error instanceof RequestError ? error : new RequestError("INTERNAL", "");
     }
   }
 
