@@ -41,9 +41,12 @@ export function signIn(
   replaceUrl: (url: string) => void,
   nowMs: number,
 ): SignIn {
-  const fromFragment = new URLSearchParams(place.hash.replace(/^#/, "")).get(FRAGMENT_KEY);
+  const fragment = new URLSearchParams(place.hash.replace(/^#/, ""));
+  const fromFragment = fragment.get(FRAGMENT_KEY);
   if (fromFragment !== null) {
-    replaceUrl(place.pathname + place.search);
+    fragment.delete(FRAGMENT_KEY); // the rest (a project to open, say) stays
+    const rest = fragment.toString();
+    replaceUrl(place.pathname + place.search + (rest ? `#${rest}` : ""));
     storage.setItem(STORAGE_KEY, fromFragment);
   }
   const token = fromFragment ?? storage.getItem(STORAGE_KEY);

@@ -59,6 +59,11 @@ export function App({ board, session, initial }: { board: Board; session: Sessio
   const go = (next: Partial<Route>) => setRoute({ ...route, ...next });
   useEffect(() => writeRoute(route), [route]);
   useEffect(() => {
+    const follow = () => setRoute(readRoute(location.hash));
+    window.addEventListener("hashchange", follow);
+    return () => window.removeEventListener("hashchange", follow);
+  }, []);
+  useEffect(() => {
     if (route.projectId && route.projectId !== board.projectId && board.status !== "connecting") void board.openProject(route.projectId);
   }, [route.projectId, board.status === "connecting"]);
 

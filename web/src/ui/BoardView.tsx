@@ -49,7 +49,7 @@ const Card = memo(function Card({ item, blocked, members, editedBy, timer, dragg
       <div class="card-title">{item.title}</div>
       <div class="card-bottom">
         {item.assigneeId ? <Avatar userId={item.assigneeId} members={members} small /> : <span class="muted">Unassigned</span>}
-        {timer && <span class="badge timer" title="Timer running">⏱ {members.get(timer.userId)?.name || timer.userId}</span>}
+        {timer && <span class="badge timer" title="Timer running">◷ {members.get(timer.userId)?.name || timer.userId}</span>}
         {recent && (
           <span class="badge editing" title={TEXT.editedBy(members.get(recent.userId)?.name || recent.userId)}>
             ✎ {members.get(recent.userId)?.name || recent.userId}

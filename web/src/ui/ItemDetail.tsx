@@ -302,7 +302,7 @@ function TimeTracking({ board, pool, item, canEdit }: { board: Board; pool: Pool
     >
       {runningHere.map((t) => (
         <p key={t.id} class="timer-line" role="timer">
-          ⏱ {t.userId === board.userId ? "Your timer" : `${displayName(pool.members, t.userId)}'s timer`} is running: {duration(runningSeconds(t.startedAt))}
+          ◷ {t.userId === board.userId ? "Your timer" : `${displayName(pool.members, t.userId)}'s timer`} is running: {duration(runningSeconds(t.startedAt))}
         </p>
       ))}
       {mine && mine.workItemId !== item.id && <p class="muted">Your timer is running on another item; starting one here stops it.</p>}
