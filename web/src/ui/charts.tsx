@@ -51,7 +51,7 @@ export function BurndownChart({ days, committed }: { days: { date: string; remai
         data: {
           labels: days.map((d) => d.date.slice(5)),
           datasets: [
-            { label: "Remaining points", data: days.map((d) => d.remaining_points), borderColor: ACCENT, backgroundColor: ACCENT, tension: 0.2 },
+            { label: "Remaining points", data: days.map((d) => d.remaining_points), borderColor: ACCENT, backgroundColor: ACCENT, tension: 0 },
             { label: "Ideal", data: ideal, borderColor: MUTED, borderDash: [6, 4], pointRadius: 0 },
           ],
         },
