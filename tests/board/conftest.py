@@ -116,9 +116,7 @@ class BoardWorld:
 
 
 @pytest.fixture
-def world(
-    tmp_path: Path, browser: Browser, make_token: TokenFactory
-) -> Iterator[BoardWorld]:
+def world(tmp_path: Path, browser: Browser, make_token: TokenFactory) -> Iterator[BoardWorld]:
     shots = tmp_path / "screenshots"
     shots.mkdir()
     with pm_serve(tmp_path / "data") as server:
@@ -138,10 +136,14 @@ def card(page: Page, title: str) -> Any:
     return page.locator("article.card", has_text=title)
 
 
-def seed_project(outside: Outside, title: str = "Launch", members: dict[str, str] | None = None) -> Frame:
+def seed_project(
+    outside: Outside, title: str = "Launch", members: dict[str, str] | None = None
+) -> Frame:
     project: Frame = outside.request("create_work_item", {"item_type": "project", "title": title})[
         "work_item"
     ]
     for user_id, role in (members or {}).items():
-        outside.request("add_member", {"project_id": project["id"], "user_id": user_id, "role": role})
+        outside.request(
+            "add_member", {"project_id": project["id"], "user_id": user_id, "role": role}
+        )
     return project

@@ -45,7 +45,9 @@ def test_the_item_detail_comments_times_and_links_live(world: BoardWorld) -> Non
     project = seed_project(admin, members={"alice": "editor", "bob": "editor"})
     task = admin.create("task", project["id"], "Sign-up form", status="in_progress", story_points=3)
     other = admin.create("task", project["id"], "Email provider", status="todo")
-    admin.request("create_dependency", {"blocking_item_id": task["id"], "blocked_item_id": other["id"]})
+    admin.request(
+        "create_dependency", {"blocking_item_id": task["id"], "blocked_item_id": other["id"]}
+    )
     a = world.sign_in(world.person("alice"), project["id"])
     b = world.sign_in(world.person("bob"), project["id"])
     card(a, "Sign-up form").click()

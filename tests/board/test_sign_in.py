@@ -12,7 +12,9 @@ from tests.conftest import TEST_SECRET
 from .conftest import BoardWorld
 
 
-def test_sign_in_from_the_fragment_removes_the_token_from_the_address_bar(world: BoardWorld) -> None:
+def test_sign_in_from_the_fragment_removes_the_token_from_the_address_bar(
+    world: BoardWorld,
+) -> None:
     person = world.person("alice")
     page = world.sign_in(person)
     assert "token" not in page.url
