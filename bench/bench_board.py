@@ -7,7 +7,7 @@
    notes when the new title appears), against the same event's arrival at a plain WebSocket
    client: both measured from the event's commit time (``sent_at_ms``), p50 and p99 over 100
    changes sent open-loop at 20 a second.
-3. The bundle the page loads, gzip.
+3. The bundle, gzip: what the board loads first, and with the charts (loaded with Sprints).
 
 Server CPU per board load and per change is read from /proc beside each figure. The machine is
 shared: read ratios and CPU, not absolute milliseconds.
@@ -149,12 +149,16 @@ def _seed(writer: Plain, items: int) -> tuple[str, dict[str, Any]]:
     return project_id, last
 
 
-def _bundle_gzip_bytes() -> int:
+def _bundle_gzip_bytes() -> tuple[int, int]:
+    """(what the board loads first, everything the build holds: the charts come later)."""
     page = (STATIC_DIR / "index.html").read_text()
-    total = len(gzip.compress(page.encode()))
+    first = len(gzip.compress(page.encode()))
     for path in re.findall(r'(?:src|href)="(/assets/[^"]+)"', page):
-        total += len(gzip.compress((STATIC_DIR / path.lstrip("/")).read_bytes()))
-    return total
+        first += len(gzip.compress((STATIC_DIR / path.lstrip("/")).read_bytes()))
+    every = len(gzip.compress(page.encode())) + sum(
+        len(gzip.compress(asset.read_bytes())) for asset in (STATIC_DIR / "assets").iterdir()
+    )
+    return first, every
 
 
 def _usable_ms(browser: Any, origin: str, token: str, project_id: str) -> float:
@@ -163,9 +167,11 @@ def _usable_ms(browser: Any, origin: str, token: str, project_id: str) -> float:
         page = context.new_page()
         page.goto(f"{origin}/#token={token}&project={project_id}")
         page.wait_for_function(
-            f"performance.getEntriesByName('{USABLE_MARK}').length > 0", timeout=120_000
+            f"() => performance.getEntriesByName('{USABLE_MARK}').length > 0", timeout=120_000
         )
-        return float(page.evaluate(f"performance.getEntriesByName('{USABLE_MARK}')[0].startTime"))
+        return float(
+            page.evaluate(f"() => performance.getEntriesByName('{USABLE_MARK}')[0].startTime")
+        )
     finally:
         context.close()
 
@@ -216,7 +222,7 @@ def _latency_figures(
     page = context.new_page()
     page.goto(f"{server.http}/#token={token}&project={project_id}")
     page.wait_for_function(
-        f"performance.getEntriesByName('{USABLE_MARK}').length > 0", timeout=120_000
+        f"() => performance.getEntriesByName('{USABLE_MARK}').length > 0", timeout=120_000
     )
     page.evaluate(WATCH_TITLES)
 
@@ -251,8 +257,8 @@ def _latency_figures(
         version = int(answer["work_item_updated"]["work_item"]["version"])
     watcher.join(timeout=60)
     cpu_per_change = (server.cpu_seconds() - cpu) / changes
-    page.wait_for_function(f"Object.keys(window.__seen).length >= {changes}", timeout=60_000)
-    seen: dict[str, float] = page.evaluate("window.__seen")
+    page.wait_for_function(f"() => Object.keys(window.__seen).length >= {changes}", timeout=60_000)
+    seen: dict[str, float] = page.evaluate("() => window.__seen")
     context.close()
     writer.close()
     observer.close()
@@ -324,8 +330,8 @@ def run(quick: bool = False) -> None:
             )
         finally:
             browser.close()
-    bundle = _bundle_gzip_bytes()
+    first, every = _bundle_gzip_bytes()
     print(
-        f"\n  bundle the page loads: {bundle / 1024:.1f} KB gzip (target < 250 KB: "
-        f"{bundle / (250 * 1024):.2f} of it)"
+        f"\n  bundle, gzip: {first / 1024:.1f} KB loaded with the board, {every / 1024:.1f} KB "
+        f"with the charts (target < 250 KB: {every / (250 * 1024):.2f} of it)"
     )

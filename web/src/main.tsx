@@ -8,6 +8,7 @@ import { App, readRoute } from "./ui/App";
 import { SignInPage, type SignInProblem } from "./ui/SignInPage";
 import "./styles.css";
 
+performance.mark("pm:script-start");
 const root = document.getElementById("app")!;
 
 function showSignIn(problem: SignInProblem): void {
@@ -35,6 +36,7 @@ function start(session: Session): void {
       }
       board.onStatus(status, reconnected);
       if (status === "online" && firstOnline) {
+        performance.mark("pm:socket-open");
         firstOnline = false;
         void board.loadProjects();
       }

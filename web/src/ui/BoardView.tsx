@@ -11,6 +11,9 @@ import { Avatar, InlineCreate, TypeBadge } from "./common";
 import { useNow } from "./hooks";
 
 const RECENT_EDIT_MS = 60_000;
+/** Cards drawn per lane until the person asks for all: a lane of 400 cards is scrolled by
+ * nobody, and drawing them all would make every open and every change slower. */
+export const LANE_LIMIT = 100;
 
 interface CardProps {
   item: WorkItem;
@@ -71,6 +74,7 @@ export function BoardView({ board, pool, canEdit, onOpen }: { board: Board; pool
     return byItem;
   }, [pool.revision]);
   const [target, setTarget] = useState<{ lane: string; index: number } | null>(null);
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
 
   return (
     <div class="board" role="list" aria-label="Board">
@@ -115,7 +119,7 @@ export function BoardView({ board, pool, canEdit, onOpen }: { board: Board; pool
               }}
             >
               {cards.length === 0 && <p class="empty">{TEXT.emptyLane}</p>}
-              {cards.map((card) => (
+              {(expanded.has(lane.id) ? cards : cards.slice(0, LANE_LIMIT)).map((card) => (
                 <Card
                   key={card.id}
                   item={card}
@@ -129,6 +133,11 @@ export function BoardView({ board, pool, canEdit, onOpen }: { board: Board; pool
                 />
               ))}
             </div>
+            {cards.length > LANE_LIMIT && !expanded.has(lane.id) && (
+              <button type="button" class="ghost add" onClick={() => setExpanded(new Set([...expanded, lane.id]))}>
+                Show all {cards.length} cards
+              </button>
+            )}
             {canEdit && (
               <InlineCreate
                 label="Add card"

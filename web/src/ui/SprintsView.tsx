@@ -10,8 +10,13 @@ import { describeError } from "../messages";
 import type { Board } from "../state/board";
 import type { Pool } from "../state/pool";
 import { BOARD_TYPES, byPosition, effectiveItems } from "../state/views";
-import { BurndownChart, VelocityChart } from "./charts";
+import { lazy, Suspense } from "preact/compat";
 import { Section, StatusPill, TypeBadge } from "./common";
+
+// Chart.js is loaded with the Sprints view, not with the board.
+const BurndownChart = lazy(() => import("./charts").then((m) => ({ default: m.BurndownChart })));
+const VelocityChart = lazy(() => import("./charts").then((m) => ({ default: m.VelocityChart })));
+const chartLoading = <p class="muted">Loading the chart…</p>;
 
 const ORDER: Record<string, number> = { active: 0, planned: 1, completed: 2, cancelled: 3 };
 
@@ -40,7 +45,13 @@ export function SprintsView({ board, pool, canEdit, token }: { board: Board; poo
         </ul>
         {canEdit && <NewSprint board={board} projectId={pool.project.id} />}
         <Section title="Velocity">
-          {completed.length > 0 ? <VelocityChart sprints={completed} /> : <p class="muted">No completed sprint yet.</p>}
+          {completed.length > 0 ? (
+            <Suspense fallback={chartLoading}>
+              <VelocityChart sprints={completed} />
+            </Suspense>
+          ) : (
+            <p class="muted">No completed sprint yet.</p>
+          )}
         </Section>
       </div>
       {current && <SprintPanel key={current.id} board={board} pool={pool} sprint={current} canEdit={canEdit} token={token} />}
@@ -137,7 +148,9 @@ function SprintPanel({ board, pool, sprint, canEdit, token }: { board: Board; po
       <Section title={`Burndown${report ? ` · ${report.points_done} of ${report.points_committed} points done` : ""}`}>
         {reportError && <p class="refusal">{reportError}</p>}
         {report && report.burndown.length > 0 ? (
-          <BurndownChart days={report.burndown} committed={report.points_committed} />
+          <Suspense fallback={chartLoading}>
+            <BurndownChart days={report.burndown} committed={report.points_committed} />
+          </Suspense>
         ) : (
           <p class="muted">The burndown starts once the sprint has a start date.</p>
         )}
