@@ -1,7 +1,8 @@
 """The FastAPI app over the components (pm.wiring): the doors, the operations endpoints, and a
 lifespan that starts the components and stops them last.
 
-    components (pm.wiring) -> doors (/ws, /api/v1, /metrics), the board (/) and /health, /live, /ready
+    components (pm.wiring) -> doors (/ws, /api/v1, /metrics), the board (/), /health, /live,
+                              /ready
 
 Shutdown belongs to the server (pm.server): it drains the doors through ``Lifecycle`` while the
 sockets are still open; the lifespan's end runs once the server has closed every connection.
