@@ -32,7 +32,7 @@ def test_an_admin_manages_members_and_the_member_sees_it_live(world: BoardWorld)
     expect(members.get_by_role("row", name=re.compile("dora"))).to_have_count(0)
 
     members.get_by_role("button", name="Remove olga").click()
-    expect(admin_page.get_by_role("alert")).to_contain_text("That value isn't accepted")
+    expect(admin_page.get_by_role("alert")).to_contain_text("That change isn't accepted")
     expect(members.get_by_role("row", name=re.compile("olga"))).to_be_visible()
     world.screenshot(admin_page, "members")
     owner.close()

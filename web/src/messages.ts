@@ -5,7 +5,7 @@
  */
 
 export const ERROR_SENTENCES: Record<string, string> = {
-  VALIDATION_ERROR: "That value isn't accepted",
+  VALIDATION_ERROR: "That change isn't accepted",
   NOT_FOUND: "That item no longer exists, or you can't see it",
   UNAUTHENTICATED: "Your sign-in has expired",
   FORBIDDEN: "You don't have permission to do that",

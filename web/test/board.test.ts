@@ -105,7 +105,7 @@ describe("optimistic apply and rollback", () => {
     server.next("createWorkItem").reject(new RequestError("VALIDATION_ERROR", "title must be 1 to 200 characters", "title"));
     await creating;
     expect(columns(board.pool!, board.pending)[0]!.cards).toHaveLength(2);
-    expect(board.notes[0]!.text).toBe("That value isn't accepted: title must be 1 to 200 characters.");
+    expect(board.notes[0]!.text).toBe("That change isn't accepted: title must be 1 to 200 characters.");
   });
 });
 
@@ -231,6 +231,6 @@ describe("conflict handling", () => {
     server.next("updateWorkItem").reject(new RequestError("VALIDATION_ERROR", "title is too long", "title"));
     await saving;
     expect(columns(board.pool!, board.pending)[0]!.cards[0]!.title).toBe("a");
-    expect(board.notes[0]!.text).toBe("The change was undone. That value isn't accepted: title is too long.");
+    expect(board.notes[0]!.text).toBe("The change was undone. That change isn't accepted: title is too long.");
   });
 });

@@ -1,6 +1,6 @@
 /** Small pieces shared by the views: avatars, badges, inline forms, notes. */
 import type { ComponentChildren } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { Member } from "../gen/pm_pb";
 import { TYPE_LABELS, STATUS_LABELS } from "../messages";
 import type { Board } from "../state/board";
@@ -66,7 +66,14 @@ export function InlineCreate({ label, placeholder, onCreate }: { label: string; 
   );
 }
 
+const INFO_NOTE_MS = 8000;
+
+/** Refusals stay until dismissed; information ("back online") fades after a few seconds. */
 export function Notes({ board }: { board: Board }) {
+  useEffect(() => {
+    const timers = board.notes.filter((n) => n.kind === "info").map((n) => setTimeout(() => board.dismiss(n.id), INFO_NOTE_MS));
+    return () => timers.forEach(clearTimeout);
+  }, [board.notes]);
   return (
     <div class="notes" aria-live="polite">
       {board.notes.map((note) => (
