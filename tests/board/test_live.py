@@ -147,3 +147,22 @@ def test_after_a_server_restart_the_page_reconnects_and_shows_what_it_missed_onc
         live.create("task", project["id"], "Live again", status="done")
         expect(lane(page, "Done")).to_contain_text("Live again")
         live.close()
+
+
+def test_a_long_lane_draws_its_first_hundred_cards_and_the_rest_on_request(
+    world: BoardWorld,
+) -> None:
+    admin = world.outside("carol")
+    project = seed_project(admin, members={"alice": "viewer"})
+    admin.close()
+    for batch in range(3):  # a connection per 40 requests: each stays inside its rate limit
+        writer = world.outside("carol")
+        for n in range(40):
+            writer.create("task", project["id"], f"Task {batch * 40 + n:03}", status="todo")
+        writer.close()
+    page = world.sign_in(world.person("alice"), project["id"])
+    todo = lane(page, "To Do")
+    expect(todo.get_by_title("Cards / points")).to_have_text("120 · 0 pt")
+    expect(todo.locator("article.card")).to_have_count(100)
+    todo.get_by_role("button", name="Show all 120 cards").click()
+    expect(todo.locator("article.card")).to_have_count(120)

@@ -37,7 +37,6 @@ export function describeError(error: ServerError): string {
 }
 
 export const TEXT = {
-  appName: "pm",
   signInTitle: "Sign in to the board",
   signInMissing:
     "This page needs a sign-in link. Ask your administrator for one, or run `make run` (or `pm demo`) on your machine and open the link it prints.",

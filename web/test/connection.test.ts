@@ -5,7 +5,6 @@ import { Connection, RequestError, type SocketLike, type Status } from "../src/p
 
 class FakeSocket implements SocketLike {
   binaryType = "blob";
-  protocol = "pm.v1";
   sent: Uint8Array[] = [];
   closed: { code?: number } | null = null;
   onopen: ((e: unknown) => void) | null = null;

@@ -17,7 +17,6 @@ export type Status = "connecting" | "online" | "offline" | "signed-out";
 
 export interface SocketLike {
   binaryType: string;
-  readonly protocol: string;
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
   onopen: ((event: unknown) => void) | null;
@@ -49,7 +48,6 @@ export class RequestError extends Error {
     readonly currentVersion?: bigint,
     readonly conflicts: FieldConflictInfo[] = [],
     readonly path: string[] = [],
-    readonly retryAfterMs?: bigint,
   ) {
     super(`${code}: ${detail}`);
   }
@@ -191,7 +189,6 @@ export class Connection {
           e.currentVersion,
           e.conflicts.map((c) => ({ field: c.field, seen: c.seen, stored: c.stored, attempted: c.attempted })),
           [...e.path],
-          e.retryAfterMs,
         ),
       );
     } else {

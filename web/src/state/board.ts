@@ -200,7 +200,6 @@ export class Board {
   async catchUp(projectId: string): Promise<void> {
     this.syncing = true;
     this.held = [];
-    this.pending = [];
     try {
       await this.server.request("subscribe", { projectIds: [projectId] });
       if (this.pool === null) {

@@ -13,7 +13,7 @@ import { useNow } from "./hooks";
 const RECENT_EDIT_MS = 60_000;
 /** Cards drawn per lane until the person asks for all: a lane of 400 cards is scrolled by
  * nobody, and drawing them all would make every open and every change slower. */
-export const LANE_LIMIT = 100;
+const LANE_LIMIT = 100;
 
 interface CardProps {
   item: WorkItem;
