@@ -38,7 +38,6 @@ function start(session: Session): void {
       if (status === "online" && firstOnline) {
         performance.mark("pm:socket-open");
         firstOnline = false;
-        void board.loadProjects();
       }
     },
     refusedAtHandshake: () => tokenRefused(session.token),

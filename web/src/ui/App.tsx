@@ -123,6 +123,10 @@ export function App({ board, session, initial }: { board: Board; session: Sessio
 }
 
 function ProjectList({ board, onOpen }: { board: Board; onOpen: (id: string) => void }) {
+  // Asked for when shown (and again once connected), not on the way to an open project.
+  useEffect(() => {
+    if (board.status !== "connecting") void board.loadProjects();
+  }, [board.status === "connecting"]);
   return (
     <div class="projects">
       <h1>Projects</h1>
