@@ -115,6 +115,19 @@ def test_the_tree_creates_renames_and_refuses_to_delete_a_parent(world: BoardWor
     row.get_by_role("button", name="Rename").click()
     row.get_by_label("New title").fill("Send the verification email")
     row.get_by_role("button", name="Save").click()
-    expect(tree.get_by_role("treeitem", name="Send the verification email")).to_be_visible()
+    renamed = tree.get_by_role("treeitem", name="Send the verification email")
+    expect(renamed).to_be_visible()
     world.screenshot(page, "backlog-tree")
+
+    # Re-parent in the item's detail: from the story up to the epic.
+    renamed.get_by_role("button", name="Send the verification email", exact=True).click()
+    page.get_by_label("Item detail").get_by_label("Parent").select_option(label="Accounts")
+    story = tree.get_by_role("treeitem", name="Sign up with email")
+    expect(story.get_by_role("treeitem")).to_have_count(0)
+    expect(tree.get_by_role("treeitem", name="Accounts").locator("> ul > li")).to_have_count(2)
+
+    tree.get_by_role("button", name="Delete Send the verification email").click()
+    expect(tree.get_by_role("treeitem", name="Send the verification email")).to_have_count(0)
+    stored = admin.request("get_work_items", {"project_id": project["id"]})["work_items"]
+    assert sorted(i["title"] for i in stored) == ["Accounts", "Launch", "Sign up with email"]
     admin.close()

@@ -92,15 +92,13 @@ function TreeRow(props: {
   const kinds = CHILD_TYPES[item.itemType] ?? [];
   return (
     <div class="tree-row" style={{ paddingLeft: `${depth * 1.25 + 0.5}rem` }}>
-      <button
-        type="button"
-        class="ghost caret"
-        aria-label={open ? `Collapse ${item.title}` : `Expand ${item.title}`}
-        disabled={!hasChildren}
-        onClick={props.onToggle}
-      >
-        {hasChildren ? (open ? "▾" : "▸") : "·"}
-      </button>
+      {hasChildren ? (
+        <button type="button" class="ghost caret" aria-label={open ? `Collapse ${item.title}` : `Expand ${item.title}`} onClick={props.onToggle}>
+          {open ? "▾" : "▸"}
+        </button>
+      ) : (
+        <span class="caret leaf" aria-hidden="true">·</span>
+      )}
       <TypeBadge type={item.itemType} />
       {renaming ? (
         <form
