@@ -131,3 +131,31 @@ def test_the_tree_creates_renames_and_refuses_to_delete_a_parent(world: BoardWor
     stored = admin.request("get_work_items", {"project_id": project["id"]})["work_items"]
     assert sorted(i["title"] for i in stored) == ["Accounts", "Launch", "Sign up with email"]
     admin.close()
+
+
+def test_one_running_timer_per_person_across_tabs(world: BoardWorld) -> None:
+    admin = world.outside("carol")
+    project = seed_project(admin, members={"alice": "editor"})
+    admin.create("task", project["id"], "Write tests", status="in_progress")
+    admin.create("task", project["id"], "Fix the bug", status="todo")
+    first = world.sign_in(world.person("alice"), project["id"])
+    second = world.sign_in(world.person("alice"), project["id"])  # another tab, same person
+
+    card(first, "Write tests").click()
+    first.get_by_label("Item detail").get_by_role("button", name="Start timer").click()
+    expect(second.get_by_role("timer", name="Your running timer")).to_contain_text("Write tests")
+
+    card(second, "Fix the bug").click()
+    second.get_by_label("Item detail").get_by_role("button", name="Start timer").click()
+    # Starting one stops the other, in both tabs.
+    expect(first.get_by_role("timer", name="Your running timer")).to_contain_text("Fix the bug")
+    expect(
+        first.get_by_label("Item detail").get_by_role("button", name="Start timer")
+    ).to_be_visible()
+
+    first.get_by_role("timer", name="Your running timer").get_by_role("button", name="Stop").click()
+    expect(second.get_by_role("timer", name="Your running timer")).to_have_count(0)
+    expect(
+        second.get_by_label("Item detail").get_by_role("button", name="Start timer")
+    ).to_be_visible()
+    admin.close()

@@ -4,11 +4,13 @@ import { useEffect, useState } from "preact/hooks";
 import type { Session } from "../auth";
 import { FIELD_LABELS, TEXT } from "../messages";
 import type { Board, BoardStatus } from "../state/board";
+import type { Pool } from "../state/pool";
 import { roleOf } from "../state/views";
 import { BacklogView } from "./BacklogView";
 import { BoardView } from "./BoardView";
 import { Avatar, InlineCreate, Notes } from "./common";
-import { useBoard } from "./hooks";
+import { duration } from "./format";
+import { useBoard, useNow } from "./hooks";
 import { ItemDetail } from "./ItemDetail";
 import { MembersView } from "./MembersView";
 import { SprintsView } from "./SprintsView";
@@ -94,6 +96,7 @@ export function App({ board, session, initial }: { board: Board; session: Sessio
             {pool.presence.map((userId) => <Avatar key={userId} userId={userId} members={pool.members} />)}
           </div>
         )}
+        {pool && route.projectId && <MyTimer board={board} pool={pool} onOpen={(itemId) => go({ itemId })} />}
         <span class={`connection connection-${board.status}`} role="status" aria-label="Connection">
           {STATUS_TEXT[board.status]}
         </span>
@@ -201,5 +204,24 @@ function ConflictDialog({ board }: { board: Board }) {
         </div>
       </div>
     </div>
+  );
+}
+
+/** The person's running timer (one per user: DOMAIN.md), wherever it was started: another tab
+ * or device starting or stopping it shows here live. */
+function MyTimer({ board, pool, onOpen }: { board: Board; pool: Pool; onOpen: (id: string) => void }) {
+  const now = useNow(1000);
+  const mine = pool.timers.get(board.userId);
+  if (!mine) return null;
+  const title = pool.items.get(mine.workItemId)?.title ?? "an item";
+  return (
+    <span class="my-timer" role="timer" aria-label="Your running timer">
+      <button type="button" class="link" onClick={() => onOpen(mine.workItemId)}>
+        ◷ {title} · {duration((now - Number(mine.startedAt)) / 1000)}
+      </button>
+      <button type="button" class="ghost" onClick={() => void board.command("stopTimer", { timeEntryId: mine.id })}>
+        Stop
+      </button>
+    </span>
   );
 }
