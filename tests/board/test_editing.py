@@ -37,6 +37,17 @@ def test_a_stale_edit_shows_the_conflict_with_its_values(world: BoardWorld) -> N
     expect(detail.get_by_text("v3", exact=True)).to_be_visible()  # confirmed, on top of carol's
     stored = admin.request("get_work_items", {"project_id": project["id"]})["work_items"]
     assert [i["title"] for i in stored if i["item_type"] == "task"] == ["Alice's title"]
+    expect(detail.get_by_text("while you were editing")).to_have_count(0)
+    expect(detail.get_by_role("button", name="Save")).to_be_disabled()
+
+    # Again, and this time the person drops their edit: the form shows what is stored.
+    detail.get_by_label("Title").fill("Alice, again")
+    admin.update(next(i for i in stored if i["item_type"] == "task"), title="Carol, again")
+    expect(detail.get_by_text("Changed by carol while you were editing.")).to_be_visible()
+    detail.get_by_role("button", name="Save").click()
+    dialog.get_by_role("button", name="Discard my edit").click()
+    expect(detail.get_by_label("Title")).to_have_value("Carol, again")
+    expect(detail.get_by_role("button", name="Save")).to_be_disabled()
     admin.close()
 
 

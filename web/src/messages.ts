@@ -65,6 +65,7 @@ export const TEXT = {
   conflictAttempted: "You wrote",
   cycleTitle: "That dependency would make a loop:",
   editedBy: (who: string) => `${who} just edited this`,
+  itemGone: "This item was deleted.",
 };
 
 export const STATUS_LABELS: Record<string, string> = {

@@ -55,6 +55,7 @@ export class Board {
   notes: Note[] = [];
   conflict: Conflict | null = null;
   loadError: string | null = null;
+  discardedEdits = 0;
   private held: Envelope[] = [];
   private syncing = false;
   private nextNote = 1;
@@ -349,8 +350,10 @@ export class Board {
     if (Object.keys(fields).length > 0) await this.updateItem(conflict.itemId, conflict.currentVersion, fields);
   }
 
+  /** The person dropped their edit instead of choosing: editors reset to what is stored. */
   dismissConflict(): void {
     this.conflict = null;
+    this.discardedEdits += 1;
     this.changed();
   }
 

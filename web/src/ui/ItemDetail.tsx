@@ -57,27 +57,31 @@ export function ItemDetail({ board, pool, itemId, canEdit, onClose, onOpen }: {
 }) {
   const items = useMemo(() => effectiveItems(pool, board.pending), [pool.revision, board.pending]);
   const item = items.get(itemId);
-  const [base, setBase] = useState<WorkItem | undefined>(item);
-  const [draft, setDraft] = useState<Draft | undefined>(item && draftOf(item));
-  const dirty = base !== undefined && draft !== undefined && Object.keys(changes(draftOf(base), draft)).length > 0;
-
-  // Not editing: follow the live item. Editing: keep the version the person started from.
+  // The version the person started editing from, and what they typed; both unset while they
+  // aren't editing, so the form follows the live item.
+  const [edit, setEdit] = useState<{ base: WorkItem; draft: Draft } | null>(null);
+  // Done editing once what was typed is what is stored (saved, or saved after a conflict), or
+  // when the person discarded their edit in the conflict choice.
+  const settled =
+    edit !== null && item !== undefined && item.version !== edit.base.version && Object.keys(changes(draftOf(item), edit.draft)).length === 0;
   useEffect(() => {
-    if (item && !dirty && item !== base) {
-      setBase(item);
-      setDraft(draftOf(item));
-    }
-  }, [item, dirty]);
+    if (settled) setEdit(null);
+  }, [settled]);
+  useEffect(() => setEdit(null), [board.discardedEdits]);
 
-  if (!item || !base || !draft) {
+  if (!item) {
     return (
       <aside class="detail" aria-label="Item detail">
         <button type="button" class="ghost close" onClick={onClose} aria-label="Close">×</button>
-        <p>{TEXT.changeRolledBack("")} This item no longer exists.</p>
+        <p>{TEXT.itemGone}</p>
       </aside>
     );
   }
-  const set = (field: keyof Draft) => (e: Event) => setDraft({ ...draft, [field]: (e.target as HTMLInputElement).value });
+  const base = edit?.base ?? item;
+  const draft = edit?.draft ?? draftOf(item);
+  const dirty = Object.keys(changes(draftOf(base), draft)).length > 0;
+  const set = (field: keyof Draft) => (e: Event) =>
+    setEdit({ base, draft: { ...draft, [field]: (e.target as HTMLInputElement).value } });
   const openSprints = [...pool.sprints.values()].filter((s) => s.status === "planned" || s.status === "active");
   const parents = [...items.values(), pool.project].filter((p) => (CHILD_TYPES[p.itemType] ?? []).includes(item.itemType) && p.id !== item.id);
   const changedMeanwhile = dirty && item.version > base.version;
@@ -98,7 +102,7 @@ export function ItemDetail({ board, pool, itemId, canEdit, onClose, onOpen }: {
           const fields = changes(draftOf(base), draft);
           if (Object.keys(fields).length === 0) return;
           void board.updateItem(item.id, base.version, fields).then((saved) => {
-            if (saved) setBase(undefined);
+            if (saved) setEdit(null);
           });
         }}
       >
@@ -165,7 +169,7 @@ export function ItemDetail({ board, pool, itemId, canEdit, onClose, onOpen }: {
           {canEdit && (
             <div class="form-actions">
               <button type="submit" disabled={!dirty}>Save</button>
-              <button type="button" class="ghost" disabled={!dirty} onClick={() => { setBase(item); setDraft(draftOf(item)); }}>
+              <button type="button" class="ghost" disabled={!dirty} onClick={() => setEdit(null)}>
                 Cancel
               </button>
             </div>
