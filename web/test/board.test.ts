@@ -224,6 +224,20 @@ describe("conflict handling", () => {
     expect(server.next("updateWorkItem").value).toEqual({ workItemId: "a", expectedVersion: 3n, priority: "high" });
   });
 
+  it("discarding the edit sends nothing and tells editors to reset", async () => {
+    const { board, server } = await loaded();
+    const saving = board.updateItem("a", 1n, { title: "mine" });
+    server.next("updateWorkItem").reject(
+      new RequestError("CONFLICT", "title changed", "title", 3n, [{ field: "title", seen: "a", stored: "theirs", attempted: "mine" }]),
+    );
+    await saving;
+    const before = board.discardedEdits;
+    board.dismissConflict();
+    expect(board.conflict).toBeNull();
+    expect(board.discardedEdits).toBe(before + 1);
+    expect(server.calls).toEqual([]);
+  });
+
   it("shows the edit at once and withdraws it when refused for another reason", async () => {
     const { board, server } = await loaded();
     const saving = board.updateItem("a", 1n, { title: "x".repeat(201) });
