@@ -37,6 +37,7 @@ from pm.wiring import Components
 from pm.ws.codec import REQUEST_PAYLOADS, Encoding, decode, encode, request_args
 from pm.ws.dispatch import DISPATCH
 from pm.ws.hub import Hub
+from pm.ws.origin import origin_allowed
 from pm.ws.state import WsState
 
 log = logging.getLogger(__name__)
@@ -339,8 +340,8 @@ async def serve_socket(websocket: WebSocket, components: Components, state: WsSt
     """``GET /ws``: refuse the upgrade (Origin, draining, token, caps, tenant) or accept it and
     serve the connection until it closes."""
     settings = components.settings
-    origin = websocket.headers.get("origin")
-    if origin is not None and origin not in settings.allowed_origins:
+    origin, host = websocket.headers.get("origin"), websocket.headers.get("host")
+    if not origin_allowed(origin, host, settings.allowed_origins):
         await _deny(websocket, "FORBIDDEN", "this Origin is not allowed", "origin")
         return
     if components.lifecycle.draining:

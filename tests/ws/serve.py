@@ -42,9 +42,10 @@ def _wait_until_listening(server: ServeProcess, timeout: float = 20) -> None:
 
 
 @contextlib.contextmanager
-def pm_serve(data_dir: Path, **settings: str) -> Iterator[ServeProcess]:
-    """``settings`` are PM_* variables without the prefix: ``ws_rate_limit="10/second"``."""
-    port = free_port()
+def pm_serve(data_dir: Path, port: int | None = None, **settings: str) -> Iterator[ServeProcess]:
+    """``settings`` are PM_* variables without the prefix: ``ws_rate_limit="10/second"``.
+    ``port``: a free one unless given (a restart on the same data reuses the port)."""
+    port = port or free_port()
     env = {
         **os.environ,
         "PM_DATA_DIR": str(data_dir),
