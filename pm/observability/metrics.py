@@ -69,6 +69,10 @@ WS_CLOSES = Counter(
     "large, 1012 shutdown, 1013 slow consumer, 4401 token expired, 1000 normal)",
     ["code"],
 )
+WS_REVOKED = Counter(
+    "pm_ws_subscriptions_revoked_total",
+    "Live subscriptions dropped because the user's access changed (SubscriptionsRevoked)",
+)
 WS_SLOW_CONSUMERS = Counter(
     "pm_ws_slow_consumers_dropped_total", "Connections closed 1013 for a full send queue"
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import insert
 from sqlmodel import col, select
@@ -53,17 +53,15 @@ class ChangeFeedRepository(Repository):
         seq = self._scalar(_OLDEST_SEQ)
         return None if seq is None else int(seq)
 
-    def after(self, since_seq: int, project_ids: Sequence[str], limit: int) -> list[ChangeEvent]:
-        """Events of these projects after ``since_seq``, in order."""
-        return list(
-            self._session.exec(
-                select(ChangeEvent)
-                .where(
-                    col(ChangeEvent.seq) > since_seq, col(ChangeEvent.project_id).in_(project_ids)
-                )
-                .order_by(col(ChangeEvent.seq))
-                .limit(limit)
-            ).all()
+    def after(
+        self, since_seq: int, project_ids: Sequence[str], limit: int
+    ) -> Iterator[ChangeEvent]:
+        """Events of these projects after ``since_seq``, in order; streamed."""
+        return self._stream(
+            select(ChangeEvent)
+            .where(col(ChangeEvent.seq) > since_seq, col(ChangeEvent.project_id).in_(project_ids))
+            .order_by(col(ChangeEvent.seq))
+            .limit(limit)
         )
 
     def sweep(self, *, older_than: int, keeping_from_seq: int) -> int:

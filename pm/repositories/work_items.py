@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, tuple_
 from sqlmodel import col, select
 
 from pm.domain.enums import ItemType, Status
@@ -14,6 +14,8 @@ from pm.repositories.base import Entities
 
 LIVE = col(WorkItem.deleted_at).is_(None)
 BOARD_ORDER = (col(WorkItem.position), col(WorkItem.id))
+# Parent, then position: the project (no parent) first, each parent's children together.
+TREE_ORDER = (func.coalesce(col(WorkItem.parent_id), ""), *BOARD_ORDER)
 # The new row goes in as one prebuilt insert: nothing in the creating transaction changes the
 # object again, so the ORM's unit of work (a flush pass) would only add cost.
 _INSERT_ITEM = insert(WorkItem)
@@ -31,7 +33,7 @@ _PREVIOUS_POSITION = (
 )
 _LIVE_PROJECT_IDS = (
     "SELECT id FROM work_items WHERE item_type = 'project' AND deleted_at IS NULL"
-    " ORDER BY position, id"
+    " ORDER BY created_at, id"
 )
 
 # -- the project context's reads (pm.services.read_models.project_context) ------------------------
@@ -102,6 +104,16 @@ class WorkItemRepository(Entities[WorkItem]):
             WorkItem.project_id == project_id, order_by=(col(WorkItem.parent_id), *BOARD_ORDER)
         )
 
+    def live_in_project_from(
+        self, project_id: str, after: tuple[str, str, str] | None, *, limit: int
+    ) -> Iterator[WorkItem]:
+        """Live items of a project in tree order (``TREE_ORDER``: the project first), after
+        the key ``after`` of that order; streamed."""
+        query = select(WorkItem).where(WorkItem.project_id == project_id, LIVE)
+        if after is not None:
+            query = query.where(tuple_(*TREE_ORDER) > tuple_(*after))
+        return self._stream(query.order_by(*TREE_ORDER).limit(limit))
+
     def live_in_sprint(self, sprint_id: str) -> list[WorkItem]:
         return self._live(WorkItem.sprint_id == sprint_id, order_by=BOARD_ORDER)
 
@@ -116,9 +128,9 @@ class WorkItemRepository(Entities[WorkItem]):
         assignee_id: str | None = None,
         sprint_id: str | None = None,
         text: str | None = None,
-    ) -> list[WorkItem]:
+    ) -> Iterator[WorkItem]:
         """Live items of the projects, oldest first, after the key ``(created_at, id)``;
-        ``text`` is found literally in the title or the description."""
+        ``text`` is found literally in the title or the description; streamed."""
         query = select(WorkItem).where(col(WorkItem.project_id).in_(project_ids), LIVE)
         if status is not None:
             query = query.where(WorkItem.status == status)
@@ -140,8 +152,7 @@ class WorkItemRepository(Entities[WorkItem]):
                 (col(WorkItem.created_at) > at)
                 | ((col(WorkItem.created_at) == at) & (col(WorkItem.id) > last_id))
             )
-        ordered = query.order_by(col(WorkItem.created_at), col(WorkItem.id)).limit(limit)
-        return list(self._session.exec(ordered).all())
+        return self._stream(query.order_by(col(WorkItem.created_at), col(WorkItem.id)).limit(limit))
 
     # -- inserts ------------------------------------------------------------------------------
 
@@ -170,7 +181,7 @@ class WorkItemRepository(Entities[WorkItem]):
         return position
 
     def live_project_ids(self) -> list[str]:
-        """Every live project of the tenant, in board order."""
+        """Every live project of the tenant, oldest first."""
         return self._column(_LIVE_PROJECT_IDS)
 
     def ranked_below(self, project_id: str, *, text_chars: int) -> list[tuple[Any, ...]]:

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from pm.bus.base import Bus
 from pm.domain.events import Outcome
-from pm.errors import InternalError, PmError
+from pm.errors import InternalError, PmError, ValidationFailed
 from pm.observability import metrics
 from pm.repositories import Repositories
 from pm.services.kernel import idempotency
@@ -66,6 +66,7 @@ class ServiceRunner:
     ) -> Outcome:
         """Run ``fn(uow, **kwargs)`` in one write transaction, then publish what it committed."""
         _no_positional(args)
+        self._refuse_long_message_id(ctx)
         operation = fn.__name__
         started = time.perf_counter()
         try:
@@ -94,6 +95,7 @@ class ServiceRunner:
         """Run ``fn(reader, **kwargs)`` on a reader connection (one snapshot for the whole
         query)."""
         _no_positional(args)
+        self._refuse_long_message_id(ctx)
         operation = fn.__name__
         started = time.perf_counter()
         try:
@@ -154,7 +156,7 @@ class ServiceRunner:
         fn: Callable[..., Outcome],
         kwargs: dict[str, Any],
     ) -> Outcome:
-        uow = UnitOfWork(session, ctx)
+        uow = UnitOfWork(session, ctx, self.settings)
         operation = fn.__name__
         if (ctx.tenant_id, ctx.user_id, ctx.email, ctx.name) not in self._known_users:
             _upsert_caller(uow, ctx, uow.now)
@@ -173,6 +175,17 @@ class ServiceRunner:
                 uow.idempotency, ctx.user_id, ctx.message_id, operation, digest, outcome, uow.now
             )
         return outcome
+
+    def _refuse_long_message_id(self, ctx: RequestContext) -> None:
+        """A message id is the key of its idempotency record: one over the bound is refused, not
+        cut (two long ids cut alike would collide, and the second request would be answered as
+        a replay of the first)."""
+        bound = self.settings.max_message_id_chars
+        if ctx.message_id is not None and len(ctx.message_id) > bound:
+            metrics.BOUND_HITS.labels("message_id").inc()
+            raise ValidationFailed(
+                f"message_id is longer than {bound} characters", field="message_id"
+            )
 
     def _remember_user(self, ctx: RequestContext) -> None:
         self._known_users[(ctx.tenant_id, ctx.user_id, ctx.email, ctx.name)] = None
