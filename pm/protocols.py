@@ -98,9 +98,12 @@ class PmH11Protocol(H11Protocol):
     cap: int
     waiting: Waiting
 
+    LINGER_SECONDS = 1.0
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._request_timer: asyncio.TimerHandle | None = None
+        self._refused = False
 
     @classmethod
     def bound_to(cls, settings: Settings) -> type[PmH11Protocol]:
@@ -125,6 +128,8 @@ class PmH11Protocol(H11Protocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return  # answered already: what the peer still sends is read and dropped
         if self.conn.their_state is h11.IDLE and self._headers_too_large(data):
             self._refuse(HEADERS_TOO_LARGE, "http_header_bytes")
             return
@@ -180,10 +185,15 @@ class PmH11Protocol(H11Protocol):
         self.transport.close()
 
     def _refuse(self, answer: bytes, bound: str) -> None:
+        """Answer and close, lingering a moment: closed with the peer's bytes still unread, the
+        kernel would reset the connection and the peer would lose the answer."""
         metrics.BOUND_HITS.labels(bound).inc()
         self._stop_waiting()
+        self._refused = True
         self.transport.write(answer)
-        self.transport.close()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(self.LINGER_SECONDS, self.transport.close)
 
     def _stop_waiting(self) -> None:
         self.waiting.discard(self)

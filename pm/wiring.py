@@ -97,6 +97,7 @@ def build_tenants(
             readers_per_tenant=settings.readers_per_tenant,
             write_timeout_seconds=settings.write_timeout_seconds,
             auto_provision=settings.auto_provision,
+            provisioning=(settings.max_tenants, settings.tenant_provision_rate),
             pragmas=Pragmas(settings.busy_timeout_ms, settings.synchronous),
         ),
         on_create=seed_llm_context,

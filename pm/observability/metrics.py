@@ -52,6 +52,11 @@ BOUND_HITS = Counter(
     "Requests that met a configured bound and were capped or refused by it",
     ["bound"],
 )
+QUOTA_REFUSALS = Counter(
+    "pm_quota_refusals_total",
+    "Requests refused QUOTA_EXCEEDED, by budget (storage, writes, provisioning)",
+    ["budget"],
+)
 RATE_LIMITED = Counter("pm_rate_limited_total", "Requests refused by a rate limit", ["door"])
 
 # WebSocket door

@@ -1,6 +1,7 @@
 """ServiceRunner: the one way a door runs a command or a query.
 
-    command:  tenant writer, one thread hop ─ upsert caller ─ idempotency replay? ─ command fn
+    command:  tenant writer, one thread hop ─ upsert caller ─ idempotency replay? ─ budgets
+              (pm.services.kernel.budgets) ─ command fn
               ─ activity + change-feed rows ─ idempotency record ─ COMMIT ─ publish events
     query:    tenant reader (a WAL snapshot), one thread hop, never the writer
 
@@ -25,6 +26,7 @@ from pm.errors import InternalError, PmError, ValidationFailed
 from pm.observability import metrics
 from pm.repositories import Repositories
 from pm.services.kernel import idempotency
+from pm.services.kernel.budgets import TenantBudgets
 from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.clock import now_ms
 from pm.services.kernel.housekeeping import SweepResult, sweep_tenant
@@ -52,6 +54,10 @@ class ServiceRunner:
         self.tenants = tenants
         self.bus = bus
         self.settings = settings or ServiceSettings()
+        self.budgets = TenantBudgets(
+            max_bytes=self.settings.tenant_max_bytes,
+            write_bytes_per_hour=self.settings.tenant_write_bytes_per_hour,
+        )
         self._known_users: OrderedDict[tuple[str, str, str | None, str | None], None] = (
             OrderedDict()
         )
@@ -169,11 +175,14 @@ class ServiceRunner:
             if stored is not None:
                 metrics.IDEMPOTENT_REPLAYS.inc()
                 return stored
+        used = uow.storage.used_bytes()
+        self.budgets.admit(ctx.tenant_id, used)
         outcome = uow.finish(fn(uow, **kwargs))
         if ctx.message_id:
             idempotency.remember(
                 uow.idempotency, ctx.user_id, ctx.message_id, operation, digest, outcome, uow.now
             )
+        self.budgets.charge(ctx.tenant_id, uow.storage.used_bytes() - used)
         return outcome
 
     def _refuse_long_message_id(self, ctx: RequestContext) -> None:
