@@ -49,7 +49,7 @@ def _open(server: LiveServer) -> socket.socket:
 def _read_all(sock: socket.socket) -> bytes:
     """What the server sends until it closes the connection (or WAIT passes: then it hangs,
     and the test fails on what it got)."""
-    chunks = []
+    chunks: list[bytes] = []
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         try:
