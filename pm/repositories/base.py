@@ -25,7 +25,7 @@ from sqlalchemy import Insert
 from sqlmodel import Session, SQLModel, col, select
 
 Params = Sequence[Any] | Mapping[str, Any]
-STREAM_BATCH = 32  # rows fetched at a time by a streamed query
+STREAM_BATCH = 8  # rows fetched at a time by a streamed query (at most one batch past a bound)
 Row = TypeVar("Row", bound=SQLModel)
 
 

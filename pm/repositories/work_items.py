@@ -5,17 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, tuple_
+from sqlalchemy import insert
 from sqlmodel import col, select
 
 from pm.domain.enums import ItemType, Status
 from pm.domain.models import WorkItem
-from pm.repositories.base import Entities
+from pm.repositories.base import STREAM_BATCH, Entities
 
 LIVE = col(WorkItem.deleted_at).is_(None)
 BOARD_ORDER = (col(WorkItem.position), col(WorkItem.id))
-# Parent, then position: the project (no parent) first, each parent's children together.
-TREE_ORDER = (func.coalesce(col(WorkItem.parent_id), ""), *BOARD_ORDER)
+# A project's items oldest first, by columns stored ahead of the description; deleted rows are
+# skipped when their rows are read (deleted_at is stored after it).
+_PROJECT_KEYS = (
+    "SELECT id FROM work_items WHERE project_id = ?"
+    " AND (created_at > ? OR (created_at = ? AND id > ?)) ORDER BY created_at, id LIMIT ?"
+)
 # The new row goes in as one prebuilt insert: nothing in the creating transaction changes the
 # object again, so the ORM's unit of work (a flush pass) would only add cost.
 _INSERT_ITEM = insert(WorkItem)
@@ -105,14 +109,20 @@ class WorkItemRepository(Entities[WorkItem]):
         )
 
     def live_in_project_from(
-        self, project_id: str, after: tuple[str, str, str] | None, *, limit: int
+        self, project_id: str, after: tuple[int, str] | None, *, limit: int
     ) -> Iterator[WorkItem]:
-        """Live items of a project in tree order (``TREE_ORDER``: the project first), after
-        the key ``after`` of that order; streamed."""
-        query = select(WorkItem).where(WorkItem.project_id == project_id, LIVE)
-        if after is not None:
-            query = query.where(tuple_(*TREE_ORDER) > tuple_(*after))
-        return self._stream(query.order_by(*TREE_ORDER).limit(limit))
+        """Live items of a project, oldest first, after the key ``(created_at, id)``; read a
+        few rows at a time as they are taken.
+
+        Two steps, so that what is read is bounded by what is taken: the keys first (columns
+        stored before the long text, so SQLite never walks a description to order or filter
+        them), then the rows of those keys, batch by batch."""
+        low_at, low_id = after if after is not None else (-1, "")
+        keys = self._column(_PROJECT_KEYS, (project_id, low_at, low_at, low_id, limit))
+        for start in range(0, len(keys), STREAM_BATCH):
+            batch = keys[start : start + STREAM_BATCH]
+            rows = {row.id: row for row in self.get_many(batch)}
+            yield from (rows[key] for key in batch if rows[key].deleted_at is None)
 
     def live_in_sprint(self, sprint_id: str) -> list[WorkItem]:
         return self._live(WorkItem.sprint_id == sprint_id, order_by=BOARD_ORDER)

@@ -56,6 +56,8 @@ def project_snapshot(read: Reader, *, project_id: str) -> ProjectSnapshot:
     section is bounded (``snapshot_max_items`` rows, ``max_response_bytes`` of text); the
     work items go on with ``GetWorkItems{cursor: next_cursor}``."""
     require_role(read, project_id, Role.VIEWER)
+    project = read.items.get(project_id)
+    assert project is not None  # require_role found it live
     items = _items_page(read, project_id, read.snapshot_page(None, None))
     bound = read.settings.snapshot_max_items
     sprints = within_bounds(
@@ -71,7 +73,7 @@ def project_snapshot(read: Reader, *, project_id: str) -> ProjectSnapshot:
         project_dependencies(read, project_id), size=_nothing, max_rows=bound, max_bytes=bound
     )
     return {
-        "project": items["work_items"][0],  # the first in tree order: it has no parent
+        "project": work_item_view(project),
         "work_items": items["work_items"],
         "sprints": [sprint_view(row) for row in sprints.rows],
         "swim_lanes": lanes_of(read, project_id),
@@ -89,23 +91,21 @@ def project_snapshot(read: Reader, *, project_id: str) -> ProjectSnapshot:
 def project_items_as_of(
     read: Reader, *, project_id: str, cursor: str | None = None, limit: int | None = None
 ) -> WorkItemsAsOf:
-    """``WorkItemsList``: the project's live items in tree order, a bounded page of them from
-    ``cursor``, and the seq they are current at."""
+    """``WorkItemsList``: the project's live items oldest first (the project among them), a
+    bounded page of them from ``cursor``, and the seq they are current at."""
     require_role(read, project_id, Role.VIEWER)
     return _items_page(read, project_id, read.snapshot_page(limit, cursor))
 
 
 def _items_page(read: Reader, project_id: str, page: PageRequest) -> WorkItemsAsOf:
-    after = page.after_key(str, str, str)
+    after = page.after_key(int, str)
     rows = read.items.live_in_project_from(
-        project_id,
-        None if after is None else (after[0], after[1], after[2]),
-        limit=page.limit + 1,
+        project_id, None if after is None else (after[0], after[1]), limit=page.limit + 1
     )
     result = page_of(
         rows,
         page,
-        key=lambda row: [row.parent_id or "", row.position, row.id],
+        key=lambda row: [row.created_at, row.id],
         size=lambda row: text_size(row.title, row.description),
     )
     blocked = read.dependencies.blocked_among([row.id for row in result.items])
