@@ -95,3 +95,19 @@ def test_serve_refuses_a_bad_port_from_the_command_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "PM_PORT" in result.stderr
+
+
+def test_serve_refuses_both_a_secret_and_a_public_key_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator moving to public keys who left the secret set would keep HS256 tokens
+    valid: with both, the server does not start."""
+    key_file = tmp_path / "key.pem"
+    key_file.write_text("not read: the start stops before")
+    monkeypatch.setenv("PM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PM_JWT_SECRET", "x" * 40)
+    monkeypatch.setenv("PM_JWT_PUBLIC_KEY_FILE", str(key_file))
+    assert main(["serve"]) == 2
+    error = capsys.readouterr().err
+    assert "PM_JWT_SECRET" in error and "PM_JWT_PUBLIC_KEY_FILE" in error
+    assert not (tmp_path / "data").exists()

@@ -5,12 +5,13 @@ Everything the socket sends (responses, errors, events, presence) goes through o
 queue, so order is kept and a consumer that stops reading costs at most ``ws_send_queue``
 frames before it is closed with 1013; nobody else waits for it.
 
-Every frame is charged to the user's request budget before it is decoded (an undecodable frame
-costs as much as a request), and frames and answers past a size are decoded and encoded off the
-event loop. A socket that sends no first frame soon after its handshake, or later holds no
-subscription and sends nothing for a while, is closed (4408). Subscriptions follow the user's
-rights: when an event may have taken access away, or a Reauthenticate brings other rights,
-they are checked again and the lost ones are dropped with ``SubscriptionsRevoked``.
+Every frame is charged to the user's request budget, an undecodable one too (it costs as much
+as a request and counts toward the abuse close), and frames and answers past a size are
+decoded and encoded off the event loop. A socket that sends no first frame soon after its
+handshake, or later holds no subscription and sends nothing for a while, is closed (4408).
+Subscriptions follow the user's rights: when an event may have taken access away, or a
+Reauthenticate brings other rights, they are checked again and the lost ones are dropped with
+``SubscriptionsRevoked``.
 
 Requests are served one at a time, in the order they arrive. At shutdown a connection is
 drained: the request being served is finished and its answer sent, no other is taken, and the
@@ -293,8 +294,11 @@ class Connection:
         """Decode, rate-limit and dispatch one frame; "OK" or the code of the Error sent."""
         message_id, kind = "", INVALID
         try:
-            self._rate_limit()  # first: a frame that does not decode costs a request too
-            envelope = await self._decode(frame)
+            try:
+                envelope = await self._decode(frame)
+            except InvalidMessage:
+                self._rate_limit()  # a frame that does not decode costs a request too
+                raise
             message_id = envelope.message_id
             name = envelope.WhichOneof("payload") or INVALID
             is_request = name in REQUEST_PAYLOADS
@@ -304,6 +308,7 @@ class Connection:
                 message_id=message_id if bounded and message_id else None,
                 operation=name if is_request else INVALID,
             )
+            self._rate_limit()
             if not is_request:
                 raise InvalidMessage(f"{name} is not a request")
             await self._dispatch(name, getattr(envelope, name), message_id)
