@@ -24,9 +24,12 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from pm.auth import TokenVerifier
+from pm.bus.base import Bus
 from pm.bus.memory import MemoryBus
+from pm.bus.redis_bus import RedisBus, RedisBusSettings
 from pm.config import Settings
 from pm.observability.tracing import Tracing
+from pm.services.feed import ChangeFeedReader
 from pm.services.llm_context import seed_llm_context
 from pm.services.runner import ServiceRunner, ServiceSettings
 from pm.tenancy.database import Pragmas
@@ -41,7 +44,7 @@ class Components:
 
     settings: Settings
     tenants: TenantConnectionManager
-    bus: MemoryBus
+    bus: Bus
     services: ServiceRunner
     verifier: TokenVerifier
     tracing: Tracing  # one tracer provider for both doors; off unless PM_OTLP_ENDPOINT is set
@@ -62,7 +65,7 @@ def build_components(settings: Settings) -> Components:
         ),
         on_create=seed_llm_context,
     )
-    bus = MemoryBus()
+    bus = build_bus(settings, tenants)
     services = ServiceRunner(
         tenants,
         bus,
@@ -80,6 +83,23 @@ def build_components(settings: Settings) -> Components:
         services,
         TokenVerifier(settings),
         Tracing.from_endpoint(settings.otlp_endpoint),
+    )
+
+
+def build_bus(settings: Settings, tenants: TenantConnectionManager) -> Bus:
+    """In-process unless PM_REDIS_URL names a Redis to carry events between processes."""
+    if not settings.redis_url:
+        return MemoryBus()
+    return RedisBus(
+        RedisBusSettings(
+            url=settings.redis_url,
+            gap_wait_seconds=settings.bus_gap_wait_seconds,
+            max_held_events=settings.bus_max_held_events,
+            outbox=settings.bus_outbox,
+            presence_ttl_seconds=settings.presence_ttl_seconds,
+            timeout_seconds=settings.bus_timeout_seconds,
+        ),
+        ChangeFeedReader(tenants),
     )
 
 
@@ -148,7 +168,9 @@ def _operations_routes(app: FastAPI, components: Components) -> None:
 
     @app.get("/ready", include_in_schema=False)
     async def ready() -> JSONResponse:
-        """Can open a tenant database and write; not ready while draining."""
+        """Can open a tenant database and write; not ready while draining. A bus that can't
+        reach Redis leaves the process ready (commits go on; taking every node out of rotation
+        for it would turn a degraded service into none) and says "degraded"."""
         if components.draining:
             return JSONResponse({"status": "draining"}, status_code=503)
         try:
@@ -158,7 +180,9 @@ def _operations_routes(app: FastAPI, components: Components) -> None:
             await tenant.write(_readiness_write)
         except Exception:
             return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ready"})
+        if not components.bus.connected:
+            return JSONResponse({"status": "degraded", "bus": "unreachable"})
+        return JSONResponse({"status": "ready", "bus": "ok"})
 
 
 def _readiness_write(session: Session) -> None:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -46,8 +46,18 @@ class Settings(BaseSettings):
     max_token_bytes: int = Field(default=8192, ge=512, le=65536)
 
     allowed_origins: CsvList = Field(default_factory=list)
-    redis_url: str | None = None
     otlp_endpoint: str | None = None
+
+    # Scale-out: workers on one host, nodes behind a proxy, the Redis bus between them
+    workers: int = Field(default=1, ge=1, le=64)
+    redis_url: str | None = None
+    # A live event that arrives ahead of an earlier seq waits this long for it, then the gap is
+    # filled from the change feed (another process's publish raced, or it died after commit).
+    bus_gap_wait_seconds: float = Field(default=0.25, gt=0, le=10)
+    bus_max_held_events: int = Field(default=10000, ge=1)
+    bus_outbox: int = Field(default=10000, ge=1)  # events waiting for Redis, per process
+    bus_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    presence_ttl_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     # Tenancy
     auto_provision: bool = True
@@ -107,6 +117,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _workers_need_a_bus(self) -> Settings:
+        if self.workers > 1 and not self.redis_url:
+            raise ValueError(
+                f"PM_WORKERS={self.workers} needs PM_REDIS_URL: each worker is its own process, "
+                "and without Redis a worker never sees the live events and presence of the others"
+            )
+        return self
 
     @field_validator("jwt_secret")
     @classmethod

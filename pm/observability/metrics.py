@@ -98,3 +98,22 @@ HTTP_ERRORS = Counter("pm_http_errors_total", "HTTP error answers, by DOMAIN.md 
 TENANT_MIGRATIONS.labels("failed")
 for _door_errors in (HTTP_ERRORS, WS_ERRORS, SERVICE_ERRORS):
     _door_errors.labels("INTERNAL")
+
+# The bus (in-process, or Redis across processes and nodes)
+BUS_CONNECTED = Gauge(
+    "pm_bus_connected", "1 while the bus reaches its peers (always 1 for the in-process bus)"
+)
+BUS_OUTAGES = Counter("pm_bus_outages_total", "Times the Redis bus lost its connection")
+BUS_RESYNCS = Counter(
+    "pm_bus_resyncs_total", "Tenants whose subscribers were told to resync after an outage"
+)
+BUS_GAP_FILLS = Counter(
+    "pm_bus_gap_fills_total", "Change-feed reads that filled a gap between live events"
+)
+BUS_FEED_EVENTS = Counter(
+    "pm_bus_feed_events_total", "Events delivered from the change feed instead of live"
+)
+BUS_PUBLISH_DROPPED = Counter(
+    "pm_bus_publish_dropped_total", "Events never published to Redis (outbox full in an outage)"
+)
+BUS_OUTBOX = Gauge("pm_bus_outbox", "Messages waiting to be published to Redis")

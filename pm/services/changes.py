@@ -95,6 +95,18 @@ def get_changes(
     )
 
 
+def events_after(session: Session, *, since_seq: int, limit: int) -> list[Event]:
+    """Every project's events after ``since_seq``, oldest first: the bus's own read of the feed
+    (it fills gaps between live events; the hub still filters by subscription)."""
+    rows = session.exec(
+        select(ChangeEvent)
+        .where(col(ChangeEvent.seq) > since_seq)
+        .order_by(col(ChangeEvent.seq))
+        .limit(limit)
+    ).all()
+    return [_to_event(row) for row in rows]
+
+
 def sweep_change_feed(session: Session, *, now: int, retention_days: float) -> int:
     """Delete events older than the retention window, always keeping the newest one so the
     oldest kept seq stays known; return how many went."""

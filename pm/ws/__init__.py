@@ -59,7 +59,7 @@ class WsState:
 def install_ws(app: FastAPI, components: Components) -> None:
     settings = components.settings
     state = WsState(
-        hub=Hub(),
+        hub=Hub(components.bus),
         caps=ConnectionCaps(
             total=settings.ws_max_connections,
             per_tenant=settings.ws_max_connections_per_tenant,
@@ -68,5 +68,4 @@ def install_ws(app: FastAPI, components: Components) -> None:
         rate=settings.ws_rate_limit,
     )
     app.state.ws = state
-    components.bus.subscribe(state.hub.publish)
     app.add_api_websocket_route("/ws", websocket_endpoint)

@@ -328,8 +328,8 @@ class Connection:
     async def _subscribe(
         self, ctx: RequestContext, message_id: str, project_ids: list[str]
     ) -> None:
-        self._hub.begin(self, project_ids)
         try:
+            await self._hub.begin(self, project_ids)
             seq = await self._components.services.query(
                 ctx, SUBSCRIBE_QUERY, project_ids=project_ids
             )
