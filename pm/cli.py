@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the API (needs a signing key)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers", type=int, help="processes on this port (or PM_WORKERS; >1 needs Redis)"
+    )
     serve.set_defaults(handler=_serve)
 
     demo = sub.add_parser("demo", help="throw-away key, seeded demo tenant, ready token; serve")
@@ -101,11 +104,28 @@ def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = _settings(args, host=args.host, port=args.port)
+    overrides = {"host": args.host, "port": args.port, "workers": args.workers}
+    settings = _settings(args, **overrides)
     settings.require_signing_key()
     settings.prepare_data_dir()
-    _run_server(settings)
-    return 0
+    if settings.workers == 1:
+        _run_server(settings)
+        return 0
+    from pm.workers import Supervisor
+
+    configure_logging(settings.log_level)
+    listener = uvicorn.Config(
+        "pm.app:create_app", host=settings.host, port=settings.port, log_config=None
+    )
+    build = functools.partial(_worker_server, args.config, overrides)
+    return Supervisor(listener, build, settings.workers).run()
+
+
+def _worker_server(config_file: Path | None, overrides: dict[str, object]) -> uvicorn.Server:
+    """One worker's server, built in the worker from the same file, environment and options."""
+    settings = load_settings(config_file, **{k: v for k, v in overrides.items() if v is not None})
+    configure_logging(settings.log_level)
+    return _draining_server(settings)
 
 
 class DrainingServer(uvicorn.Server):
@@ -162,9 +182,18 @@ class DrainingServer(uvicorn.Server):
 
 
 def _run_server(settings: Settings) -> None:
+    configure_logging(settings.log_level)
+    server = _draining_server(settings)
+    # As uvicorn.run does: Ctrl-C is a normal stop, and a server that never started fails.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
+
+
+def _draining_server(settings: Settings) -> DrainingServer:
     from pm.app import create_app, drain, stop_being_ready
 
-    configure_logging(settings.log_level)
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -178,18 +207,13 @@ def _run_server(settings: Settings) -> None:
         log_config=None,
         access_log=False,
     )
-    server = DrainingServer(
+    return DrainingServer(
         config,
         functools.partial(drain, app),
         settings.shutdown_grace_seconds,
         unready=functools.partial(stop_being_ready, app),
         unready_seconds=settings.shutdown_unready_seconds,
     )
-    # As uvicorn.run does: Ctrl-C is a normal stop, and a server that never started fails.
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
-    if not server.started:
-        sys.exit(STARTUP_FAILURE)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -30,6 +30,11 @@ DB_WRITE_WAIT_SECONDS = Histogram(
     "Time a command queued for its tenant's writer",
     buckets=LATENCY_BUCKETS,
 )
+DB_LOCK_WAIT_SECONDS = Histogram(
+    "pm_db_lock_wait_seconds",
+    "Time BEGIN IMMEDIATE waited for the file's write lock (held by another process)",
+    buckets=LATENCY_BUCKETS,
+)
 DB_WRITE_TIMEOUTS = Counter(
     "pm_db_write_timeouts_total", "Commands refused UNAVAILABLE after waiting for the writer"
 )

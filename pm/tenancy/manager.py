@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from filelock import FileLock
+from filelock import Timeout as LockTimeout
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -65,6 +67,8 @@ class TenancyConfig:
     write_timeout_seconds: float = 10.0
     auto_provision: bool = True
     pragmas: Pragmas = field(default_factory=Pragmas)
+    # How long an open waits for another process migrating the same file (pm.tenancy.migrations)
+    migration_lock_seconds: float = 60.0
 
 
 class Tenant:
@@ -326,7 +330,7 @@ class TenantConnectionManager:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = writer_engine(path, self.config.pragmas)
         try:
-            kind = self._migrate_if_needed(writer, tenant_id)
+            kind = self._migrate_if_needed(writer, path)
         except Exception:
             writer.dispose()
             raise
@@ -335,12 +339,32 @@ class TenantConnectionManager:
         metrics.TENANT_OPEN_SECONDS.labels(kind).observe(time.perf_counter() - started)
         return Tenant(tenant_id, path, writer, readers, self)
 
-    def _migrate_if_needed(self, writer: Engine, tenant_id: str) -> str:
+    def _migrate_if_needed(self, writer: Engine, path: Path) -> str:
+        """Already at head: nothing to do (the common case, no lock). Otherwise migrate under a
+        file lock beside the database, so that of several processes opening a new tenant at
+        once (workers sharing a data directory) one migrates and seeds it and the others find
+        it at head; within one process the opening lock already lets only one thread here."""
+        if self._at_head(writer):
+            return "warm"
+        lock = FileLock(path.with_name(path.name + ".migrate.lock"))
+        try:
+            with lock.acquire(timeout=self.config.migration_lock_seconds):
+                return self._migrate_locked(writer)
+        except LockTimeout:
+            raise Unavailable("the tenant is being migrated by another process; retry") from None
+
+    def _at_head(self, writer: Engine) -> bool:
+        with writer.connect() as conn:
+            current = self.migrator.current_revision(conn)
+            conn.rollback()
+        return current == self.migrator.head
+
+    def _migrate_locked(self, writer: Engine) -> str:
         with writer.connect() as conn:
             current = self.migrator.current_revision(conn)
             conn.rollback()
             if current == self.migrator.head:
-                return "warm"
+                return "warm"  # another process migrated it while this one waited
             started = time.perf_counter()
             try:
                 self.migrator.bring_to_head(conn)

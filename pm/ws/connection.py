@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -417,7 +418,10 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     state.caps.acquire(principal.tenant_id, principal.user_id)
     metrics.WS_CONNECTIONS.inc()
     try:
-        await websocket.accept(subprotocol=subprotocol)
+        # With several workers, the handshake names the one serving the socket (its pid, as in
+        # the logs), so an operator or a test can tell where a socket lives.
+        headers = [(b"pm-worker", str(os.getpid()).encode())] if settings.workers > 1 else None
+        await websocket.accept(subprotocol=subprotocol, headers=headers)
         connection = Connection(websocket, principal, encoding, components, state)
         state.track(connection)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,8 +43,9 @@ def _wait_until_listening(server: ServeProcess, timeout: float = 20) -> None:
 
 
 @contextlib.contextmanager
-def pm_serve(data_dir: Path, **settings: str) -> Iterator[ServeProcess]:
-    """``settings`` are PM_* variables without the prefix: ``ws_rate_limit="10/second"``."""
+def pm_serve(data_dir: Path, *args: str, **settings: str) -> Iterator[ServeProcess]:
+    """``args`` go after ``pm serve`` (``"--workers", "2"``); ``settings`` are PM_* variables
+    without the prefix: ``ws_rate_limit="10/second"``."""
     port = free_port()
     env = {
         **os.environ,
@@ -54,9 +56,12 @@ def pm_serve(data_dir: Path, **settings: str) -> Iterator[ServeProcess]:
         **{f"PM_{name.upper()}": value for name, value in settings.items()},
     }
     pm = Path(sys.executable).parent / "pm"
-    log_path = data_dir.parent / "pm-serve.log"
+    log_path = data_dir.parent / f"pm-serve-{port}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen([str(pm), "serve"], env=env, stderr=log)
+        # A session of its own: workers are its children, and the group is killed at the end.
+        process = subprocess.Popen(
+            [str(pm), "serve", *args], env=env, stderr=log, start_new_session=True
+        )
     server = ServeProcess(process, port, data_dir, log_path)
     try:
         _wait_until_listening(server)
@@ -65,3 +70,5 @@ def pm_serve(data_dir: Path, **settings: str) -> Iterator[ServeProcess]:
         if process.poll() is None:
             process.kill()
         process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # workers a killed supervisor left behind

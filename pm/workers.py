@@ -1,0 +1,96 @@
+"""``pm serve --workers N``: N processes serving one listening socket, each restarted if it dies.
+
+One pm process is one interpreter, and its GIL keeps it to about one core. N workers share the
+port (the parent binds it once, as uvicorn does, and every worker accepts on it) and the data
+directory: SQLite's own file locks keep one writer per tenant file at a time across processes
+(``BEGIN IMMEDIATE`` waits up to ``busy_timeout``), and the Redis bus carries live events and
+presence between them, so N > 1 needs ``PM_REDIS_URL`` (pm.config refuses to start without it).
+
+uvicorn's ``Multiprocess`` supervisor builds a plain ``uvicorn.Server`` in every worker, which
+would lose pm's drain on SIGTERM (``DrainingServer``: answer in-flight requests, close sockets
+with 1012). So each worker here is uvicorn's own worker process (its ping/pong health check,
+terminate and kill) serving a ``DrainingServer``, and this module is the small loop around them:
+start N, replace any that dies or stops answering (a worker that fails before it ever served
+stops everything: the next one would fail the same way), and on SIGTERM or SIGINT forward
+SIGTERM to every worker and wait for each to drain.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Process
+
+log = logging.getLogger(__name__)
+
+BuildServer = Callable[[], uvicorn.Server]  # called in the worker; must pickle (spawn)
+CHECK_SECONDS = 0.5
+
+
+class Worker(Process):
+    """uvicorn's worker process, serving what ``build`` makes instead of a plain Server."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket], build: BuildServer):
+        self._build = build
+        super().__init__(config, sockets)
+
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            self._server = self._build()
+        return self._server
+
+
+class Supervisor:
+    def __init__(self, config: uvicorn.Config, build: BuildServer, workers: int) -> None:
+        self.config = config
+        self.build = build
+        self.count = workers
+        self.workers: list[Worker] = []
+        self.stopping = threading.Event()
+        self.failed = False
+
+    def run(self) -> int:
+        """Serve until SIGTERM/SIGINT; the exit status (3 if a worker never started)."""
+        sock = self.config.bind_socket()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+        self.workers = [self._start(sock) for _ in range(self.count)]
+        log.info("serving with %d workers", self.count)
+        while not self.stopping.wait(CHECK_SECONDS):
+            self._replace_dead(sock)
+        for worker in self.workers:
+            worker.terminate()  # SIGTERM: each drains within PM_SHUTDOWN_GRACE_SECONDS
+        for worker in self.workers:
+            worker.join()
+        sock.close()
+        return STARTUP_FAILURE if self.failed else 0
+
+    def _start(self, sock: socket.socket) -> Worker:
+        worker = Worker(self.config, [sock], self.build)
+        worker.start()
+        return worker
+
+    def _replace_dead(self, sock: socket.socket) -> None:
+        for index, worker in enumerate(self.workers):
+            if worker.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            worker.kill()  # dead, or alive and not answering
+            worker.join()
+            if worker.exitcode == STARTUP_FAILURE:
+                log.error("worker %s failed to start; stopping", worker.pid)
+                self.failed = True
+                self.stopping.set()
+                return
+            log.warning("worker %s ended (exit %s); starting another", worker.pid, worker.exitcode)
+            self.workers[index] = self._start(sock)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.stopping.set()
