@@ -29,11 +29,11 @@ import httpx
 
 from bench.common import BENCH_SECRET, median, percentile, table, temp_dir
 from bench.door_server import DoorServer, door_server
-from pm.app import Components, build_components
 from pm.auth import issue_token
 from pm.config import load_settings
 from pm.services.context import RequestContext
 from pm.services.context_report import project_context
+from pm.wiring import Components, build_components
 from tests.rest.factories import LargeProject, seed_large_project
 
 TENANT = "bench"

@@ -2,7 +2,7 @@
 
 - cold open: a brand-new tenant file created and migrated to head by
   ``TenantConnectionManager.open_sync(tid, create=True)``, once with the manager exactly as
-  ``pm.app.build_components`` configures it (``on_create=seed_llm_context``) and once bare
+  ``pm.wiring.build_components`` configures it (``on_create=seed_llm_context``) and once bare
   (no ``on_create``); baseline: ``sqlite3.connect`` + the same pragmas + ``executescript`` of the
   very DDL the migrated file holds. Target: within 3x of the baseline.
 - warm open: a file already at head reopened after the manager closed it; baseline: connect,
@@ -41,9 +41,9 @@ from bench.common import (
     table,
     temp_dir,
 )
-from pm.app import build_components
 from pm.config import Settings
 from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
+from pm.wiring import build_components
 
 T = TypeVar("T")
 

@@ -39,12 +39,12 @@ from websockets.exceptions import ConnectionClosed
 
 from bench.common import BENCH_SECRET, median, paused_gc, percentile, table, temp_dir
 from bench.door_server import DoorServer, door_server
-from pm.app import build_components
 from pm.auth import issue_token
 from pm.config import load_settings
 from pm.services import work_items
 from pm.services.context import RequestContext
 from pm.services.runner import ServiceRunner
+from pm.wiring import build_components
 
 TENANT = "bench"
 USER = "bench-user"

@@ -1,9 +1,9 @@
 """A benchmark server in its own process, so the load generator's CPU and memory are not counted
 as the server's: ``python -m bench.door_server KIND PORT SETTINGS_JSON``.
 
-KIND ``pm`` serves ``pm.app.create_app`` with the given settings, logging as ``pm serve`` does
-(one JSON line per HTTP request, to stderr, which the parent keeps in a temporary file and shows
-only if the server fails to start). KIND ``bare`` serves the
+KIND ``pm`` runs the server ``pm serve`` runs (pm.server) with the given settings, logging as
+``pm serve`` does (one JSON line per HTTP request, to stderr, which the parent keeps in a
+temporary file and shows only if the server fails to start). KIND ``bare`` serves the
 baselines with the same uvicorn options: ``/ws`` echoes each frame, ``/fanout`` relays each frame
 to every other socket through a bounded queue and a send task per socket (the shape of pm's hub,
 minus everything pm adds), and ``/constant`` returns a constant dict.
@@ -114,51 +114,21 @@ async def _relay(websocket: WebSocket, sockets: Outboxes) -> None:
                     queue.put_nowait(frame)
 
 
-def _pm_app(overrides: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    from pm.app import create_app
-    from pm.config import load_settings
-    from pm.observability.logging import configure_logging
-
-    settings = load_settings(**overrides)
-    configure_logging(settings.log_level)
-    options = {
-        "ws_max_size": settings.ws_max_frame_bytes,
-        "ws_ping_interval": settings.ws_ping_interval_seconds,
-        "ws_ping_timeout": settings.ws_ping_timeout_seconds,
-        "timeout_graceful_shutdown": int(settings.shutdown_grace_seconds),
-    }
-    return create_app(settings), options
-
-
-def _bare_options() -> dict[str, Any]:
-    """pm's defaults for the options ``_pm_app`` takes from the settings."""
-    from pm.config import Settings
-
-    defaults = Settings.model_fields
-    return {
-        "ws_max_size": defaults["ws_max_frame_bytes"].default,
-        "ws_ping_interval": defaults["ws_ping_interval_seconds"].default,
-        "ws_ping_timeout": defaults["ws_ping_timeout_seconds"].default,
-        "timeout_graceful_shutdown": int(defaults["shutdown_grace_seconds"].default),
-    }
-
-
 def main(argv: list[str]) -> None:
+    """Serve as ``pm serve`` does (pm.server: the same uvicorn options and server class), or
+    the bare baselines with the same uvicorn options and pm's default bounds."""
+    from pm.config import Settings, load_settings
+    from pm.observability.logging import configure_logging
+    from pm.server import DrainingServer, uvicorn_config
+
     kind, port, overrides = argv[0], int(argv[1]), json.loads(argv[2])
     if kind == "pm":
-        app, options = _pm_app(overrides)
+        settings = load_settings(**{**overrides, "host": "127.0.0.1", "port": port})
+        configure_logging(settings.log_level)
+        DrainingServer.for_settings(settings).run()
     else:
-        app, options = bare_app(), _bare_options()
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=port,
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        log_config=None,
-        access_log=False,
-        **options,
-    )
+        settings = Settings(host="127.0.0.1", port=port)
+        uvicorn.Server(uvicorn_config(bare_app(), settings)).run()
 
 
 # -- the parent -----------------------------------------------------------------------------------

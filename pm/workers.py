@@ -17,16 +17,22 @@ SIGTERM to every worker and wait for each to drain.
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import socket
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Process
+
+from pm.config import Settings, load_settings
+from pm.observability.logging import configure_logging
+from pm.server import DrainingServer
 
 log = logging.getLogger(__name__)
 
@@ -94,3 +100,24 @@ class Supervisor:
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.stopping.set()
+
+
+def serve_workers(
+    settings: Settings, config_file: Path | None, overrides: dict[str, object]
+) -> int:
+    """``pm serve`` with ``settings.workers`` processes; each worker loads the settings itself,
+    from the same file, environment and command-line options."""
+    configure_logging(settings.log_level)
+    # Only binds the socket as uvicorn does; the app is never loaded here (each worker builds
+    # its own components and server).
+    listener = uvicorn.Config(
+        "pm.app:create_app", host=settings.host, port=settings.port, log_config=None
+    )
+    build = functools.partial(_worker_server, config_file, overrides)
+    return Supervisor(listener, build, settings.workers).run()
+
+
+def _worker_server(config_file: Path | None, overrides: dict[str, object]) -> uvicorn.Server:
+    settings = load_settings(config_file, **{k: v for k, v in overrides.items() if v is not None})
+    configure_logging(settings.log_level)
+    return DrainingServer.for_settings(settings)

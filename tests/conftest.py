@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from pm.app import create_app
 from pm.auth import issue_token
 from pm.config import Settings, load_settings
+from pm.doorkit.asgi import PmApp, pm_app
 from pm.observability.logging import JsonFormatter
+from pm.server import DrainingServer
+from pm.wiring import Components
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 TokenFactory = Callable[..., str]
@@ -48,10 +49,10 @@ def free_port() -> int:
 
 @dataclass
 class LiveServer:
-    """A real uvicorn server on 127.0.0.1 in a background thread."""
+    """The server ``pm serve`` runs, on 127.0.0.1 in a background thread of this process."""
 
     settings: Settings
-    server: uvicorn.Server
+    server: DrainingServer
     thread: threading.Thread
     port: int
 
@@ -64,8 +65,12 @@ class LiveServer:
         return f"ws://127.0.0.1:{self.port}/ws"
 
     @property
-    def app(self) -> Any:
-        return self.server.config.app
+    def components(self) -> Components:
+        return self.server.components
+
+    @property
+    def app(self) -> PmApp:
+        return pm_app(self.server.config.app)
 
     def stop(self) -> None:
         self.server.should_exit = True
@@ -74,20 +79,9 @@ class LiveServer:
 
 def start_server(settings: Settings) -> LiveServer:
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,
-        ws_max_size=settings.ws_max_frame_bytes,
-        ws_ping_interval=settings.ws_ping_interval_seconds,
-        ws_ping_timeout=settings.ws_ping_timeout_seconds,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    server = DrainingServer.for_settings(
+        settings.model_copy(update={"host": "127.0.0.1", "port": port})
     )
-    server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -16,7 +16,7 @@ def test_health_live_and_ready(live_server: LiveServer) -> None:
 
 
 def test_not_ready_while_draining(live_server: LiveServer) -> None:
-    live_server.app.state.pm.draining = True
+    live_server.components.lifecycle.stop_being_ready()
     response = httpx.get(f"{live_server.http}/ready")
     assert response.status_code == 503
     assert response.json() == {"status": "draining"}

@@ -1,12 +1,11 @@
 """The REST door: /api/v1 for LLM agents and scripts, plus /metrics for operators.
 
-``install_rest`` is the one call pm.app makes: error mapping, the rate limiter, the request
-observer (request id, span, metrics, log line) and the routes.
+``install_rest`` is the one call pm.app makes: error mapping, the request observer (request id,
+span, metrics, log line) and the routes. Routes take what they need as typed dependencies
+(pm.rest.deps), never from an untyped ``app.state``.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,15 +13,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pm.rest.errors import install_error_handlers
 from pm.rest.observe import ObserveRequests
 from pm.rest.routes import router
-from pm.rest.security import RestRateLimiter
-
-if TYPE_CHECKING:
-    from pm.app import Components
+from pm.wiring import Components
 
 
 def install_rest(app: FastAPI, components: Components) -> None:
-    settings = components.settings
-    app.state.rest_limiter = RestRateLimiter(settings.rest_rate_limit)
     install_error_handlers(app)
     app.add_middleware(ObserveRequests, tracing=components.tracing)
     app.include_router(router)

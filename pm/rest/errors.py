@@ -1,4 +1,4 @@
-"""Domain error codes -> HTTP status and the JSON error body, in one place.
+"""Domain error codes -> the HTTP status (pm.doorkit.statuses) and the JSON error body.
 
 Every refusal of the REST door leaves through ``error_response``: domain errors raised by the
 service layer or the token check, FastAPI's parameter validation, Starlette's routing errors
@@ -18,27 +18,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from pm.doorkit.statuses import HTTP_STATUS
 from pm.errors import InternalError, PmError, RateLimited, Unavailable
 from pm.observability import metrics
 from pm.observability.logging import update_bound
 
 log = logging.getLogger(__name__)
 
-STATUS_BY_CODE: dict[str, int] = {
-    "VALIDATION_ERROR": 422,
-    "NOT_FOUND": 404,
-    "UNAUTHENTICATED": 401,
-    "FORBIDDEN": 403,
-    "CONFLICT": 409,
-    "DELETE_BLOCKED": 409,
-    "CYCLE_DETECTED": 409,
-    "RATE_LIMITED": 429,
-    "PAYLOAD_TOO_LARGE": 413,
-    "INVALID_MESSAGE": 400,
-    "RESYNC_REQUIRED": 410,
-    "UNAVAILABLE": 503,
-    "INTERNAL": 500,
-}
 CODE_BY_HTTP_STATUS = {404: "NOT_FOUND", 401: "UNAUTHENTICATED", 413: "PAYLOAD_TOO_LARGE"}
 
 
@@ -55,7 +41,7 @@ def error_response(
     metrics.HTTP_ERRORS.labels(code).inc()
     update_bound(code=code)
     body = {"error": {"code": code, "message": message, "field": field, **(details or {})}}
-    return JSONResponse(body, status_code=status or STATUS_BY_CODE[code], headers=headers)
+    return JSONResponse(body, status_code=status or HTTP_STATUS[code], headers=headers)
 
 
 def domain_error_response(exc: PmError) -> JSONResponse:

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter
+from fastapi import Query as QueryString
 from fastapi.responses import PlainTextResponse
 
+from pm.doorkit.events import event_view
 from pm.rest import schemas
+from pm.rest.deps import Caller, Services
 from pm.rest.markdown import render_context
-from pm.rest.security import Caller
 from pm.services import activity, changes, llm_context, sprints, work_items
 from pm.services.context_report import project_context, work_item_detail
-from pm.services.runner import ServiceRunner
 
 
 def _documented(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
@@ -39,18 +40,13 @@ def _operation_id(route: Any) -> str:
 
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, generate_unique_id_function=_operation_id)
-NoParameters = Annotated[schemas.NoParameters, Query()]
-
-
-def _services(request: Request) -> ServiceRunner:
-    runner: ServiceRunner = request.app.state.pm.services
-    return runner
+NoParameters = Annotated[schemas.NoParameters, QueryString()]
 
 
 @router.get("/projects", response_model=schemas.ProjectList, summary="Projects you can see")
-async def list_projects(request: Request, ctx: Caller, _: NoParameters) -> dict[str, Any]:
+async def list_projects(services: Services, ctx: Caller, _: NoParameters) -> dict[str, Any]:
     """Start here: the projects of your tenant you are a member of (every one, for an admin)."""
-    return {"projects": await _services(request).query(ctx, work_items.list_projects)}
+    return {"projects": await services.query(ctx, work_items.list_projects)}
 
 
 @router.get(
@@ -70,10 +66,10 @@ async def list_projects(request: Request, ctx: Caller, _: NoParameters) -> dict[
     },
 )
 async def get_project_context(
-    request: Request,
+    services: Services,
     ctx: Caller,
     project_id: str,
-    params: Annotated[schemas.ContextParameters, Query()],
+    params: Annotated[schemas.ContextParameters, QueryString()],
 ) -> Any:
     """The item tree, counts by status, type and assignee, sprints with velocity and burndown,
     blocked items and what blocks them, dependencies, members, board lanes and recent activity.
@@ -82,13 +78,13 @@ async def get_project_context(
     always with their ancestors), descriptions clipped to `limits.text_chars` characters. When
     anything was cut, `truncated` is true and `truncation_note` says what and where to page.
     About 0.45 KB of JSON or 0.13 KB of Markdown per item kept."""
-    bound = request.app.state.pm.settings.context_max_items
-    report = await _services(request).query(
+    bound = services.settings.context_max_items
+    report = await services.query(
         ctx,
         project_context,
         project_id=project_id,
         max_items=min(params.max_items or bound, bound),
-        recent_activity=request.app.state.pm.settings.context_recent_activity,
+        recent_activity=services.settings.context_recent_activity,
     )
     if params.format == "markdown":
         return PlainTextResponse(render_context(report), media_type="text/markdown")
@@ -97,10 +93,9 @@ async def get_project_context(
 
 @router.get("/work-items", response_model=schemas.WorkItemPage, summary="Find work items")
 async def list_work_items(
-    request: Request, ctx: Caller, params: Annotated[schemas.WorkItemFilters, Query()]
+    services: Services, ctx: Caller, params: Annotated[schemas.WorkItemFilters, QueryString()]
 ) -> dict[str, Any]:
     """Items of the projects you can see, oldest first; every filter narrows the result."""
-    services = _services(request)
     page = await services.query(
         ctx,
         work_items.list_work_items,
@@ -116,9 +111,9 @@ async def list_work_items(
     summary="One item with children, comments, time, dependencies and activity",
 )
 async def get_work_item(
-    request: Request, ctx: Caller, work_item_id: str, _: NoParameters
+    services: Services, ctx: Caller, work_item_id: str, _: NoParameters
 ) -> dict[str, Any]:
-    return await _services(request).query(ctx, work_item_detail, work_item_id=work_item_id)
+    return await services.query(ctx, work_item_detail, work_item_id=work_item_id)
 
 
 @router.get(
@@ -127,17 +122,16 @@ async def get_work_item(
     summary="A sprint with its items, points committed and done, and burndown",
 )
 async def get_sprint(
-    request: Request, ctx: Caller, sprint_id: str, _: NoParameters
+    services: Services, ctx: Caller, sprint_id: str, _: NoParameters
 ) -> dict[str, Any]:
-    return await _services(request).query(ctx, sprints.get_sprint_report, sprint_id=sprint_id)
+    return await services.query(ctx, sprints.get_sprint_report, sprint_id=sprint_id)
 
 
 @router.get("/activity", response_model=schemas.ActivityPage, summary="The activity log")
 async def get_activity(
-    request: Request, ctx: Caller, params: Annotated[schemas.ActivityFilters, Query()]
+    services: Services, ctx: Caller, params: Annotated[schemas.ActivityFilters, QueryString()]
 ) -> dict[str, Any]:
     """Who changed what and when, newest first, in the projects you can see."""
-    services = _services(request)
     page = await services.query(
         ctx,
         activity.get_activity,
@@ -154,11 +148,10 @@ async def get_activity(
     responses=_documented((410, "Events after since_seq are past retention (RESYNC_REQUIRED)")),
 )
 async def get_changes(
-    request: Request, ctx: Caller, params: Annotated[schemas.ChangesParameters, Query()]
+    services: Services, ctx: Caller, params: Annotated[schemas.ChangesParameters, QueryString()]
 ) -> dict[str, Any]:
     """Every committed change after `since_seq`, in order, deletions included. Poll again
     from `as_of_seq`; `has_more` means there is more to fetch at once."""
-    services = _services(request)
     result = await services.query(
         ctx,
         changes.get_changes,
@@ -167,18 +160,7 @@ async def get_changes(
         limit=services.page(params.limit, None).limit,
     )
     return {
-        "events": [
-            {
-                "seq": e.seq,
-                "message_id": e.event_id,
-                "actor_id": e.actor_id,
-                "sent_at_ms": e.at,
-                "project_id": e.project_id,
-                "payload_name": e.payload_name,
-                "payload": e.payload,
-            }
-            for e in result.events
-        ],
+        "events": [event_view(event) for event in result.events],
         "as_of_seq": result.as_of_seq,
         "has_more": result.has_more,
     }
@@ -190,10 +172,8 @@ async def get_changes(
     summary="How to use this API well: schema docs, rules, query patterns, examples",
 )
 async def get_llm_context(
-    request: Request, ctx: Caller, params: Annotated[schemas.LlmContextFilters, Query()]
+    services: Services, ctx: Caller, params: Annotated[schemas.LlmContextFilters, QueryString()]
 ) -> dict[str, Any]:
     """Read this first: what each entity and field means, the rules, and worked examples."""
-    entries = await _services(request).query(
-        ctx, llm_context.list_llm_context, **params.model_dump()
-    )
+    entries = await services.query(ctx, llm_context.list_llm_context, **params.model_dump())
     return {"entries": entries}

@@ -36,6 +36,7 @@ from pm.services.users import upsert_user
 from pm.tenancy.manager import TenantConnectionManager
 
 log = logging.getLogger(__name__)
+READINESS_TENANT = "pm-readiness"  # a tenant of its own: the probe touches no customer's file
 
 T = TypeVar("T")
 Command = Callable[..., Outcome]  # fn(uow, *, ...keyword arguments) -> Outcome
@@ -48,6 +49,8 @@ class ServiceSettings:
     change_retention_days: float = 30.0
     default_page_size: int = 100
     max_page_size: int = 500
+    context_max_items: int = 2000
+    context_recent_activity: int = 50
     known_users_cache: int = 10000
     sweep_interval_seconds: float = 300.0
 
@@ -116,6 +119,10 @@ class ServiceRunner:
             default=self.settings.default_page_size,
             maximum=self.settings.max_page_size,
         )
+
+    async def check_writable(self) -> None:
+        """Raise unless a tenant database can be opened and written (``/ready``)."""
+        await self.tenants.check_writable(READINESS_TENANT)
 
     async def touch_user(self, ctx: RequestContext) -> None:
         """Upsert the caller from its token claims, once per process per claim set."""

@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from filelock import FileLock
 from filelock import Timeout as LockTimeout
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
@@ -46,6 +46,10 @@ def _is_busy(exc: OperationalError) -> bool:
     """SQLite's BUSY or LOCKED (primary code, so extended codes such as BUSY_SNAPSHOT count)."""
     code = getattr(exc.orig, "sqlite_errorcode", None)
     return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _probe_write(session: Session) -> None:
+    session.connection().execute(text("PRAGMA user_version = 1"))
 
 
 class TenantClosed(Exception):
@@ -222,6 +226,12 @@ class TenantConnectionManager:
         for old in evicted:
             old.dispose()
         return tenant
+
+    async def check_writable(self, tenant_id: str) -> None:
+        """Open (creating if need be) a tenant and commit a write to it, or raise: the
+        readiness probe's proof that the data folder, the threads and SQLite all work."""
+        tenant = await asyncio.to_thread(self.open_sync, tenant_id, create=True)
+        await tenant.write(_probe_write)
 
     def tenant_exists(self, tenant_id: str) -> bool:
         return tenant_db_path(self.config.tenants_root, tenant_id).is_file()

@@ -20,9 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from pm.domain.enums import ItemType, Status
+from pm.domain.enums import ItemType
 from pm.tenancy.backup import sqlite_reason
 from pm.tenancy.ids import tenant_db_path
 
@@ -121,88 +120,3 @@ def _read(conn: sqlite3.Connection, tenant_id: str, size: int) -> TenantStats:
 
 def _counts(conn: sqlite3.Connection, sql: str, params: dict[str, str]) -> dict[str, int]:
     return {str(key): int(count) for key, count in conn.execute(sql, params)}
-
-
-def as_json(rows: Iterable[TenantStats]) -> dict[str, Any]:
-    """The ``--json`` document: sizes in bytes, times as ISO UTC and as Unix ms."""
-    return {"tenants": [_row_json(row) for row in rows]}
-
-
-def _row_json(row: TenantStats) -> dict[str, Any]:
-    """A broken tenant's figures are null, not zero: nothing was counted."""
-    figures: dict[str, Any] = {
-        "items_by_type": row.items_by_type,
-        "items_by_status": row.items_by_status,
-        "members": row.members,
-        "last_activity_at": row.last_activity_at,
-        "last_activity_ms": row.last_activity_ms,
-        "seq": row.seq,
-    }
-    if row.error is not None:
-        figures = dict.fromkeys(figures)
-    return {"tenant_id": row.tenant_id, "size_bytes": row.size_bytes, **figures, "error": row.error}
-
-
-_TYPE_COLUMNS = (
-    (ItemType.PROJECT, "PROJECTS"),
-    (ItemType.EPIC, "EPICS"),
-    (ItemType.STORY, "STORIES"),
-    (ItemType.TASK, "TASKS"),
-)
-_HEADER = (
-    "TENANT",
-    "SIZE",
-    *(title for _, title in _TYPE_COLUMNS),
-    "DONE",
-    "MEMBERS",
-    "SEQ",
-    "LAST ACTIVITY (UTC)",
-)
-
-
-def format_table(rows: Iterable[TenantStats]) -> str:
-    """Aligned columns for a terminal; a broken tenant shows its error after its size."""
-    cells = [_HEADER, *(_row_cells(row) for row in rows)]
-    widths = _widths(cells)
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)).rstrip()
-        for line in cells
-    )
-
-
-def _widths(lines: list[tuple[str, ...]]) -> list[int]:
-    """Column widths; the error message of a broken row runs on past the columns."""
-    widths = [0] * len(_HEADER)
-    for line in lines:
-        aligned = line if len(line) == len(_HEADER) else line[:-1]
-        for i, cell in enumerate(aligned):
-            widths[i] = max(widths[i], len(cell))
-    return widths
-
-
-def _row_cells(row: TenantStats) -> tuple[str, ...]:
-    if row.error is not None:
-        return (row.tenant_id, _human_size(row.size_bytes), f"error: {row.error}")
-    by_type = tuple(str(row.items_by_type.get(t.value, 0)) for t, _ in _TYPE_COLUMNS)
-    done = str(row.items_by_status.get(Status.DONE.value, 0))
-    last = row.last_activity_at or "-"
-    return (
-        row.tenant_id,
-        _human_size(row.size_bytes),
-        *by_type,
-        done,
-        str(row.members),
-        str(row.seq),
-        last,
-    )
-
-
-def _human_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    value = size / 1024
-    for unit in ("KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

@@ -2,61 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from fastapi import FastAPI, WebSocket
 
-from fastapi import FastAPI
-
-from pm.ws.connection import Connection, websocket_endpoint
+from pm.wiring import Components
+from pm.ws.connection import serve_socket
 from pm.ws.hub import Hub
-from pm.ws.limits import ConnectionCaps, TokenBucket
-
-if TYPE_CHECKING:
-    from pm.app import Components
-
-log = logging.getLogger(__name__)
+from pm.ws.limits import ConnectionCaps
+from pm.ws.state import WsState
 
 
-@dataclass
-class WsState:
-    """The door's process-wide state: the hub, the caps, and every open connection."""
-
-    hub: Hub
-    caps: ConnectionCaps
-    rate: str
-    live: set[Connection] = field(default_factory=set)
-    draining: bool = False
-    _none_live: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def bucket_for_connection(self) -> TokenBucket:
-        return TokenBucket(self.rate)
-
-    def track(self, connection: Connection) -> None:
-        """A socket accepted while draining (its handshake began before) is drained at once."""
-        self.live.add(connection)
-        self._none_live.clear()
-        if self.draining:
-            connection.drain()
-
-    def forget(self, connection: Connection) -> None:
-        self.live.discard(connection)
-        if not self.live:
-            self._none_live.set()
-
-    async def drain(self) -> None:
-        """Every socket answers the request it is serving and closes with 1012. The caller
-        bounds the wait; the server closes whatever is left after it."""
-        self.draining = True
-        log.info("draining %d WebSocket connections", len(self.live))
-        for connection in list(self.live):
-            connection.drain()
-        if self.live:
-            await self._none_live.wait()
-
-
-def install_ws(app: FastAPI, components: Components) -> None:
+def install_ws(app: FastAPI, components: Components) -> WsState:
+    """Route ``/ws``, feed the hub from the bus, and drain the sockets at shutdown."""
     settings = components.settings
     state = WsState(
         hub=Hub(components.bus),
@@ -67,5 +23,10 @@ def install_ws(app: FastAPI, components: Components) -> None:
         ),
         rate=settings.ws_rate_limit,
     )
-    app.state.ws = state
+    components.lifecycle.on_drain(state.drain)
+
+    async def websocket_endpoint(websocket: WebSocket) -> None:
+        await serve_socket(websocket, components, state)
+
     app.add_api_websocket_route("/ws", websocket_endpoint)
+    return state

@@ -18,32 +18,27 @@ import logging
 import os
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import WebSocket
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
 from pm.auth import Principal
+from pm.doorkit.caller import caller_context
+from pm.doorkit.statuses import HTTP_STATUS
 from pm.errors import InvalidMessage, PmError, RateLimited, Unauthenticated
 from pm.observability import metrics
 from pm.observability.logging import bind_request, update_bound
 from pm.observability.tracing import Tracing, request_attributes
+from pm.services.changes import subscribe_projects
 from pm.services.context import RequestContext
+from pm.services.runner import ServiceRunner
+from pm.wiring import Components
 from pm.ws.codec import REQUEST_PAYLOADS, Encoding, decode, encode, request_args
-from pm.ws.dispatch import (
-    CHANGES_QUERY,
-    DISPATCH,
-    SUBSCRIBE_QUERY,
-    Command,
-    command_args,
-    query_args,
-)
-from pm.ws.hub import Hub, event_envelope
-
-if TYPE_CHECKING:
-    from pm.app import Components
-    from pm.ws import WsState
+from pm.ws.dispatch import DISPATCH
+from pm.ws.hub import Hub
+from pm.ws.state import WsState
 
 log = logging.getLogger(__name__)
 BEARER_PREFIX = "pm.bearer."
@@ -76,6 +71,7 @@ class Connection:
         self._ws = websocket
         self._principal = principal
         self._components = components
+        self.services: ServiceRunner = components.services
         self._hub: Hub = state.hub
         self._tracing: Tracing = components.tracing
         self._bucket = state.bucket_for_connection()
@@ -265,24 +261,12 @@ class Connection:
             self.close_soon(1008, "rate limit exceeded repeatedly")
         raise RateLimited("too many requests on this connection", retry_after_ms=wait_ms)
 
-    def _ctx(self, message_id: str) -> RequestContext:
-        p = self._principal
-        return RequestContext(
-            tenant_id=p.tenant_id,
-            user_id=p.user_id,
-            roles=p.roles,
-            message_id=message_id or None,
-            email=p.email,
-            name=p.name,
-            origin=self.id,
-        )
-
     async def _send(self, envelope: dict[str, Any], name: str) -> None:
         """Responses wait for room in the queue: a client that sends faster than it reads slows
         its own receive loop down instead of being dropped (events can't wait: see enqueue)."""
         await self._queue.put((encode(envelope, self.encoding), name))
 
-    async def _reply(self, message_id: str, name: str, payload: Any, seq: int = 0) -> None:
+    async def reply(self, message_id: str, name: str, payload: Any, seq: int = 0) -> None:
         envelope = {
             "message_id": message_id,
             "seq": seq,
@@ -293,61 +277,33 @@ class Connection:
         await self._send(envelope, name)
 
     async def _dispatch(self, name: str, message: Any, message_id: str) -> None:
-        args = request_args(message)
-        services = self._components.services
-        ctx = self._ctx(message_id)
-        if name == "subscribe":
-            await self._subscribe(ctx, message_id, list(dict.fromkeys(args["project_ids"])))
-        elif name == "unsubscribe":
-            self._hub.unsubscribe(self, args["project_ids"])
-            await self._reply(message_id, "unsubscribed", {"project_ids": args["project_ids"]})
-        elif name == "get_changes":
-            limit = services.page(args["limit"], None).limit
-            result = await services.query(
-                ctx,
-                CHANGES_QUERY,
-                since_seq=args["since_seq"],
-                project_ids=args["project_ids"] or None,
-                limit=limit,
-            )
-            events = [event_envelope(event) for event in result.events]
-            payload = {"events": events, "as_of_seq": result.as_of_seq, "has_more": result.has_more}
-            await self._reply(message_id, "changes", payload)
-        elif name == "reauthenticate":
-            await self._reauthenticate(message_id, args["token"])
-        else:
-            entry = DISPATCH[name]
-            if isinstance(entry, Command):
-                outcome = await services.command(ctx, entry.fn, **command_args(entry, args))
-                await self._reply(
-                    message_id, outcome.payload_name, outcome.payload, outcome.seq or 0
-                )
-            else:
-                result = await services.query(ctx, entry.fn, **query_args(entry, services, args))
-                await self._reply(message_id, entry.response, entry.shape(result))
+        ctx = caller_context(self._principal, message_id=message_id or None, origin=self.id)
+        await DISPATCH[name].serve(self, ctx, message_id, request_args(message))
 
-    async def _subscribe(
-        self, ctx: RequestContext, message_id: str, project_ids: list[str]
-    ) -> None:
+    # -- requests about the socket itself (rows of the dispatch table) ------------------------
+
+    async def subscribe(self, ctx: RequestContext, message_id: str, project_ids: list[str]) -> None:
+        """Register with the hub before the current seq is read, so no event falls between the
+        feed the client holds and the live events that follow."""
         try:
             await self._hub.begin(self, project_ids)
-            seq = await self._components.services.query(
-                ctx, SUBSCRIBE_QUERY, project_ids=project_ids
-            )
+            seq = await self.services.query(ctx, subscribe_projects, project_ids=project_ids)
         except BaseException:
             self._hub.cancel(self, project_ids)
             raise
-        await self._reply(
-            message_id, "subscribed", {"project_ids": project_ids, "current_seq": seq}
-        )
+        await self.reply(message_id, "subscribed", {"project_ids": project_ids, "current_seq": seq})
         self._hub.confirm(self, project_ids, seq)
 
-    async def _reauthenticate(self, message_id: str, token: str) -> None:
+    async def unsubscribe(self, message_id: str, project_ids: list[str]) -> None:
+        self._hub.unsubscribe(self, project_ids)
+        await self.reply(message_id, "unsubscribed", {"project_ids": project_ids})
+
+    async def reauthenticate(self, message_id: str, token: str) -> None:
         fresh = self._components.verifier.verify(token)
         if (fresh.tenant_id, fresh.user_id) != (self.tenant_id, self.user_id):
             raise Unauthenticated("the new token is for another user or tenant")
         self._principal = fresh
-        await self._reply(message_id, "reauthenticated", {"expires_at": fresh.expires_at})
+        await self.reply(message_id, "reauthenticated", {"expires_at": fresh.expires_at})
 
 
 # -- the handshake ----------------------------------------------------------------------------
@@ -373,47 +329,39 @@ def _credentials(websocket: WebSocket) -> tuple[str, Encoding | None, str | None
     return token, None, None
 
 
-async def _deny(websocket: WebSocket, status: int, code: str, message: str, reason: str) -> None:
+async def _deny(websocket: WebSocket, code: str, message: str, reason: str) -> None:
+    """Refuse the upgrade with the HTTP status of ``code`` and the JSON error body."""
     metrics.WS_REFUSED.labels(reason).inc()
     body = {"error": {"code": code, "message": message, "field": None}}
-    await websocket.send_denial_response(JSONResponse(body, status_code=status))
+    await websocket.send_denial_response(JSONResponse(body, status_code=HTTP_STATUS[code]))
 
 
-async def websocket_endpoint(websocket: WebSocket) -> None:
-    components: Components = websocket.app.state.pm
-    state: WsState = websocket.app.state.ws
+async def serve_socket(websocket: WebSocket, components: Components, state: WsState) -> None:
+    """``GET /ws``: refuse the upgrade (Origin, draining, token, caps, tenant) or accept it and
+    serve the connection until it closes."""
     settings = components.settings
     origin = websocket.headers.get("origin")
     if origin is not None and origin not in settings.allowed_origins:
-        await _deny(websocket, 403, "FORBIDDEN", "this Origin is not allowed", "origin")
+        await _deny(websocket, "FORBIDDEN", "this Origin is not allowed", "origin")
         return
-    if components.draining:
-        await _deny(websocket, 503, "UNAVAILABLE", "the server is shutting down", "draining")
+    if components.lifecycle.draining:
+        await _deny(websocket, "UNAVAILABLE", "the server is shutting down", "draining")
         return
     token, encoding, subprotocol = _credentials(websocket)
     try:
         principal = components.verifier.verify(token)
     except Unauthenticated as exc:
-        await _deny(websocket, 401, exc.code, exc.message, "unauthenticated")
+        await _deny(websocket, exc.code, exc.message, "unauthenticated")
         return
     refusal = state.caps.refusal(principal.tenant_id, principal.user_id)
     if refusal is not None:
-        status, message = refusal
-        code = "UNAVAILABLE" if status == 503 else "RATE_LIMITED"
-        await _deny(websocket, status, code, message, "caps")
+        code, message = refusal
+        await _deny(websocket, code, message, "caps")
         return
-    ctx = RequestContext(
-        tenant_id=principal.tenant_id,
-        user_id=principal.user_id,
-        roles=principal.roles,
-        email=principal.email,
-        name=principal.name,
-    )
     try:
-        await components.services.touch_user(ctx)
+        await components.services.touch_user(caller_context(principal))
     except PmError as exc:
-        status = 401 if exc.code == "UNAUTHENTICATED" else 503
-        await _deny(websocket, status, exc.code, exc.message, "tenant")
+        await _deny(websocket, exc.code, exc.message, "tenant")
         return
     state.caps.acquire(principal.tenant_id, principal.user_id)
     metrics.WS_CONNECTIONS.inc()

@@ -1,16 +1,22 @@
-"""One table from request payload to service call (STYLE.md habit 2).
+"""One table from request payload to what serves it (STYLE.md habit 2): adding a request is one
+row here plus its service function.
 
-A command entry names its service function (its response is the function's Outcome); a query
-entry names the service query, the response payload and how the result becomes that payload.
-Requests that update a few of many fields pass those fields as ``fields``.
+    CommandRow   a service command; the response is its Outcome (payload and seq)
+    QueryRow     a service query, the response payload it answers with, and how the result
+                 becomes that payload
+    SocketRow    a request about the socket itself (subscriptions, credentials), served by the
+                 connection
+
+Requests that update a few of many fields pass those fields together as ``fields``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from pm.doorkit.events import event_envelope
 from pm.services import (
     activity,
     changes,
@@ -23,24 +29,70 @@ from pm.services import (
     time_entries,
     work_items,
 )
+from pm.services.context import RequestContext
 from pm.services.runner import ServiceRunner
 
 Args = dict[str, Any]
 
 
+class Socket(Protocol):
+    """What a row needs of the connection it serves."""
+
+    @property
+    def services(self) -> ServiceRunner: ...
+
+    async def reply(self, message_id: str, name: str, payload: Any, seq: int = 0) -> None: ...
+
+    async def subscribe(
+        self, ctx: RequestContext, message_id: str, project_ids: list[str]
+    ) -> None: ...
+
+    async def unsubscribe(self, message_id: str, project_ids: list[str]) -> None: ...
+
+    async def reauthenticate(self, message_id: str, token: str) -> None: ...
+
+
 @dataclass(frozen=True)
-class Command:
+class CommandRow:
     fn: Callable[..., Any]
     fields: frozenset[str] = frozenset()  # request fields passed together as `fields`
     adapt: Callable[[Args], Args] | None = None
 
+    def arguments(self, args: Args) -> Args:
+        if self.fields:
+            args = {k: v for k, v in args.items() if k not in self.fields} | {
+                "fields": {k: v for k, v in args.items() if k in self.fields}
+            }
+        return self.adapt(args) if self.adapt else args
+
+    async def serve(self, socket: Socket, ctx: RequestContext, message_id: str, args: Args) -> None:
+        outcome = await socket.services.command(ctx, self.fn, **self.arguments(args))
+        await socket.reply(message_id, outcome.payload_name, outcome.payload, outcome.seq or 0)
+
 
 @dataclass(frozen=True)
-class Query:
+class QueryRow:
     fn: Callable[..., Any]
     response: str
     shape: Callable[[Any], Any] = field(default=lambda result: result)
-    paged: bool = False
+    prepare: Callable[[ServiceRunner, Args], Args] | None = None
+
+    async def serve(self, socket: Socket, ctx: RequestContext, message_id: str, args: Args) -> None:
+        services = socket.services
+        arguments = self.prepare(services, args) if self.prepare else args
+        result = await services.query(ctx, self.fn, **arguments)
+        await socket.reply(message_id, self.response, self.shape(result))
+
+
+@dataclass(frozen=True)
+class SocketRow:
+    handle: Callable[[Socket, RequestContext, str, Args], Awaitable[None]]
+
+    async def serve(self, socket: Socket, ctx: RequestContext, message_id: str, args: Args) -> None:
+        await self.handle(socket, ctx, message_id, args)
+
+
+Row = CommandRow | QueryRow | SocketRow
 
 
 def _clear_points(args: Args) -> Args:
@@ -55,69 +107,87 @@ def _wrap(key: str) -> Callable[[Any], Any]:
     return lambda result: {key: result}
 
 
-DISPATCH: dict[str, Command | Query] = {
-    "list_projects": Query(work_items.list_projects, "projects_list", _wrap("projects")),
-    "get_project": Query(projects.project_snapshot, "project_snapshot"),
-    "get_work_items": Query(projects.project_items_as_of, "work_items_list"),
-    "create_work_item": Command(work_items.create_work_item),
-    "update_work_item": Command(
+def _paged(services: ServiceRunner, args: Args) -> Args:
+    args = dict(args)
+    args["page"] = services.page(args.pop("limit", None), args.pop("cursor", None))
+    return args
+
+
+def _feed_request(services: ServiceRunner, args: Args) -> Args:
+    return {
+        "since_seq": args["since_seq"],
+        "project_ids": args["project_ids"] or None,
+        "limit": services.page(args["limit"], None).limit,
+    }
+
+
+def _changes(result: changes.Changes) -> dict[str, Any]:
+    events = [event_envelope(event) for event in result.events]
+    return {"events": events, "as_of_seq": result.as_of_seq, "has_more": result.has_more}
+
+
+async def _subscribe(socket: Socket, ctx: RequestContext, message_id: str, args: Args) -> None:
+    await socket.subscribe(ctx, message_id, list(dict.fromkeys(args["project_ids"])))
+
+
+async def _unsubscribe(socket: Socket, _ctx: RequestContext, message_id: str, args: Args) -> None:
+    await socket.unsubscribe(message_id, args["project_ids"])
+
+
+async def _reauthenticate(
+    socket: Socket, _ctx: RequestContext, message_id: str, args: Args
+) -> None:
+    await socket.reauthenticate(message_id, args["token"])
+
+
+DISPATCH: Mapping[str, Row] = {
+    "subscribe": SocketRow(_subscribe),
+    "unsubscribe": SocketRow(_unsubscribe),
+    "reauthenticate": SocketRow(_reauthenticate),
+    "get_changes": QueryRow(changes.get_changes, "changes", _changes, prepare=_feed_request),
+    "list_projects": QueryRow(work_items.list_projects, "projects_list", _wrap("projects")),
+    "get_project": QueryRow(projects.project_snapshot, "project_snapshot"),
+    "get_work_items": QueryRow(projects.project_items_as_of, "work_items_list"),
+    "create_work_item": CommandRow(work_items.create_work_item),
+    "update_work_item": CommandRow(
         work_items.update_work_item,
         frozenset(work_items.UPDATABLE_FIELDS),
         adapt=_clear_points,
     ),
-    "move_work_item": Command(work_items.move_work_item),
-    "delete_work_item": Command(work_items.delete_work_item),
-    "create_sprint": Command(sprints.create_sprint),
-    "update_sprint": Command(sprints.update_sprint, frozenset(sprints.UPDATABLE_FIELDS)),
-    "start_sprint": Command(sprints.start_sprint),
-    "complete_sprint": Command(sprints.complete_sprint),
-    "cancel_sprint": Command(sprints.cancel_sprint),
-    "delete_sprint": Command(sprints.delete_sprint),
-    "create_comment": Command(comments.create_comment),
-    "update_comment": Command(comments.update_comment),
-    "delete_comment": Command(comments.delete_comment),
-    "get_comments": Query(comments.get_comments, "comments_list", _wrap("comments")),
-    "start_timer": Command(time_entries.start_timer),
-    "stop_timer": Command(time_entries.stop_timer),
-    "create_time_entry": Command(time_entries.create_time_entry),
-    "update_time_entry": Command(
+    "move_work_item": CommandRow(work_items.move_work_item),
+    "delete_work_item": CommandRow(work_items.delete_work_item),
+    "create_sprint": CommandRow(sprints.create_sprint),
+    "update_sprint": CommandRow(sprints.update_sprint, frozenset(sprints.UPDATABLE_FIELDS)),
+    "start_sprint": CommandRow(sprints.start_sprint),
+    "complete_sprint": CommandRow(sprints.complete_sprint),
+    "cancel_sprint": CommandRow(sprints.cancel_sprint),
+    "delete_sprint": CommandRow(sprints.delete_sprint),
+    "create_comment": CommandRow(comments.create_comment),
+    "update_comment": CommandRow(comments.update_comment),
+    "delete_comment": CommandRow(comments.delete_comment),
+    "get_comments": QueryRow(comments.get_comments, "comments_list", _wrap("comments")),
+    "start_timer": CommandRow(time_entries.start_timer),
+    "stop_timer": CommandRow(time_entries.stop_timer),
+    "create_time_entry": CommandRow(time_entries.create_time_entry),
+    "update_time_entry": CommandRow(
         time_entries.update_time_entry, frozenset(time_entries.UPDATABLE_FIELDS)
     ),
-    "delete_time_entry": Command(time_entries.delete_time_entry),
-    "get_time_entries": Query(time_entries.get_time_entries, "time_entries_list"),
-    "create_dependency": Command(dependencies.create_dependency),
-    "delete_dependency": Command(dependencies.delete_dependency),
-    "get_dependencies": Query(dependencies.get_dependencies, "dependencies_list"),
-    "create_swim_lane": Command(swim_lanes.create_swim_lane),
-    "update_swim_lane": Command(swim_lanes.update_swim_lane),
-    "delete_swim_lane": Command(swim_lanes.delete_swim_lane),
-    "add_member": Command(members.add_member),
-    "update_member_role": Command(members.update_member_role),
-    "remove_member": Command(members.remove_member),
-    "list_members": Query(members.list_members, "members_list", _wrap("members")),
-    "get_activity": Query(
+    "delete_time_entry": CommandRow(time_entries.delete_time_entry),
+    "get_time_entries": QueryRow(time_entries.get_time_entries, "time_entries_list"),
+    "create_dependency": CommandRow(dependencies.create_dependency),
+    "delete_dependency": CommandRow(dependencies.delete_dependency),
+    "get_dependencies": QueryRow(dependencies.get_dependencies, "dependencies_list"),
+    "create_swim_lane": CommandRow(swim_lanes.create_swim_lane),
+    "update_swim_lane": CommandRow(swim_lanes.update_swim_lane),
+    "delete_swim_lane": CommandRow(swim_lanes.delete_swim_lane),
+    "add_member": CommandRow(members.add_member),
+    "update_member_role": CommandRow(members.update_member_role),
+    "remove_member": CommandRow(members.remove_member),
+    "list_members": QueryRow(members.list_members, "members_list", _wrap("members")),
+    "get_activity": QueryRow(
         activity.get_activity,
         "activity_page",
         lambda page: {"entries": page.items, "next_cursor": page.next_cursor},
-        paged=True,
+        prepare=_paged,
     ),
 }
-# Handled by the connection itself: they change the socket's state, not the tenant's data.
-CONNECTION_REQUESTS = frozenset({"subscribe", "unsubscribe", "get_changes", "reauthenticate"})
-SUBSCRIBE_QUERY = changes.subscribe_projects
-CHANGES_QUERY = changes.get_changes
-
-
-def command_args(entry: Command, args: Args) -> Args:
-    if entry.fields:
-        args = {k: v for k, v in args.items() if k not in entry.fields} | {
-            "fields": {k: v for k, v in args.items() if k in entry.fields}
-        }
-    return entry.adapt(args) if entry.adapt else args
-
-
-def query_args(entry: Query, runner: ServiceRunner, args: Args) -> Args:
-    if entry.paged:
-        args = dict(args)
-        args["page"] = runner.page(args.pop("limit", None), args.pop("cursor", None))
-    return args

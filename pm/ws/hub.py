@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from pm.bus.base import Bus
 from pm.domain.events import Event
+from pm.doorkit.events import event_envelope
 from pm.errors import ResyncRequired
 from pm.observability import metrics
 from pm.ws.codec import Encoding, encode
@@ -36,17 +37,6 @@ class Subscriber(Protocol):
     encoding: Encoding
 
     def enqueue(self, frame: str | bytes, payload_name: str) -> None: ...
-
-
-def event_envelope(event: Event) -> dict[str, Any]:
-    """An event exactly as it goes live and as GetChanges replays it."""
-    return {
-        "message_id": event.event_id,
-        "seq": event.seq,
-        "actor_id": event.actor_id,
-        "sent_at_ms": event.at,
-        event.payload_name: event.payload,
-    }
 
 
 class _Subscription:

@@ -42,14 +42,15 @@ class ConnectionCaps:
     by_tenant: Counter[str] = field(default_factory=Counter)
     by_user: Counter[tuple[str, str]] = field(default_factory=Counter)
 
-    def refusal(self, tenant_id: str, user_id: str) -> tuple[int, str] | None:
-        """(HTTP status, reason) if one more connection would break a cap."""
+    def refusal(self, tenant_id: str, user_id: str) -> tuple[str, str] | None:
+        """(error code, reason) if one more connection would break a cap: the process and the
+        tenant are out of room (UNAVAILABLE), a user has opened too many (RATE_LIMITED)."""
         if self.open_total >= self.total:
-            return 503, "the server has too many connections"
+            return "UNAVAILABLE", "the server has too many connections"
         if self.by_tenant[tenant_id] >= self.per_tenant:
-            return 503, "the tenant has too many connections"
+            return "UNAVAILABLE", "the tenant has too many connections"
         if self.by_user[(tenant_id, user_id)] >= self.per_user:
-            return 429, "too many connections for this user"
+            return "RATE_LIMITED", "too many connections for this user"
         return None
 
     def acquire(self, tenant_id: str, user_id: str) -> None:

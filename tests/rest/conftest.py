@@ -1,7 +1,7 @@
 """Fixtures for the REST door: a seeded board behind a real uvicorn, and real tokens.
 
 How the data gets there: a ServiceRunner built exactly as the app builds its own
-(``pm.app.build_components``) runs real commands on the same data dir *before* the server
+(``pm.wiring.build_components``) runs real commands on the same data dir *before* the server
 starts, then closes its tenants; the server opens the tenant files lazily and reads what the
 commands committed. The rows are the real thing (memberships, lanes, activity, change feed)
 and the test never reaches into the server's event loop, which runs in another thread. Seeding
@@ -24,7 +24,6 @@ from typing import Any
 import httpx
 import pytest
 
-from pm.app import build_components
 from pm.auth import issue_token
 from pm.config import Settings, load_settings
 from pm.services import comments, dependencies, sprints, time_entries
@@ -32,6 +31,7 @@ from pm.services.changes import current_seq
 from pm.services.clock import now_ms
 from pm.services.context import RequestContext
 from pm.services.runner import ServiceRunner
+from pm.wiring import build_components
 from tests.conftest import TEST_SECRET, LiveServer, start_server
 from tests.services.factories import add_member, ctx_for, make_item, make_project
 

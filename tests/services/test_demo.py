@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from pm.demo import seed_demo
 from pm.services.context import RequestContext
-from pm.services.demo import seed_demo
 from pm.services.projects import project_snapshot
 from pm.services.runner import ServiceRunner
 from pm.services.time_entries import get_time_entries

@@ -57,12 +57,12 @@ def json_lines() -> Iterator[JsonLines]:
 def exporter(live_server: LiveServer) -> InMemorySpanExporter:
     """The app's tracer, exporting to memory: the door reads it when a socket is accepted."""
     spans = InMemorySpanExporter()
-    live_server.app.state.pm.tracing = Tracing(spans)
+    live_server.components.tracing = Tracing(spans)
     return spans
 
 
 def _finished_spans(live_server: LiveServer, exporter: InMemorySpanExporter) -> list[ReadableSpan]:
-    live_server.app.state.pm.tracing.shutdown()  # flushes the batch processor
+    live_server.components.tracing.shutdown()  # flushes the batch processor
     return list(exporter.get_finished_spans())
 
 

@@ -1,5 +1,6 @@
-"""A sample project for ``pm demo``, made through the same service functions as real traffic,
-so what a newcomer explores is exactly what the doors would have produced."""
+"""A sample project for ``pm demo``, made through the same service entries as real traffic (a
+client of the service layer, like a door), so what a newcomer explores is exactly what the doors
+would have produced."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from pm.services import comments, dependencies, members, sprints, time_entries, 
 from pm.services.context import RequestContext
 from pm.services.runner import ServiceRunner
 
+DEMO_TENANT = "demo"
+DEMO_USER = "demo-user"
+DEMO_NAME = "Demo User"
 TEAMMATE = "sam"
 
 # (epic title, [(story title, [(task title, status, points)])])

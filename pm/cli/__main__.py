@@ -1,0 +1,7 @@
+"""``python -m pm.cli``: the ``pm`` command."""
+
+import sys
+
+from pm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,217 @@
+"""``pm tenants (list|create|migrate|backup|stats)``: operator commands on the tenant files.
+
+Each parses its arguments, calls one ``TenantAdmin`` entry (pm.services.tenant_admin, built by
+the wiring) and prints what it answered; a refusal is one ``pm: ...`` line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from pm.config import Settings
+from pm.domain.enums import ItemType, Status
+from pm.errors import PmError
+from pm.services.tenant_admin import PAGES_PER_STEP, BackupRefused, TenantStats
+from pm.wiring import build_tenant_admin
+
+SettingsOf = Callable[[argparse.Namespace], Settings]
+
+
+def add_parser(sub: Any, settings_of: SettingsOf) -> None:
+    """The ``tenants`` command and its actions, each reading the settings with ``settings_of``."""
+    tenants = sub.add_parser("tenants", help="tenant administration")
+    tsub = tenants.add_subparsers(required=True, metavar="ACTION")
+
+    def action(name: str, handler: Callable[[argparse.Namespace, Settings], int], **kw: Any) -> Any:
+        parser = tsub.add_parser(name, **kw)
+        parser.set_defaults(handler=lambda args: handler(args, settings_of(args)))
+        return parser
+
+    action("list", _list, help="tenants on disk")
+    action("create", _create, help="create and migrate a tenant").add_argument("tenant_id")
+    action("migrate", _migrate, help="migrate every tenant to head")
+    backup = action("backup", _backup, help="consistent copy of a tenant, safe while serving")
+    backup.add_argument("tenant_id")
+    backup.add_argument("dest", type=Path, help="a file, or a folder for <id>-<UTC time>.db")
+    backup.add_argument("--force", action="store_true", help="replace an existing file")
+    backup.add_argument(
+        "--pages-per-step", type=_positive_int, default=PAGES_PER_STEP, help="pages per step"
+    )
+    stats = action("stats", _stats, help="size, items, members, last activity per tenant")
+    stats.add_argument("--json", action="store_true", help="one JSON document")
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _list(_args: argparse.Namespace, settings: Settings) -> int:
+    admin = build_tenant_admin(settings, create_root=True)
+    try:
+        for tenant_id in admin.tenant_ids():
+            print(tenant_id)
+    finally:
+        admin.close()
+    return 0
+
+
+def _create(args: argparse.Namespace, settings: Settings) -> int:
+    admin = build_tenant_admin(settings, create_root=True)
+    try:
+        if not admin.create(args.tenant_id):
+            print(f"pm: tenant {args.tenant_id} already exists", file=sys.stderr)
+            return 1
+        print(f"created tenant {args.tenant_id}")
+    except PmError as exc:
+        print(f"pm: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        admin.close()
+    return 0
+
+
+def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    """Every tenant file to head; a broken file is reported and the rest still migrate."""
+    admin = build_tenant_admin(settings, create_root=True)
+    try:
+        ids = admin.tenant_ids()
+        failures = [
+            f for t in tqdm(ids, desc="migrating", unit="tenant") if (f := admin.migrate(t))
+        ]
+    finally:
+        admin.close()
+    for failure in failures:
+        print(
+            f"pm: tenant {failure.tenant_id} failed to migrate: {failure.reason}", file=sys.stderr
+        )
+    return 1 if failures else 0
+
+
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    admin = build_tenant_admin(settings, create_root=False)
+    try:
+        result = admin.backup(
+            args.tenant_id, args.dest, force=args.force, pages_per_step=args.pages_per_step
+        )
+    except BackupRefused as exc:
+        print(f"pm: {exc}", file=sys.stderr)
+        return 1
+    except PmError as exc:
+        print(f"pm: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        admin.close()
+    print(
+        f"backed up tenant {args.tenant_id} to {result.path} "
+        f"({result.size_bytes} bytes, {result.pages} pages, integrity ok)"
+    )
+    return 0
+
+
+def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    """Every tenant's row is printed; the exit code is 1 if any file could not be read."""
+    admin = build_tenant_admin(settings, create_root=False)
+    try:
+        rows = admin.stats()
+    finally:
+        admin.close()
+    print(json.dumps(as_json(rows), indent=2) if args.json else format_table(rows))
+    return 1 if any(row.error is not None for row in rows) else 0
+
+
+# -- the stats, for a terminal and as JSON ----------------------------------------------------
+
+
+def as_json(rows: Iterable[TenantStats]) -> dict[str, Any]:
+    """The ``--json`` document: sizes in bytes, times as ISO UTC and as Unix ms."""
+    return {"tenants": [_row_json(row) for row in rows]}
+
+
+def _row_json(row: TenantStats) -> dict[str, Any]:
+    """A broken tenant's figures are null, not zero: nothing was counted."""
+    figures: dict[str, Any] = {
+        "items_by_type": row.items_by_type,
+        "items_by_status": row.items_by_status,
+        "members": row.members,
+        "last_activity_at": row.last_activity_at,
+        "last_activity_ms": row.last_activity_ms,
+        "seq": row.seq,
+    }
+    if row.error is not None:
+        figures = dict.fromkeys(figures)
+    return {"tenant_id": row.tenant_id, "size_bytes": row.size_bytes, **figures, "error": row.error}
+
+
+_TYPE_COLUMNS = (
+    (ItemType.PROJECT, "PROJECTS"),
+    (ItemType.EPIC, "EPICS"),
+    (ItemType.STORY, "STORIES"),
+    (ItemType.TASK, "TASKS"),
+)
+_HEADER = (
+    "TENANT",
+    "SIZE",
+    *(title for _, title in _TYPE_COLUMNS),
+    "DONE",
+    "MEMBERS",
+    "SEQ",
+    "LAST ACTIVITY (UTC)",
+)
+
+
+def format_table(rows: Iterable[TenantStats]) -> str:
+    """Aligned columns for a terminal; a broken tenant shows its error after its size."""
+    cells = [_HEADER, *(_row_cells(row) for row in rows)]
+    widths = _widths(cells)
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)).rstrip()
+        for line in cells
+    )
+
+
+def _widths(lines: list[tuple[str, ...]]) -> list[int]:
+    """Column widths; the error message of a broken row runs on past the columns."""
+    widths = [0] * len(_HEADER)
+    for line in lines:
+        aligned = line if len(line) == len(_HEADER) else line[:-1]
+        for i, cell in enumerate(aligned):
+            widths[i] = max(widths[i], len(cell))
+    return widths
+
+
+def _row_cells(row: TenantStats) -> tuple[str, ...]:
+    if row.error is not None:
+        return (row.tenant_id, _human_size(row.size_bytes), f"error: {row.error}")
+    by_type = tuple(str(row.items_by_type.get(t.value, 0)) for t, _ in _TYPE_COLUMNS)
+    done = str(row.items_by_status.get(Status.DONE.value, 0))
+    last = row.last_activity_at or "-"
+    return (
+        row.tenant_id,
+        _human_size(row.size_bytes),
+        *by_type,
+        done,
+        str(row.members),
+        str(row.seq),
+        last,
+    )
+
+
+def _human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

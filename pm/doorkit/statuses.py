@@ -1,0 +1,25 @@
+"""The HTTP status of each domain error code (DOMAIN.md), for every answer given over HTTP: a
+REST error and a refused WebSocket handshake say the same thing the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+HTTP_STATUS: Mapping[str, int] = MappingProxyType(
+    {
+        "VALIDATION_ERROR": 422,
+        "NOT_FOUND": 404,
+        "UNAUTHENTICATED": 401,
+        "FORBIDDEN": 403,
+        "CONFLICT": 409,
+        "DELETE_BLOCKED": 409,
+        "CYCLE_DETECTED": 409,
+        "RATE_LIMITED": 429,
+        "PAYLOAD_TOO_LARGE": 413,
+        "INVALID_MESSAGE": 400,
+        "RESYNC_REQUIRED": 410,
+        "UNAVAILABLE": 503,
+        "INTERNAL": 500,
+    }
+)

@@ -1,0 +1,98 @@
+"""The server every pm process runs: ``pm serve``, ``pm demo``, the tests and the bench alike.
+
+``uvicorn_config`` is the one uvicorn configuration (WebSocket implementation, frame bound,
+heartbeat, no per-message compression, pm's own logging); ``DrainingServer`` adds pm's shutdown
+to uvicorn's. Listeners close first, then the doors drain (``Lifecycle.drain``: in-flight
+requests answered, sockets closed with 1012), then uvicorn's own shutdown waits for HTTP
+requests with what is left of the grace. A tenth of the grace is kept for the lifespan's
+teardown (``Components.stop``: sweepers, bus, tenant files).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sys
+import time
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+from pm.app import create_app
+from pm.config import Settings
+from pm.observability.logging import configure_logging
+from pm.wiring import Components, build_components
+
+
+def uvicorn_config(app: object, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]  # uvicorn types its app as one of its ASGI protocols
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,  # a compressed bomb can't inflate memory
+        ws_max_size=settings.ws_max_frame_bytes,
+        ws_ping_interval=settings.ws_ping_interval_seconds,
+        ws_ping_timeout=settings.ws_ping_timeout_seconds,
+        log_config=None,
+        access_log=False,
+    )
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's own shutdown closes every WebSocket with 1012 at once, dropping the answer of a
+    request still being served, and ends the app's lifespan only after the sockets are gone; so
+    pm's shutdown (the module docstring) runs before it."""
+
+    TEARDOWN_SHARE = 0.1
+    POLL_SECONDS = 0.02
+
+    def __init__(self, components: Components) -> None:
+        super().__init__(uvicorn_config(create_app(components), components.settings))
+        self.components = components
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> DrainingServer:
+        return cls(build_components(settings))
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        settings = self.components.settings
+        lifecycle = self.components.lifecycle
+        # Not ready, still serving: the load balancer takes this instance out of rotation
+        # before its listeners close (the grace starts after this).
+        lifecycle.stop_being_ready()
+        await asyncio.sleep(settings.shutdown_unready_seconds)
+        deadline = time.monotonic() + settings.shutdown_grace_seconds * (1 - self.TEARDOWN_SHARE)
+        for server in self.servers:
+            server.close()  # stop accepting before anything else
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(deadline - time.monotonic()):
+                await lifecycle.drain()
+                await self._closing_handshakes()
+        # uvicorn's wait takes whole seconds; rounding down keeps it inside the grace.
+        self.config.timeout_graceful_shutdown = max(0, int(deadline - time.monotonic()))
+        await super().shutdown(sockets)
+
+    async def _closing_handshakes(self) -> None:
+        """Every drained socket has sent its close frame; wait for each client's reply before
+        uvicorn drops the TCP connection. Dropped earlier, with requests the client pipelined
+        still unread on the server, the kernel answers with a reset, and a reset discards the
+        last answers and the close frame still unread in the client's buffer."""
+        while self._websockets_open():  # noqa: ASYNC110 (uvicorn has no event for it: poll)
+            await asyncio.sleep(self.POLL_SECONDS)
+
+    def _websockets_open(self) -> bool:
+        return any(isinstance(c, WebSocketsSansIOProtocol) for c in self.server_state.connections)
+
+
+def run_server(settings: Settings) -> None:
+    """Serve until stopped, as ``uvicorn.run`` does: Ctrl-C is a normal stop, and a server that
+    never started exits with uvicorn's startup-failure code."""
+    configure_logging(settings.log_level)
+    server = DrainingServer.for_settings(settings)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)

@@ -1,0 +1,165 @@
+"""The composition root: every component of one pm process, built once, here and nowhere else.
+
+    settings -> tenants   TenantConnectionManager; a new tenant file is seeded with the LLM context
+             -> bus       committed events and presence to subscribers: in-process, or through
+                          Redis between processes and nodes (PM_REDIS_URL; it reads the change
+                          feed through the tenants to order events and fill gaps)
+             -> services  ServiceRunner over both, bounded by ServiceSettings
+             -> verifier  TokenVerifier (JWT -> Principal), for every door
+             -> tracing   one tracer provider for every door (off unless PM_OTLP_ENDPOINT is set)
+
+The app (pm.app), every CLI command, the tests and the bench build through these functions, so a
+component is configured one way. Nothing here knows FastAPI or a door: the doors take what they
+need from ``Components``, and register with its ``Lifecycle`` what they must do at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from pm.auth import TokenVerifier
+from pm.bus.base import Bus
+from pm.bus.memory import MemoryBus
+from pm.bus.redis_bus import RedisBus, RedisBusSettings
+from pm.config import Settings
+from pm.observability.tracing import Tracing
+from pm.services.feed import ChangeFeedReader
+from pm.services.llm_context import seed_llm_context
+from pm.services.runner import ServiceRunner, ServiceSettings
+from pm.services.tenant_admin import TenantAdmin
+from pm.tenancy.database import Pragmas
+from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
+
+DrainHook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Lifecycle:
+    """Shutdown as the doors see it. ``stop_being_ready`` first (``/ready`` answers 503 while
+    everything is still served), then ``drain``: every door's hook, together (a WebSocket door
+    answers its in-flight requests and closes its sockets with 1012)."""
+
+    draining: bool = False
+    _drains: list[DrainHook] = field(default_factory=list)
+
+    def on_drain(self, hook: DrainHook) -> None:
+        self._drains.append(hook)
+
+    def stop_being_ready(self) -> None:
+        self.draining = True
+
+    async def drain(self) -> None:
+        self.stop_being_ready()
+        await asyncio.gather(*(hook() for hook in self._drains))
+
+
+@dataclass
+class Components:
+    """What the doors are given: built by ``build_components``, started and stopped by the app."""
+
+    settings: Settings
+    tenants: TenantConnectionManager
+    bus: Bus
+    services: ServiceRunner
+    verifier: TokenVerifier
+    tracing: Tracing
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        """The bus, then the background sweepers (idle tenants; idempotency keys and feed)."""
+        await self.bus.start()
+        self._tasks = [
+            asyncio.create_task(self.tenants.run_idle_sweeper()),
+            asyncio.create_task(self.services.run_sweeper()),
+        ]
+
+    async def stop(self) -> None:
+        """Last, once the server has closed every connection: sweepers, bus, tenant files."""
+        self.lifecycle.stop_being_ready()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.bus.stop()
+        self.tenants.close()
+
+
+def build_tenants(
+    settings: Settings, *, worker_threads: int | None = None
+) -> TenantConnectionManager:
+    """The tenant manager as the settings describe it; a fresh tenant gets the LLM context."""
+    return TenantConnectionManager(
+        TenancyConfig(
+            tenants_root=settings.prepare_data_dir(),
+            max_open_tenants=settings.max_open_tenants,
+            idle_seconds=settings.tenant_idle_seconds,
+            worker_threads=worker_threads or settings.worker_threads,
+            readers_per_tenant=settings.readers_per_tenant,
+            write_timeout_seconds=settings.write_timeout_seconds,
+            auto_provision=settings.auto_provision,
+            pragmas=Pragmas(settings.busy_timeout_ms, settings.synchronous),
+        ),
+        on_create=seed_llm_context,
+    )
+
+
+def build_bus(settings: Settings, tenants: TenantConnectionManager) -> Bus:
+    """The one place the bus backend is chosen: in-process unless PM_REDIS_URL names a Redis."""
+    if not settings.redis_url:
+        return MemoryBus()
+    return RedisBus(
+        RedisBusSettings(
+            url=settings.redis_url,
+            gap_wait_seconds=settings.bus_gap_wait_seconds,
+            max_held_events=settings.bus_max_held_events,
+            outbox=settings.bus_outbox,
+            presence_ttl_seconds=settings.presence_ttl_seconds,
+            timeout_seconds=settings.bus_timeout_seconds,
+        ),
+        ChangeFeedReader(tenants),
+    )
+
+
+def service_settings(settings: Settings) -> ServiceSettings:
+    return ServiceSettings(
+        idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+        change_retention_days=settings.change_retention_days,
+        default_page_size=settings.default_page_size,
+        max_page_size=settings.max_page_size,
+        context_max_items=settings.context_max_items,
+        context_recent_activity=settings.context_recent_activity,
+    )
+
+
+def build_services(settings: Settings, tenants: TenantConnectionManager, bus: Bus) -> ServiceRunner:
+    return ServiceRunner(tenants, bus, service_settings(settings))
+
+
+def build_components(settings: Settings) -> Components:
+    tenants = build_tenants(settings)
+    bus = build_bus(settings, tenants)
+    return Components(
+        settings=settings,
+        tenants=tenants,
+        bus=bus,
+        services=build_services(settings, tenants, bus),
+        verifier=TokenVerifier(settings),
+        tracing=Tracing.from_endpoint(settings.otlp_endpoint),
+    )
+
+
+def build_tenant_admin(settings: Settings, *, create_root: bool) -> TenantAdmin:
+    """Operator commands on the tenant files, one worker thread. ``create_root`` False leaves the
+    data folder as it is (backup and stats only read tenants; they never create a folder)."""
+    root = settings.prepare_data_dir() if create_root else settings.data_dir / "tenants"
+    manager = TenantConnectionManager(
+        TenancyConfig(
+            tenants_root=root,
+            worker_threads=1,
+            pragmas=Pragmas(settings.busy_timeout_ms, settings.synchronous),
+        ),
+        on_create=seed_llm_context,
+    )
+    return TenantAdmin(manager)

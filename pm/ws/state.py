@@ -1,0 +1,54 @@
+"""The WebSocket door's process-wide state: the hub, the caps, and every open connection."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pm.ws.hub import Hub
+from pm.ws.limits import ConnectionCaps, TokenBucket
+
+log = logging.getLogger(__name__)
+
+
+class Drainable(Protocol):
+    def drain(self) -> None: ...
+
+
+@dataclass
+class WsState:
+    """Shared by every connection of one app."""
+
+    hub: Hub
+    caps: ConnectionCaps
+    rate: str
+    live: set[Drainable] = field(default_factory=set)
+    draining: bool = False
+    _none_live: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def bucket_for_connection(self) -> TokenBucket:
+        return TokenBucket(self.rate)
+
+    def track(self, connection: Drainable) -> None:
+        """A socket accepted while draining (its handshake began before) is drained at once."""
+        self.live.add(connection)
+        self._none_live.clear()
+        if self.draining:
+            connection.drain()
+
+    def forget(self, connection: Drainable) -> None:
+        self.live.discard(connection)
+        if not self.live:
+            self._none_live.set()
+
+    async def drain(self) -> None:
+        """Every socket answers the request it is serving and closes with 1012. The caller
+        bounds the wait; the server closes whatever is left after it."""
+        self.draining = True
+        log.info("draining %d WebSocket connections", len(self.live))
+        for connection in list(self.live):
+            connection.drain()
+        if self.live:
+            await self._none_live.wait()
