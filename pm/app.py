@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from pm.doorkit.asgi import PmApp
+from pm.doorkit.tenant_route import TenantRoute
 from pm.rest import install_rest
 from pm.wiring import Components
 from pm.ws import install_ws
@@ -42,6 +43,7 @@ def create_app(components: Components) -> PmApp:
     _operations_routes(app, components)
     install_rest(app, components)
     install_ws(app, components)
+    app.add_middleware(TenantRoute)  # outermost: /t/<tenant>/... is served as /...
     return app
 
 

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     # Scale-out: workers on one host, nodes behind a proxy, the Redis bus between them
     workers: int = Field(default=1, ge=1, le=64)
     redis_url: str | None = None
+    # A cluster: every node's id, as the proxy's upstream block names it (host:port), and this
+    # node's. Tenants are placed by consistent hashing over them (pm.tenancy.placement).
+    node_id: str | None = None
+    nodes: CsvList = Field(default_factory=list)
     # A live event that arrives ahead of an earlier seq waits this long for it, then the gap is
     # filled from the change feed (another process's publish raced, or it died after commit).
     bus_gap_wait_seconds: float = Field(default=0.25, gt=0, le=10)
@@ -111,7 +115,20 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
-    @field_validator("jwt_algorithms", "allowed_origins", mode="before")
+    @model_validator(mode="after")
+    def _node_in_its_cluster(self) -> Settings:
+        if self.node_id and self.nodes and self.node_id not in self.nodes:
+            raise ValueError(
+                f"PM_NODE_ID ({self.node_id or 'unset'}) must be one of PM_NODES "
+                f"({', '.join(self.nodes)}): a node must know which tenants are its own"
+            )
+        if self.node_id and not self.nodes:
+            raise ValueError("PM_NODE_ID is set without PM_NODES: name every node of the ring")
+        if len(set(self.nodes)) != len(self.nodes):
+            raise ValueError("PM_NODES names a node twice")
+        return self
+
+    @field_validator("jwt_algorithms", "allowed_origins", "nodes", mode="before")
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -155,6 +172,14 @@ class Settings(BaseSettings):
         if self.jwt_public_key_file and not self.jwt_public_key_file.is_file():
             raise ConfigError(
                 f"PM_JWT_PUBLIC_KEY_FILE: {self.jwt_public_key_file} is not a readable file"
+            )
+
+    def require_node_identity(self) -> None:
+        """``pm serve`` in a cluster must know which node it is."""
+        if self.nodes and not self.node_id:
+            raise ConfigError(
+                "PM_NODE_ID must be set with PM_NODES: name this node as PM_NODES does "
+                f"({', '.join(self.nodes)})"
             )
 
     def prepare_data_dir(self) -> Path:

@@ -31,6 +31,7 @@ from pm.services.runner import ServiceRunner, ServiceSettings
 from pm.services.tenant_admin import TenantAdmin
 from pm.tenancy.database import Pragmas
 from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
+from pm.tenancy.placement import Placement
 
 DrainHook = Callable[[], Awaitable[None]]
 
@@ -100,6 +101,7 @@ def build_tenants(
             write_timeout_seconds=settings.write_timeout_seconds,
             auto_provision=settings.auto_provision,
             pragmas=Pragmas(settings.busy_timeout_ms, settings.synchronous),
+            placement=Placement(settings.node_id, settings.nodes),
         ),
         on_create=seed_llm_context,
     )

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pm.auth import issue_token
-from pm.cli import tenants
+from pm.cli import cluster, tenants
 from pm.config import ConfigError, Settings, load_settings
 from pm.demo import DEMO_NAME, DEMO_TENANT, DEMO_USER, seed_demo
 from pm.doorkit.caller import caller_context
@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     token.set_defaults(handler=_token)
 
     tenants.add_parser(sub, _settings)
+    cluster.add_parser(sub, _settings)
     return parser
 
 
@@ -71,6 +72,7 @@ def _serve(args: argparse.Namespace) -> int:
     overrides = {"host": args.host, "port": args.port, "workers": args.workers}
     settings = _settings(args, **overrides)
     settings.require_signing_key()
+    settings.require_node_identity()
     settings.prepare_data_dir()
     if settings.workers == 1:
         run_server(settings)

@@ -20,6 +20,10 @@ HTTP_STATUS: Mapping[str, int] = MappingProxyType(
         "INVALID_MESSAGE": 400,
         "RESYNC_REQUIRED": 410,
         "UNAVAILABLE": 503,
+        "WRONG_NODE": 421,
         "INTERNAL": 500,
     }
 )
+
+# A 421 names the node that serves the tenant, so the proxy can send the request on to it.
+OWNER_HEADER = "PM-Owner"

@@ -35,6 +35,7 @@ from pm.observability import metrics
 from pm.tenancy.database import Pragmas, reader_engine, writer_engine
 from pm.tenancy.ids import tenant_db_path, validate_tenant_id
 from pm.tenancy.migrations import Migrator
+from pm.tenancy.placement import Placement
 from pm.tenancy.write_queue import WriteQueue
 
 T = TypeVar("T")
@@ -73,6 +74,8 @@ class TenancyConfig:
     pragmas: Pragmas = field(default_factory=Pragmas)
     # How long an open waits for another process migrating the same file (pm.tenancy.migrations)
     migration_lock_seconds: float = 60.0
+    # Which tenants this node serves (a cluster: PM_NODE_ID, PM_NODES); all of them by default
+    placement: Placement = field(default_factory=Placement)
 
 
 class Tenant:
@@ -168,8 +171,10 @@ class TenantConnectionManager:
     # -- public API -----------------------------------------------------------------------
 
     async def get(self, tenant_id: str) -> Tenant:
-        """The open tenant, opening (and migrating) it on first use."""
+        """The open tenant, opening (and migrating) it on first use; refused (WRONG_NODE) when
+        another node of the cluster serves it."""
         validate_tenant_id(tenant_id)
+        self.config.placement.require_here(tenant_id)
         with self._lock:
             tenant = self._open.get(tenant_id)
             if tenant is not None:
@@ -203,8 +208,11 @@ class TenantConnectionManager:
                 continue
 
     def open_sync(self, tenant_id: str, *, create: bool | None = None) -> Tenant:
-        """Open a tenant from any thread. ``create`` overrides ``auto_provision``."""
+        """Open a tenant from any thread. ``create`` overrides ``auto_provision`` (an operator's
+        or the readiness probe's explicit open, which placement does not refuse)."""
         validate_tenant_id(tenant_id)
+        if create is None:
+            self.config.placement.require_here(tenant_id)
         with self._lock:
             tenant = self._open.get(tenant_id)
             if tenant is not None:

@@ -26,8 +26,9 @@ from starlette.websockets import WebSocketDisconnect
 
 from pm.auth import Principal
 from pm.doorkit.caller import caller_context
-from pm.doorkit.statuses import HTTP_STATUS
-from pm.errors import InvalidMessage, PmError, RateLimited, Unauthenticated
+from pm.doorkit.statuses import HTTP_STATUS, OWNER_HEADER
+from pm.doorkit.tenant_route import check_route
+from pm.errors import Forbidden, InvalidMessage, PmError, RateLimited, Unauthenticated, WrongNode
 from pm.observability import metrics
 from pm.observability.logging import bind_request, update_bound
 from pm.observability.tracing import Tracing, request_attributes
@@ -329,11 +330,19 @@ def _credentials(websocket: WebSocket) -> tuple[str, Encoding | None, str | None
     return token, None, None
 
 
-async def _deny(websocket: WebSocket, code: str, message: str, reason: str) -> None:
-    """Refuse the upgrade with the HTTP status of ``code`` and the JSON error body."""
+async def _deny(
+    websocket: WebSocket, code: str, message: str, reason: str, owner: str | None = None
+) -> None:
+    """Refuse the upgrade with the HTTP status of ``code`` and the JSON error body (a 421 names
+    the node that serves the tenant, in the body and in a header the proxy follows)."""
     metrics.WS_REFUSED.labels(reason).inc()
-    body = {"error": {"code": code, "message": message, "field": None}}
-    await websocket.send_denial_response(JSONResponse(body, status_code=HTTP_STATUS[code]))
+    body: dict[str, Any] = {"error": {"code": code, "message": message, "field": None}}
+    headers = None
+    if owner is not None:
+        body["error"]["owner"] = owner
+        headers = {OWNER_HEADER: owner}
+    response = JSONResponse(body, status_code=HTTP_STATUS[code], headers=headers)
+    await websocket.send_denial_response(response)
 
 
 async def serve_socket(websocket: WebSocket, components: Components, state: WsState) -> None:
@@ -350,7 +359,8 @@ async def serve_socket(websocket: WebSocket, components: Components, state: WsSt
     token, encoding, subprotocol = _credentials(websocket)
     try:
         principal = components.verifier.verify(token)
-    except Unauthenticated as exc:
+        check_route(websocket.scope, principal)
+    except (Unauthenticated, Forbidden) as exc:
         await _deny(websocket, exc.code, exc.message, "unauthenticated")
         return
     refusal = state.caps.refusal(principal.tenant_id, principal.user_id)
@@ -361,7 +371,8 @@ async def serve_socket(websocket: WebSocket, components: Components, state: WsSt
     try:
         await components.services.touch_user(caller_context(principal))
     except PmError as exc:
-        await _deny(websocket, exc.code, exc.message, "tenant")
+        owner = exc.owner if isinstance(exc, WrongNode) else None
+        await _deny(websocket, exc.code, exc.message, "tenant", owner)
         return
     state.caps.acquire(principal.tenant_id, principal.user_id)
     metrics.WS_CONNECTIONS.inc()

@@ -43,10 +43,12 @@ def _wait_until_listening(server: ServeProcess, timeout: float = 20) -> None:
 
 
 @contextlib.contextmanager
-def pm_serve(data_dir: Path, *args: str, **settings: str) -> Iterator[ServeProcess]:
+def pm_serve(
+    data_dir: Path, *args: str, port: int | None = None, **settings: str
+) -> Iterator[ServeProcess]:
     """``args`` go after ``pm serve`` (``"--workers", "2"``); ``settings`` are PM_* variables
-    without the prefix: ``ws_rate_limit="10/second"``."""
-    port = free_port()
+    without the prefix: ``ws_rate_limit="10/second"``; ``port`` is a free one unless given."""
+    port = port or free_port()
     env = {
         **os.environ,
         "PM_DATA_DIR": str(data_dir),
@@ -56,6 +58,7 @@ def pm_serve(data_dir: Path, *args: str, **settings: str) -> Iterator[ServeProce
         **{f"PM_{name.upper()}": value for name, value in settings.items()},
     }
     pm = Path(sys.executable).parent / "pm"
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"pm-serve-{port}.log"
     with log_path.open("wb") as log:
         # A session of its own: workers are its children, and the group is killed at the end.
