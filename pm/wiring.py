@@ -121,6 +121,7 @@ def build_bus(settings: Settings, tenants: TenantConnectionManager) -> Bus:
             timeout_seconds=settings.bus_timeout_seconds,
         ),
         ChangeFeedReader(tenants),
+        tenants.config.placement.pin,
     )
 
 
@@ -161,6 +162,7 @@ def build_tenant_admin(settings: Settings, *, create_root: bool) -> TenantAdmin:
             tenants_root=root,
             worker_threads=1,
             pragmas=Pragmas(settings.busy_timeout_ms, settings.synchronous),
+            placement=Placement(settings.node_id, settings.nodes),
         ),
         on_create=seed_llm_context,
     )

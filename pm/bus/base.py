@@ -27,6 +27,10 @@ class BusListener(Protocol):
         """Live events of the tenant may have been missed (the bus was unreachable): the
         tenant's subscribers must catch up from the change feed."""
 
+    def moved(self, tenant_id: str) -> None:
+        """The tenant's placement changed (``pm tenants move``): its sockets here reconnect,
+        through the proxy, to the node that serves it now."""
+
 
 class FeedReader(Protocol):
     """The change feed, read by the bus to find its place and to fill gaps."""

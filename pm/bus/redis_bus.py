@@ -40,13 +40,13 @@ from redis.exceptions import RedisError
 from pm.bus.base import BusListener, FeedReader, Subscriber, Users
 from pm.bus.memory import deliver
 from pm.bus.ordering import TenantSequence
+from pm.bus.pins import CONTROL_CHANNEL, Pin, load_pins
 from pm.bus.presence import Key, PresenceBook
 from pm.domain.events import Event
 from pm.observability import metrics
 
 log = logging.getLogger(__name__)
 
-CONTROL_CHANNEL = "pm:control"  # always subscribed, so a lost connection is noticed at once
 TENANT_CHANNEL = "pm:tenant:"
 PRESENCE_KEY = "pm:presence:"
 LOST = (RedisError, OSError)
@@ -126,9 +126,11 @@ def _event_from(body: dict[str, Any]) -> Event:
 
 
 class RedisBus:
-    def __init__(self, settings: RedisBusSettings, feed: FeedReader) -> None:
+    def __init__(self, settings: RedisBusSettings, feed: FeedReader, pin: Pin) -> None:
+        """``pin`` applies a tenant's pin (pm.bus.pins) to this process's placement."""
         self.settings = settings
         self.feed = feed
+        self._pin = pin
         self.process_id = uuid.uuid4().hex[:16]
         self.connected = False
         self._redis = Redis.from_url(
@@ -290,6 +292,8 @@ class RedisBus:
     async def _on_subscribed(self, channel: str) -> None:
         if channel == CONTROL_CHANNEL:
             self._came_up()
+            for tenant_id, node in (await load_pins(self._redis)).items():
+                self._pin(tenant_id, node)
             return
         tenant_id = channel.removeprefix(TENANT_CHANNEL)
         placed = self._placed.get(tenant_id)
@@ -320,6 +324,16 @@ class RedisBus:
             users = frozenset(str(u) for u in body["users"])
             if self._presence.set_remote(key, str(body["p"]), users, int(body["until"]), now_ms()):
                 self._presence_changed(key)
+
+    def _on_control(self, body: dict[str, Any]) -> None:
+        if body.get("k") == "placement":
+            tenant_id, node = str(body["tenant"]), body.get("node")
+            self._pin(tenant_id, None if node is None else str(node))
+            for listener in list(self._listeners):
+                try:
+                    listener.moved(tenant_id)
+                except Exception:
+                    log.exception("bus listener failed", extra={"tenant": tenant_id})
 
     def _resync(self, tenant_id: str) -> None:
         metrics.BUS_RESYNCS.inc()
@@ -390,6 +404,9 @@ class RedisBus:
                 body = json.loads(message["data"])
             except ValueError:
                 log.warning("bus: a message on %s is not JSON; ignored", channel)
+                return
+            if channel == CONTROL_CHANNEL:
+                self._on_control(body)
                 return
             body["t"] = channel.removeprefix(TENANT_CHANNEL)
             self._on_message(body)

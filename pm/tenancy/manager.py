@@ -35,6 +35,7 @@ from pm.observability import metrics
 from pm.tenancy.database import Pragmas, reader_engine, writer_engine
 from pm.tenancy.ids import tenant_db_path, validate_tenant_id
 from pm.tenancy.migrations import Migrator
+from pm.tenancy.moves import TenantMovedAway, refuse_if_moved
 from pm.tenancy.placement import Placement
 from pm.tenancy.write_queue import WriteQueue
 
@@ -51,6 +52,13 @@ def _is_busy(exc: OperationalError) -> bool:
 
 def _probe_write(session: Session) -> None:
     session.connection().execute(text("PRAGMA user_version = 1"))
+
+
+def _unless_moved(fn: SessionFn[T], session: Session) -> T:
+    driver = session.connection().connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    refuse_if_moved(driver)
+    return fn(session)
 
 
 class TenantClosed(Exception):
@@ -118,9 +126,10 @@ class Tenant:
             self._manager._exit(self)
 
     def write_sync(self, fn: SessionFn[T]) -> T:
-        """The synchronous core of ``write``, for worker threads and command-line tools."""
+        """The synchronous core of ``write``, for worker threads and command-line tools. Each
+        write first checks, under the write lock, that the file was not moved away."""
         with self._write_thread_lock:
-            return self._transact(self._writer, fn, "write")
+            return self._transact(self._writer, functools.partial(_unless_moved, fn), "write")
 
     def read_sync(self, fn: SessionFn[T]) -> T:
         return self._transact(self._readers, fn, "read")
@@ -190,6 +199,10 @@ class TenantConnectionManager:
             pending.add_done_callback(lambda _f: self._pending.pop(tenant_id, None))
         return await asyncio.shield(pending)
 
+    def require_here(self, tenant_id: str) -> None:
+        """Refuse (WRONG_NODE) a tenant that another node of the cluster serves."""
+        self.config.placement.require_here(validate_tenant_id(tenant_id))
+
     async def write(self, tenant_id: str, fn: SessionFn[T]) -> T:
         """Open the tenant if needed and run ``fn`` as one write transaction."""
         while True:
@@ -198,6 +211,9 @@ class TenantConnectionManager:
                 return await tenant.write(fn)
             except TenantClosed:
                 continue
+            except TenantMovedAway:
+                self.require_here(tenant_id)  # WRONG_NODE once the new owner is known here
+                raise
 
     async def read(self, tenant_id: str, fn: SessionFn[T]) -> T:
         while True:

@@ -38,7 +38,7 @@ from pm.services.runner import ServiceRunner
 from pm.wiring import Components
 from pm.ws.codec import REQUEST_PAYLOADS, Encoding, decode, encode, request_args
 from pm.ws.dispatch import DISPATCH
-from pm.ws.hub import Hub
+from pm.ws.hub import MOVED_CLOSE, Hub
 from pm.ws.state import WsState
 
 log = logging.getLogger(__name__)
@@ -246,6 +246,8 @@ class Connection:
         except PmError as exc:
             metrics.WS_ERRORS.labels(exc.code).inc()
             await self._send(error_envelope(message_id, exc), "error")
+            if isinstance(exc, WrongNode):  # the tenant moved: reconnect through the proxy
+                self.close_soon(*MOVED_CLOSE)
             return exc.code
         finally:
             metrics.WS_MESSAGES_IN.labels(kind).inc()  # undecodable frames count as "invalid"

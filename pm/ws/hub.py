@@ -38,6 +38,8 @@ class Subscriber(Protocol):
 
     def enqueue(self, frame: str | bytes, payload_name: str) -> None: ...
 
+    def close_soon(self, code: int, reason: str) -> None: ...
+
 
 class _Subscription:
     __slots__ = ("floor", "pending")
@@ -47,6 +49,7 @@ class _Subscription:
         self.pending: list[Event] = []
 
 
+MOVED_CLOSE = (1012, "the tenant moved: reconnect and resync with GetChanges")
 RESYNC_MESSAGE = "live events were interrupted: catch up with GetChanges from your last seq"
 
 
@@ -116,6 +119,10 @@ class Hub:
 
     def presence_changed(self, tenant_id: str, project_id: str) -> None:
         self._presence(tenant_id, project_id)
+
+    def moved(self, tenant_id: str) -> None:
+        for conn in {c for (t, _p), subs in self._subs.items() if t == tenant_id for c in subs}:
+            conn.close_soon(*MOVED_CLOSE)
 
     def resync(self, tenant_id: str) -> None:
         conns = {conn for (t, _p), subs in self._subs.items() if t == tenant_id for conn in subs}
