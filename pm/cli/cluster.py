@@ -5,7 +5,8 @@ and spelling of ``PM_NODES`` (pm.tenancy.placement computes the same ring, so pr
 agree on every owner). A node that does not serve a tenant answers 421 with ``PM-Owner``; nginx
 follows it once, to that node (a tenant pinned elsewhere by ``pm tenants move``, or a ring being
 changed). Nothing else is served through the proxy: operators reach a node's /metrics and
-/ready directly, and a request outside ``/t/<tenant>/`` gets 404.
+/ready directly, a request outside ``/t/<tenant>/`` gets 404, and ``/proxy/health`` is the
+proxy's own liveness.
 """
 
 from __future__ import annotations
@@ -108,6 +109,11 @@ http {{
             }}
             proxy_pass http://$pm_owner;
 {PROXY_SETTINGS}
+        }}
+
+        location = /proxy/health {{
+            default_type text/plain;
+            return 200 "ok\n";
         }}
 
         location / {{
