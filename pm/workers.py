@@ -12,25 +12,32 @@ with 1012). So each worker here is uvicorn's own worker process (its ping/pong h
 terminate and kill) serving a ``DrainingServer``, and this module is the small loop around them:
 start N, replace any that dies or stops answering (a worker that fails before it ever served
 stops everything: the next one would fail the same way), and on SIGTERM or SIGINT forward
-SIGTERM to every worker and wait for each to drain.
+SIGTERM to every worker and wait for each to drain. Metrics: every worker writes its values to
+one folder made fresh for the run (prometheus_client's multiprocess mode), so a scrape answered
+by any worker reports the node; a dead worker's live gauges are dropped from the sums.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 import uvicorn
+from prometheus_client import multiprocess
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Process
 
 from pm.config import Settings, load_settings
+from pm.observability import metrics
 from pm.observability.logging import configure_logging
 from pm.server import DrainingServer
 
@@ -90,6 +97,8 @@ class Supervisor:
                 continue
             worker.kill()  # dead, or alive and not answering
             worker.join()
+            if worker.pid is not None:  # its live gauges leave the sums; its counters stay
+                multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
             if worker.exitcode == STARTUP_FAILURE:
                 log.error("worker %s failed to start; stopping", worker.pid)
                 self.failed = True
@@ -106,15 +115,21 @@ def serve_workers(
     settings: Settings, config_file: Path | None, overrides: dict[str, object]
 ) -> int:
     """``pm serve`` with ``settings.workers`` processes; each worker loads the settings itself,
-    from the same file, environment and command-line options."""
+    from the same file, environment and command-line options, and keeps its metrics in a
+    folder shared with the others (pm.observability.metrics), fresh for this run."""
     configure_logging(settings.log_level)
+    folder = tempfile.mkdtemp(prefix="pm-metrics-")
+    os.environ[metrics.MULTIPROCESS_DIR] = folder  # inherited by every worker
     # Only binds the socket as uvicorn does; the app is never loaded here (each worker builds
     # its own components and server).
     listener = uvicorn.Config(
         "pm.app:create_app", host=settings.host, port=settings.port, log_config=None
     )
     build = functools.partial(_worker_server, config_file, overrides)
-    return Supervisor(listener, build, settings.workers).run()
+    try:
+        return Supervisor(listener, build, settings.workers).run()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _worker_server(config_file: Path | None, overrides: dict[str, object]) -> uvicorn.Server:

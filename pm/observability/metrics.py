@@ -1,14 +1,34 @@
 """Every Prometheus metric of the process, defined once. Labels are bounded: operation names,
-route templates, status codes, error codes, fixed kinds; never a user or tenant id."""
+route templates, status codes, error codes, fixed kinds; never a user or tenant id.
+
+With ``pm serve --workers N`` every worker keeps its values in files under
+``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode, set up by pm.workers), and
+``exposition`` sums them, so whichever worker answers a scrape reports the whole node; each
+gauge says how its workers' values combine.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 # Tenancy and database
-TENANTS_OPEN = Gauge("pm_tenants_open", "Tenant databases currently open")
+TENANTS_OPEN = Gauge(
+    "pm_tenants_open", "Tenant databases currently open", multiprocess_mode="livesum"
+)
 TENANT_OPENS = Counter("pm_tenant_opens_total", "Tenant databases opened", ["kind"])
 TENANT_OPEN_SECONDS = Histogram(
     "pm_tenant_open_seconds", "Time to open a tenant database", ["kind"], buckets=LATENCY_BUCKETS
@@ -60,7 +80,9 @@ BOUND_HITS = Counter(
 RATE_LIMITED = Counter("pm_rate_limited_total", "Requests refused by a rate limit", ["door"])
 
 # WebSocket door
-WS_CONNECTIONS = Gauge("pm_ws_connections", "WebSocket connections open")
+WS_CONNECTIONS = Gauge(
+    "pm_ws_connections", "WebSocket connections open", multiprocess_mode="livesum"
+)
 WS_REFUSED = Counter("pm_ws_refused_total", "WebSocket handshakes refused", ["reason"])
 WS_MESSAGES_IN = Counter("pm_ws_messages_in_total", "Frames received, by payload", ["type"])
 WS_MESSAGES_OUT = Counter("pm_ws_messages_out_total", "Frames sent, by payload", ["type"])
@@ -106,7 +128,10 @@ for _door_errors in (HTTP_ERRORS, WS_ERRORS, SERVICE_ERRORS):
 
 # The bus (in-process, or Redis across processes and nodes)
 BUS_CONNECTED = Gauge(
-    "pm_bus_connected", "1 while the bus reaches its peers (always 1 for the in-process bus)"
+    "pm_bus_connected",
+    "1 while the bus reaches its peers (always 1 for the in-process bus); of several workers, "
+    "the least connected",
+    multiprocess_mode="livemin",
 )
 BUS_OUTAGES = Counter("pm_bus_outages_total", "Times the Redis bus lost its connection")
 BUS_RESYNCS = Counter(
@@ -121,4 +146,15 @@ BUS_FEED_EVENTS = Counter(
 BUS_PUBLISH_DROPPED = Counter(
     "pm_bus_publish_dropped_total", "Events never published to Redis (outbox full in an outage)"
 )
-BUS_OUTBOX = Gauge("pm_bus_outbox", "Messages waiting to be published to Redis")
+BUS_OUTBOX = Gauge(
+    "pm_bus_outbox", "Messages waiting to be published to Redis", multiprocess_mode="livesum"
+)
+
+
+def exposition() -> bytes:
+    """The text /metrics serves: this process's registry, or every worker's under workers."""
+    if not os.environ.get(MULTIPROCESS_DIR):
+        return bytes(generate_latest(REGISTRY))
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return bytes(generate_latest(registry))

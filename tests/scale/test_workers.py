@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import TEST_SECRET
@@ -82,6 +84,20 @@ class Writer:
             return
 
 
+async def _until_metric(server: ServeProcess, name: str, value: float) -> None:
+    async def scrape() -> float:
+        async with httpx.AsyncClient() as client:
+            text = (await client.get(f"http://127.0.0.1:{server.port}/metrics")).text
+        samples = [s for f in text_string_to_metric_families(text) for s in f.samples]
+        return sum(s.value for s in samples if s.name == name)
+
+    async def poll() -> None:
+        while await scrape() != value:
+            await asyncio.sleep(0.1)
+
+    await asyncio.wait_for(poll(), WAIT)
+
+
 def children_of(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as listing:
         return [int(child) for child in listing.read().split()]
@@ -118,6 +134,8 @@ async def test_a_killed_worker_loses_nothing_and_is_replaced(
             Writer(await client_on(server, "w-doomed", {doomed}), project_id),
             Writer(await client_on(server, "w-survivor", {survivor}), project_id),
         ]
+        # Whichever worker answers a scrape, /metrics reports the whole node.
+        await _until_metric(server, "pm_ws_connections", 4)
         running = [asyncio.create_task(writer.run()) for writer in writers]
         seen = await frames_until(watcher, lambda f: len(created_events(f)) >= 10)
         last_seen = created_events(seen)[-1][0]
@@ -160,6 +178,8 @@ async def test_a_killed_worker_loses_nothing_and_is_replaced(
 
         worker = await asyncio.wait_for(replacement_serves(), WAIT)
         assert worker in children_of(server.process.pid)
+        # The killed worker's sockets left the node's gauge: owner, survivor writer, back.
+        await _until_metric(server, "pm_ws_connections", 3)
         for client in [owner, back, writers[1].client]:
             await client.close()
 
