@@ -7,6 +7,7 @@ its environment variable, so an operator can fix it without reading code.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -183,13 +184,14 @@ class Settings(BaseSettings):
             )
 
     def prepare_data_dir(self) -> Path:
-        """Create the tenants folder and prove it is writable, or say which setting is wrong."""
+        """Create the tenants folder and prove it is writable, or say which setting is wrong.
+        The probe file is this call's own: workers starting together share the folder."""
         tenants = self.data_dir / "tenants"
         try:
             tenants.mkdir(parents=True, exist_ok=True)
-            probe = tenants / ".write-probe"
-            probe.write_bytes(b"")
-            probe.unlink()
+            fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=tenants)
+            os.close(fd)
+            os.unlink(probe)
         except OSError as exc:
             raise ConfigError(
                 f"PM_DATA_DIR: {self.data_dir} is not a writable folder ({exc.strerror})"

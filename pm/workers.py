@@ -1,10 +1,11 @@
-"""``pm serve --workers N``: N processes serving one listening socket, each restarted if it dies.
+"""``pm serve --workers N``: N processes serving one port, each restarted if it dies.
 
 One pm process is one interpreter, and its GIL keeps it to about one core. N workers share the
-port (the parent binds it once, as uvicorn does, and every worker accepts on it) and the data
-directory: SQLite's own file locks keep one writer per tenant file at a time across processes
-(``BEGIN IMMEDIATE`` waits up to ``busy_timeout``), and the Redis bus carries live events and
-presence between them, so N > 1 needs ``PM_REDIS_URL`` (pm.config refuses to start without it).
+port (each binds it with SO_REUSEPORT, and the kernel spreads connections over them) and the
+data directory: SQLite's own file locks keep one writer per tenant file at a time across
+processes (``BEGIN IMMEDIATE`` waits up to ``busy_timeout``), and the Redis bus carries live
+events and presence between them, so N > 1 needs ``PM_REDIS_URL`` (pm.config refuses to start
+without it).
 
 uvicorn's ``Multiprocess`` supervisor builds a plain ``uvicorn.Server`` in every worker, which
 would lose pm's drain on SIGTERM (``DrainingServer``: answer in-flight requests, close sockets
@@ -25,6 +26,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -48,17 +50,43 @@ CHECK_SECONDS = 0.5
 
 
 class Worker(Process):
-    """uvicorn's worker process, serving what ``build`` makes instead of a plain Server."""
+    """uvicorn's worker process, serving what ``build`` makes instead of a plain Server, on a
+    listening socket of its own bound with SO_REUSEPORT."""
 
-    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket], build: BuildServer):
+    def __init__(self, config: uvicorn.Config, build: BuildServer):
         self._build = build
-        super().__init__(config, sockets)
+        super().__init__(config, [])
 
     @property
     def server(self) -> uvicorn.Server:
         if self._server is None:
             self._server = self._build()
         return self._server
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            listener = reuse_port_listener(self.config.host, self.config.port)
+        except OSError as exc:
+            log.error("worker can't listen on %s:%s (%s)", self.config.host, self.config.port, exc)
+            sys.exit(STARTUP_FAILURE)
+        super().target([listener])
+
+
+def reuse_port_listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A listening socket that shares its port with the other workers' (SO_REUSEPORT): the
+    kernel spreads new connections over them. One socket accepted by every worker would not:
+    asyncio accepts up to a hundred pending connections per wake-up, so the first worker to
+    wake takes a whole burst and the others sit idle."""
+    family, kind, proto, _name, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind(address)
+    listener.listen(backlog)
+    listener.set_inheritable(True)
+    return listener
 
 
 class Supervisor:
@@ -72,26 +100,24 @@ class Supervisor:
 
     def run(self) -> int:
         """Serve until SIGTERM/SIGINT; the exit status (3 if a worker never started)."""
-        sock = self.config.bind_socket()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
-        self.workers = [self._start(sock) for _ in range(self.count)]
+        self.workers = [self._start() for _ in range(self.count)]
         log.info("serving with %d workers", self.count)
         while not self.stopping.wait(CHECK_SECONDS):
-            self._replace_dead(sock)
+            self._replace_dead()
         for worker in self.workers:
             worker.terminate()  # SIGTERM: each drains within PM_SHUTDOWN_GRACE_SECONDS
         for worker in self.workers:
             worker.join()
-        sock.close()
         return STARTUP_FAILURE if self.failed else 0
 
-    def _start(self, sock: socket.socket) -> Worker:
-        worker = Worker(self.config, [sock], self.build)
+    def _start(self) -> Worker:
+        worker = Worker(self.config, self.build)
         worker.start()
         return worker
 
-    def _replace_dead(self, sock: socket.socket) -> None:
+    def _replace_dead(self) -> None:
         for index, worker in enumerate(self.workers):
             if worker.is_alive(timeout=self.config.timeout_worker_healthcheck):
                 continue
@@ -105,7 +131,7 @@ class Supervisor:
                 self.stopping.set()
                 return
             log.warning("worker %s ended (exit %s); starting another", worker.pid, worker.exitcode)
-            self.workers[index] = self._start(sock)
+            self.workers[index] = self._start()
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self.stopping.set()
@@ -120,8 +146,8 @@ def serve_workers(
     configure_logging(settings.log_level)
     folder = tempfile.mkdtemp(prefix="pm-metrics-")
     os.environ[metrics.MULTIPROCESS_DIR] = folder  # inherited by every worker
-    # Only binds the socket as uvicorn does; the app is never loaded here (each worker builds
-    # its own components and server).
+    # The address the workers listen on; the app is never loaded here (each worker builds its
+    # own components and server).
     listener = uvicorn.Config(
         "pm.app:create_app", host=settings.host, port=settings.port, log_config=None
     )

@@ -15,15 +15,18 @@ from typing import Any
 from prometheus_client import REGISTRY
 
 from pm.bus.memory import MemoryBus
+from pm.config import load_settings
 from pm.errors import PmError
 from pm.services import work_items
 from pm.services.llm_context import seed_llm_context
 from pm.services.runner import ServiceRunner
 from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
+from tests.conftest import TEST_SECRET
 from tests.services.factories import ctx_for
 
 SPAWN = multiprocessing.get_context("spawn")
 RACERS = 6
+PROBES = 300
 WRITER_PROCESSES = 3
 WRITES_PER_CALLER = 20
 CALLERS_PER_PROCESS = 2
@@ -63,6 +66,11 @@ def _open_new_tenant(barrier: Any, results: Any, _index: int, root: str) -> None
     manager = _manager(root)
     try:
         barrier.wait()
+        # What each worker does first at start, all at once (and again and again here, so
+        # that the moments overlap): prove the data folder writable.
+        settings = load_settings(data_dir=Path(root).parent, jwt_secret=TEST_SECRET)
+        for _ in range(PROBES):
+            settings.prepare_data_dir()
         tenant = manager.open_sync("newco", create=True)
         tenant.write_sync(lambda session: None)
         results.put(("ok", manager.migrations_run))
@@ -72,7 +80,9 @@ def _open_new_tenant(barrier: Any, results: Any, _index: int, root: str) -> None
         manager.close()
 
 
-def test_processes_racing_to_create_one_tenant_migrate_it_once(tmp_path: Path) -> None:
+def test_processes_starting_together_and_racing_to_create_one_tenant_migrate_it_once(
+    tmp_path: Path,
+) -> None:
     root = tmp_path / "tenants"
     outcomes = _run_in_processes(_open_new_tenant, RACERS, str(root))
     assert [kind for kind, _ in outcomes] == ["ok"] * RACERS, outcomes
