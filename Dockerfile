@@ -5,8 +5,22 @@
 #   docker run --rm -v pm-data:/data pm tenants migrate     (any other `pm` command)
 # deploy/compose.yaml runs it beside Prometheus and Grafana.
 
-# Both stages use the same image so the venv's interpreter symlinks resolve in the final stage.
+# Both Python stages use the same image so the venv's interpreter symlinks resolve in the final
+# stage. The board (web/) is built in a Node stage; only its output reaches the Python build.
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-slim
+
+# ---------------------------------------------------------------- web: the board's static files
+FROM ${NODE_IMAGE} AS web
+# npm 11, as `make web` runs it (the lockfile is installed exactly with `npm ci`).
+RUN npm install -g npm@11 --no-audit --no-fund --loglevel=error
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY web ./
+# The protobuf types are generated from pm's one schema, so the page and the server agree.
+COPY pm/ws/pm.proto /src/pm/ws/pm.proto
+RUN npm run build
 
 # ---------------------------------------------------------------- build: a venv, nothing else
 FROM ${PYTHON_IMAGE} AS build
@@ -17,6 +31,7 @@ RUN python -m venv /opt/venv
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY pm ./pm
+COPY --from=web /src/pm/board/static ./pm/board/static
 # A regular (non-editable) install: pip builds the wheel (Alembic's scripts ship inside it, in
 # pm/migrations) and installs it with its dependencies.
 RUN /opt/venv/bin/pip install .

@@ -29,12 +29,12 @@ import httpx
 
 from bench.common import BENCH_SECRET, median, percentile, table, temp_dir
 from bench.door_server import DoorServer, door_server
+from bench.large_project import LargeProject, seed_large_project
 from pm.auth import issue_token
 from pm.config import load_settings
-from pm.services.context import RequestContext
-from pm.services.context_report import project_context
+from pm.services.kernel.caller import RequestContext
+from pm.services.read_models.project_context import project_context
 from pm.wiring import Components, build_components
-from tests.rest.factories import LargeProject, seed_large_project
 
 TENANT = "bench"
 USER = "bench-agent"
@@ -128,18 +128,11 @@ def _over_http(client: httpx.AsyncClient, path: str) -> Call:
 
 
 def _over_service(components: Components, project_id: str) -> Call:
-    """The route's own query with the route's bounds, without HTTP, response validation or
+    """The route's own query with the service's bounds, without HTTP, response validation or
     encoding; the number of items it kept."""
-    settings = components.settings
 
     async def call() -> int:
-        report = await components.services.query(
-            _caller(),
-            project_context,
-            project_id=project_id,
-            max_items=settings.context_max_items,
-            recent_activity=settings.context_recent_activity,
-        )
+        report = await components.services.query(_caller(), project_context, project_id=project_id)
         return len(report["work_items"])
 
     return call

@@ -309,7 +309,7 @@ class Gate:
 def _generator(task: str, gate: Gate, args: tuple[Any, ...], results: Any) -> None:
     load = _round_trips if task == "round_trips" else _delivery_runs
     try:
-        results.put(("ok", asyncio.run(load(gate, *args))))  # type: ignore[operator]
+        results.put(("ok", asyncio.run(load(gate, *args))))
     except Exception as exc:
         results.put(("failed", f"{type(exc).__name__}: {exc}"))
 

@@ -34,14 +34,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.common import RAW_PRAGMAS, median, ms, percentile, table, temp_dir
-from pm.bus.memory import MemoryBus
 from pm.config import Settings
 from pm.domain.events import Event
 from pm.services import work_items
-from pm.services.context import RequestContext
-from pm.services.llm_context import seed_llm_context
-from pm.services.runner import ServiceRunner
-from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
+from pm.tenancy.manager import TenantConnectionManager
+from pm.wiring import build_bus, build_services, build_tenants
 
 TARGET_SHARE_OF_RAW = 0.25
 CHILDREN_PER_PARENT = 200
@@ -106,16 +105,14 @@ class Board:
     published: list[Event]
 
     @classmethod
-    def build(cls, tenants_root: Path, worker_threads: int | None = None) -> Board:
-        """As the service tests build it (and as ``build_components``, with its defaults)."""
-        default = Settings.model_fields["worker_threads"].default
-        threads = default if worker_threads is None else worker_threads
-        config = TenancyConfig(tenants_root=tenants_root, worker_threads=threads)
-        manager = TenantConnectionManager(config, on_create=seed_llm_context)
-        bus = MemoryBus()
+    def build(cls, data_dir: Path, worker_threads: int | None = None) -> Board:
+        """As the app builds it (pm.wiring, default settings), over ``data_dir``."""
+        settings = Settings(data_dir=data_dir)
+        manager = build_tenants(settings, worker_threads=worker_threads)
+        bus = build_bus(settings, manager)
         published: list[Event] = []
         bus.subscribe(lambda _tenant, event: published.append(event))
-        return cls(manager, ServiceRunner(manager, bus), published)
+        return cls(manager, build_services(settings, manager, bus), published)
 
 
 def run(quick: bool) -> None:
@@ -128,7 +125,7 @@ def run(quick: bool) -> None:
 
 async def _measure(root: Path, plan: Plan) -> list[Result]:
     raw_path, raw_project = await _prepare_raw_file(root / "raw")
-    board = Board.build(root / "tenants")
+    board = Board.build(root / "data")
     try:
         raw, sequential = await _sequential(board, raw_path, raw_project, plan)
         one_tenant = await _concurrent(board, "busy", plan, tenants=1)
@@ -200,10 +197,10 @@ async def _concurrent(board: Board, prefix: str, plan: Plan, *, tenants: int) ->
 # -- the raw baseline ----------------------------------------------------------------------
 
 
-async def _prepare_raw_file(tenants_root: Path) -> tuple[Path, str]:
+async def _prepare_raw_file(data_dir: Path) -> tuple[Path, str]:
     """A tenant file made by the service layer (schema, seed, user, project, membership),
     closed again, so the raw loop writes into exactly what a command would."""
-    board = Board.build(tenants_root)
+    board = Board.build(data_dir)
     try:
         ctx = _caller("raw")
         project_id = await _project(board.runner, ctx)

@@ -42,8 +42,8 @@ from bench.door_server import DoorServer, door_server
 from pm.auth import issue_token
 from pm.config import load_settings
 from pm.services import work_items
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
 from pm.wiring import build_components
 
 TENANT = "bench"

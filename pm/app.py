@@ -1,7 +1,8 @@
 """The FastAPI app over the components (pm.wiring): the doors, the operations endpoints, and a
 lifespan that starts the components and stops them last.
 
-    components (pm.wiring) -> doors (/ws, /api/v1, /metrics) and /health, /live, /ready
+    components (pm.wiring) -> doors (/ws, /api/v1, /metrics), the board (/), /health, /live,
+                              /ready
 
 Shutdown belongs to the server (pm.server): it drains the doors through ``Lifecycle`` while the
 sockets are still open; the lifespan's end runs once the server has closed every connection.
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from pm.board import install_board
 from pm.doorkit.asgi import PmApp
 from pm.doorkit.tenant_route import TenantRoute
 from pm.rest import install_rest
@@ -43,6 +45,7 @@ def create_app(components: Components) -> PmApp:
     _operations_routes(app, components)
     install_rest(app, components)
     install_ws(app, components)
+    install_board(app)
     app.add_middleware(TenantRoute)  # outermost: /t/<tenant>/... is served as /...
     return app
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from pm.domain.events import JsonDict
+from pm.domain.events import Payload
 from pm.services import comments, dependencies, members, sprints, time_entries, work_items
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
 
 DEMO_TENANT = "demo"
 DEMO_USER = "demo-user"
@@ -48,20 +48,43 @@ PLAN: tuple[tuple[str, tuple[tuple[str, tuple[tuple[str, str, int], ...]], ...]]
 )
 
 
-async def seed_demo(runner: ServiceRunner, ctx: RequestContext) -> JsonDict:
+async def seed_demo(runner: ServiceRunner, ctx: RequestContext) -> Payload:
     """Create the demo project; return it. Safe to call on a fresh tenant only."""
+    seed = _Seed(runner, ctx)
+    project = await seed.item("project", None, "Mobile app launch")
+    await seed.run(members.add_member, project_id=project["id"], user_id=TEAMMATE, role="editor")
+    sprint = await seed.running_sprint(project)
+    tasks = await seed.tree(project, sprint)
+    await seed.links(tasks)
+    return dict(project)
 
-    async def run(fn: Any, **kwargs: Any) -> JsonDict:
-        outcome = await runner.command(ctx, fn, **kwargs)
-        return outcome.payload
 
-    project = (
-        await run(work_items.create_work_item, item_type="project", title="Mobile app launch")
-    )["work_item"]
-    await run(members.add_member, project_id=project["id"], user_id=TEAMMATE, role="editor")
-    today = date.today()
-    sprint = (
-        await run(
+class _Seed:
+    """The demo's commands, each as the demo user."""
+
+    def __init__(self, runner: ServiceRunner, ctx: RequestContext) -> None:
+        self.runner, self.ctx = runner, ctx
+
+    async def run(self, fn: Any, **kwargs: Any) -> Payload:
+        return (await self.runner.command(self.ctx, fn, **kwargs)).payload
+
+    async def item(
+        self, item_type: str, parent: Payload | None, title: str, **fields: Any
+    ) -> Payload:
+        parent_id = None if parent is None else parent["id"]
+        created = await self.run(
+            work_items.create_work_item,
+            item_type=item_type,
+            parent_id=parent_id,
+            title=title,
+            **fields,
+        )
+        item: Payload = created["work_item"]
+        return item
+
+    async def running_sprint(self, project: Payload) -> Payload:
+        today = date.today()
+        created = await self.run(
             sprints.create_sprint,
             project_id=project["id"],
             name="Sprint 1",
@@ -69,68 +92,55 @@ async def seed_demo(runner: ServiceRunner, ctx: RequestContext) -> JsonDict:
             start_date=(today - timedelta(days=4)).isoformat(),
             end_date=(today + timedelta(days=10)).isoformat(),
         )
-    )["sprint"]
-    await run(sprints.start_sprint, sprint_id=sprint["id"], expected_version=sprint["version"])
-    tasks: dict[str, JsonDict] = {}
-    for epic_title, stories in PLAN:
-        epic = (
-            await run(
-                work_items.create_work_item,
-                item_type="epic",
-                parent_id=project["id"],
-                title=epic_title,
-                priority="high",
-            )
-        )["work_item"]
-        for story_title, story_tasks in stories:
-            story = (
-                await run(
-                    work_items.create_work_item,
-                    item_type="story",
-                    parent_id=epic["id"],
-                    title=story_title,
-                )
-            )["work_item"]
-            for task_title, status, points in story_tasks:
-                in_sprint = epic_title == "Accounts and sign-in" and status != "backlog"
-                tasks[task_title] = (
-                    await run(
-                        work_items.create_work_item,
-                        item_type="task",
-                        parent_id=story["id"],
-                        title=task_title,
+        sprint: Payload = created["sprint"]
+        await self.run(sprints.start_sprint, sprint_id=sprint["id"], expected_version=1)
+        return sprint
+
+    async def tree(self, project: Payload, sprint: Payload) -> dict[str, Payload]:
+        """The epics, stories and tasks of ``PLAN``; the tasks by title."""
+        tasks: dict[str, Payload] = {}
+        for epic_title, stories in PLAN:
+            epic = await self.item("epic", project, epic_title, priority="high")
+            for story_title, story_tasks in stories:
+                story = await self.item("story", epic, story_title)
+                for task_title, status, points in story_tasks:
+                    in_sprint = epic_title == "Accounts and sign-in" and status != "backlog"
+                    tasks[task_title] = await self.item(
+                        "task",
+                        story,
+                        task_title,
                         status=status,
                         story_points=points,
-                        assignee_id=ctx.user_id if status == "in_progress" else None,
+                        assignee_id=self.ctx.user_id if status == "in_progress" else None,
                         sprint_id=sprint["id"] if in_sprint else None,
                     )
-                )["work_item"]
-    await run(
-        dependencies.create_dependency,
-        blocking_item_id=tasks["Local store"]["id"],
-        blocked_item_id=tasks["Conflict resolution"]["id"],
-    )
-    await run(
-        dependencies.create_dependency,
-        blocking_item_id=tasks["Verification email"]["id"],
-        blocked_item_id=tasks["Google OAuth"]["id"],
-    )
-    first = (
-        await run(
+        return tasks
+
+    async def links(self, tasks: dict[str, Payload]) -> None:
+        """Two blocking dependencies, a comment with a reply, a running timer."""
+        for blocking, blocked in (
+            ("Local store", "Conflict resolution"),
+            ("Verification email", "Google OAuth"),
+        ):
+            await self.run(
+                dependencies.create_dependency,
+                blocking_item_id=tasks[blocking]["id"],
+                blocked_item_id=tasks[blocked]["id"],
+            )
+        discussed = tasks["Rate-limit sign-ups"]["id"]
+        first = await self.run(
             comments.create_comment,
-            work_item_id=tasks["Rate-limit sign-ups"]["id"],
+            work_item_id=discussed,
             content="Per IP or per email? Per email feels fairer for shared offices.",
         )
-    )["comment"]
-    await run(
-        comments.create_comment,
-        work_item_id=tasks["Rate-limit sign-ups"]["id"],
-        parent_comment_id=first["id"],
-        content="Both: 5/hour per email, 50/hour per IP.",
-    )
-    await run(
-        time_entries.start_timer,
-        work_item_id=tasks["Rate-limit sign-ups"]["id"],
-        description="Token bucket in the sign-up handler",
-    )
-    return dict(project)
+        await self.run(
+            comments.create_comment,
+            work_item_id=discussed,
+            parent_comment_id=first["comment"]["id"],
+            content="Both: 5/hour per email, 50/hour per IP.",
+        )
+        await self.run(
+            time_entries.start_timer,
+            work_item_id=discussed,
+            description="Token bucket in the sign-up handler",
+        )

@@ -21,6 +21,7 @@ No transport is imported here; messages never carry SQL or a stack trace.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -74,7 +75,7 @@ class Conflict(PmError):
         message: str,
         *,
         current_version: int,
-        current: dict[str, Any] | None = None,
+        current: Mapping[str, Any] | None = None,
         conflicts: list[FieldConflict] | None = None,
     ) -> None:
         super().__init__(message)
@@ -157,23 +158,3 @@ class InternalError(PmError):
 
     def __init__(self, message: str = "internal error") -> None:
         super().__init__(message)
-
-
-ERROR_CODES: tuple[str, ...] = tuple(
-    cls.code
-    for cls in (
-        ValidationFailed,
-        NotFound,
-        Unauthenticated,
-        Forbidden,
-        Conflict,
-        DeleteBlocked,
-        CycleDetected,
-        RateLimited,
-        PayloadTooLarge,
-        InvalidMessage,
-        ResyncRequired,
-        Unavailable,
-        InternalError,
-    )
-)

@@ -26,8 +26,9 @@ from pm.bus.redis_bus import RedisBus, RedisBusSettings
 from pm.config import Settings
 from pm.observability.tracing import Tracing
 from pm.services.feed import ChangeFeedReader
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.kernel.settings import ServiceSettings
 from pm.services.llm_context import seed_llm_context
-from pm.services.runner import ServiceRunner, ServiceSettings
 from pm.services.tenant_admin import TenantAdmin
 from pm.tenancy.database import Pragmas
 from pm.tenancy.manager import TenancyConfig, TenantConnectionManager

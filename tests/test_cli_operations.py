@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from pm.bus.memory import MemoryBus
 from pm.cli import main
+from pm.config import load_settings
 from pm.domain.events import Event
 from pm.domain.models import ActivityLog
 from pm.services import work_items
-from pm.services.llm_context import seed_llm_context
-from pm.services.runner import ServiceRunner
-from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
+from pm.services.kernel.runner import ServiceRunner
+from pm.tenancy.manager import TenantConnectionManager
+from pm.wiring import build_bus, build_services, build_tenants
 
 from .conftest import TEST_SECRET
 from .services.factories import add_member, ctx_for, make_item, make_project
@@ -46,9 +46,7 @@ def out_dir(tmp_path: Path) -> Path:
 
 
 def open_manager(data_dir: Path) -> TenantConnectionManager:
-    return TenantConnectionManager(
-        TenancyConfig(tenants_root=data_dir / "tenants"), on_create=seed_llm_context
-    )
+    return build_tenants(load_settings(data_dir=data_dir))
 
 
 def integrity(path: Path) -> str:
@@ -275,9 +273,10 @@ def seeded(data_dir: Path) -> dict[str, Expected]:
 
     async def seed() -> None:
         manager = open_manager(data_dir)
-        bus = MemoryBus()
+        settings = load_settings(data_dir=data_dir)
+        bus = build_bus(settings, manager)
         bus.subscribe(lambda tenant, event: expected[tenant].events.append(event))
-        runner = ServiceRunner(manager, bus)
+        runner = build_services(settings, manager, bus)
         try:
             await seed_acme(runner)
             await seed_beta(runner)

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,7 @@ def test_comma_separated_lists_from_environment(monkeypatch: pytest.MonkeyPatch)
         ({"log_level": "loud"}, "PM_LOG_LEVEL"),
     ],
 )
-def test_invalid_values_name_the_setting(overrides: dict[str, object], named: str) -> None:
+def test_invalid_values_name_the_setting(overrides: dict[str, Any], named: str) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(**overrides)
     assert named in str(caught.value)

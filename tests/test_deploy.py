@@ -488,7 +488,7 @@ def test_dashboard_layout_and_data_source() -> None:
     panels = list(all_panels(board))
     ids = [panel["id"] for panel in panels]
     assert len(ids) == len(set(ids)), "panel ids repeat"
-    boxes = []
+    boxes: list[tuple[str, dict[str, int]]] = []
     for panel in panels:
         pos = panel["gridPos"]
         assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24, panel["title"]
@@ -579,10 +579,25 @@ def test_image_is_multi_stage_on_slim_python_and_ships_only_the_venv() -> None:
     for stage in stages:
         image = stage[0][1].split()[0]
         image = re.sub(r"\$\{(\w+)\}", lambda m: arguments[m.group(1)], image)
-        assert image == "python:3.11-slim", image
+        web = stage[0][1].endswith(" AS web")
+        assert image == ("node:20-slim" if web else "python:3.11-slim"), image
     copies = [rest for key, rest in final_stage() if key == "COPY"]
     assert copies and all(copy.startswith("--from=") for copy in copies), copies
     assert [copy.split()[1:] for copy in copies] == [["/opt/venv", "/opt/venv"]]
+
+
+def test_image_builds_the_board_from_the_lockfile_into_the_package() -> None:
+    """The web stage installs exactly the lockfile and builds from pm's .proto; the Python build
+    copies the result into pm/board/static before `pip install .`, which ships it as package
+    data (so the final stage still copies only the venv)."""
+    stages = {stage[0][1].split()[-1]: stage for stage in dockerfile_stages()}
+    runs = [rest for key, rest in stages["web"] if key == "RUN"]
+    assert any(run.startswith("npm ci") for run in runs) and "npm run build" in runs
+    copies = [rest for key, rest in stages["web"] if key == "COPY"]
+    assert "pm/ws/pm.proto /src/pm/ws/pm.proto" in copies
+    build = [(key, rest) for key, rest in stages["build"] if key in ("COPY", "RUN")]
+    board = build.index(("COPY", "--from=web /src/pm/board/static ./pm/board/static"))
+    assert board < build.index(("RUN", "/opt/venv/bin/pip install ."))
 
 
 def test_image_runs_as_a_non_root_user() -> None:

@@ -9,8 +9,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pm.cli.cluster import nginx_config
+from pm.cli.cluster import TENANT_ID, nginx_config
 from pm.config import load_settings
+from pm.tenancy.ids import TENANT_ID_PATTERN
 from tests.conftest import TEST_SECRET, free_port
 from tests.daemons import nginx_test
 from tests.test_deploy import (
@@ -126,3 +127,7 @@ def test_grafana_is_provisioned_as_for_a_single_node() -> None:
     assert grafana["environment"]["GF_SECURITY_ADMIN_PASSWORD"].startswith(
         "${GRAFANA_ADMIN_PASSWORD:?"
     )
+
+
+def test_nginx_captures_tenant_ids_as_pm_validates_them() -> None:
+    assert TENANT_ID_PATTERN.pattern == TENANT_ID

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pm.auth import issue_token
+from pm.board.links import board_url
 from pm.cli import cluster, tenants
 from pm.config import ConfigError, Settings, load_settings
-from pm.demo import DEMO_NAME, DEMO_TENANT, DEMO_USER, seed_demo
+from pm.demo import DEMO_NAME, DEMO_TENANT, DEMO_USER, TEAMMATE, seed_demo
 from pm.doorkit.caller import caller_context
 from pm.server import run_server
 from pm.wiring import build_components
@@ -94,12 +95,18 @@ def _demo(args: argparse.Namespace) -> int:
         name=DEMO_NAME,
         ttl_seconds=DEMO_TOKEN_SECONDS,
     )
+    colleague = issue_token(
+        secret, tenant_id=DEMO_TENANT, user_id=TEAMMATE, name="Sam", ttl_seconds=DEMO_TOKEN_SECONDS
+    )
     fresh = not (tenants_root / DEMO_TENANT / "main.db").exists()
     if fresh:
         asyncio.run(_seed_demo(settings, token))
     base = f"{settings.host}:{settings.port}"
     print(
         f"\npm demo: tenant '{DEMO_TENANT}' in {tenants_root}{' (seeded)' if fresh else ''}\n"
+        f"  Board, open this (you, {DEMO_NAME}, admin):\n    {board_url(base, token)}\n"
+        f"  Board as your colleague ({TEAMMATE}, editor), in another window:\n"
+        f"    {board_url(base, colleague)}\n"
         f"  API docs : http://{base}/docs\n"
         f"  WebSocket: ws://{base}/ws\n"
         f"  token (12 h, user {DEMO_USER}, tenant admin):\n\n{token}\n\n"

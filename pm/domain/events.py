@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-JsonDict = dict[str, Any]
+Payload = Mapping[str, Any]  # a message of pm.proto in the JSON mapping's shape
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class Event:
     event_id: str
     project_id: str
     payload_name: str
-    payload: JsonDict
+    payload: Payload
     actor_id: str
     at: int
     origin: str | None = None
@@ -27,7 +28,7 @@ class Outcome:
     """The answer to a command: ``payload_name`` is the snake_case oneof name of PROTOCOL.md."""
 
     payload_name: str
-    payload: JsonDict
+    payload: Payload
     seq: int | None = None
     events: tuple[Event, ...] = field(default=())
     replayed: bool = False

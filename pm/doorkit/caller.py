@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pm.auth import Principal
-from pm.services.context import RequestContext
+from pm.services.kernel.caller import RequestContext
 
 
 def caller_context(

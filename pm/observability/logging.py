@@ -52,11 +52,6 @@ def bind_request(**fields: Any) -> Iterator[dict[str, Any]]:
         _bound.reset(token)
 
 
-def bound_fields() -> dict[str, Any]:
-    """The fields bound for the request being served (a copy), empty outside of one."""
-    return dict(_bound.get() or {})
-
-
 def update_bound(**fields: Any) -> None:
     """Add fields to the current request's binding, if there is one."""
     bound = _bound.get()

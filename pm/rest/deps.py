@@ -16,8 +16,9 @@ from pm.doorkit.caller import caller_context
 from pm.doorkit.tenant_route import check_route
 from pm.errors import Unauthenticated
 from pm.observability.logging import update_bound
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.rest.observe import message_id_of
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -46,7 +47,7 @@ async def _caller(
     check_route(request.scope, principal)
     update_bound(tenant=principal.tenant_id, user=principal.user_id)
     app.user_limiter.charge(principal.tenant_id, principal.user_id, door="rest")
-    ctx = caller_context(principal, message_id=request.state.message_id)
+    ctx = caller_context(principal, message_id=message_id_of(request.scope))
     await app.components.services.touch_user(ctx)
     return ctx
 

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeGuard
 
-JsonDict = dict[str, Any]
+from pm.services.read_models.project_context import (
+    BlockedItem,
+    BlockRef,
+    ContextActivity,
+    ContextItem,
+    ProjectContext,
+    RunningSprint,
+)
+from pm.services.views import MemberView, SprintView
+
 NONE = "- none"
 
 
-def render_context(ctx: JsonDict) -> str:
+def render_context(ctx: ProjectContext) -> str:
     project = ctx["project"]
     out = [f"# Project: {project['title']} `{project['id']}`", ""]
     if project["description"]:
@@ -42,7 +51,7 @@ def _pairs(counts: dict[str, int]) -> str:
     return ", ".join(f"{key} {value}" for key, value in sorted(counts.items())) or "none"
 
 
-def _summary(ctx: JsonDict) -> list[str]:
+def _summary(ctx: ProjectContext) -> list[str]:
     counts, velocity = ctx["counts"], ctx["velocity"]
     points = counts["story_points"]
     lines = [
@@ -63,12 +72,12 @@ def _summary(ctx: JsonDict) -> list[str]:
     return ["## Summary", *lines, ""]
 
 
-def _sprints(sprints: Iterable[JsonDict]) -> list[str]:
+def _sprints(sprints: Iterable[RunningSprint | SprintView]) -> list[str]:
     lines = []
     for sprint in sprints:
         dates = f"{sprint['start_date']} to {sprint['end_date']}"
         line = f"- {sprint['name']} ({sprint['status']}, {dates})"
-        if sprint.get("points_committed") is not None:
+        if _is_running(sprint):
             line += (
                 f": {sprint['points_done']} of {sprint['points_committed']} points done, "
                 f"{sprint['items']} items"
@@ -78,7 +87,7 @@ def _sprints(sprints: Iterable[JsonDict]) -> list[str]:
         if sprint["goal"]:
             line += f"; goal: {sprint['goal']}"
         lines.append(line + f" `{sprint['id']}`")
-        if sprint.get("burndown"):
+        if _is_running(sprint) and sprint["burndown"]:
             series = ", ".join(
                 f"{p['date'][5:]} {p['remaining_points']}" for p in sprint["burndown"]
             )
@@ -86,12 +95,17 @@ def _sprints(sprints: Iterable[JsonDict]) -> list[str]:
     return lines
 
 
-def _ref(item: JsonDict) -> str:
+def _is_running(sprint: RunningSprint | SprintView) -> TypeGuard[RunningSprint]:
+    """Running and planned sprints carry their live figures; finished ones do not."""
+    return "points_committed" in sprint
+
+
+def _ref(item: BlockRef) -> str:
     who = f", @{item['assignee_id']}" if item["assignee_id"] else ""
     return f"{item['title']} ({item['status']}{who}) `{item['id']}`"
 
 
-def _blocked(items: Iterable[JsonDict]) -> list[str]:
+def _blocked(items: Iterable[BlockedItem]) -> list[str]:
     lines = []
     for item in items:
         lines.append(f"- {_ref(item)}, blocked by:")
@@ -99,7 +113,7 @@ def _blocked(items: Iterable[JsonDict]) -> list[str]:
     return lines
 
 
-def _item(item: JsonDict) -> str:
+def _item(item: ContextItem) -> str:
     bits = [item["status"]]
     if item["assignee_id"]:
         bits.append(f"@{item['assignee_id']}")
@@ -113,7 +127,7 @@ def _item(item: JsonDict) -> str:
     return f"{indent}- [{item['item_type']}] {item['title']} ({', '.join(bits)}) `{item['id']}`"
 
 
-def _members(members: Iterable[JsonDict]) -> list[str]:
+def _members(members: Iterable[MemberView]) -> list[str]:
     lines = []
     for member in members:
         named = (
@@ -123,7 +137,7 @@ def _members(members: Iterable[JsonDict]) -> list[str]:
     return lines
 
 
-def _activity(row: JsonDict) -> str:
+def _activity(row: ContextActivity) -> str:
     change = (
         f" {row['field_name']}: {row['old_value']} -> {row['new_value']}"
         if row["field_name"]

@@ -39,6 +39,14 @@ def request_id(scope: Scope) -> str:
     return str(uuid.uuid4())
 
 
+def message_id_of(scope: Scope) -> str:
+    """The request id ``ObserveRequests`` gave this request (the idempotency message id of
+    anything it runs, and the ``X-Request-Id`` of its answer)."""
+    message_id = scope["state"]["message_id"]
+    assert isinstance(message_id, str)
+    return message_id
+
+
 class ObserveRequests:
     def __init__(self, app: ASGIApp, tracing: Tracing) -> None:
         self.app = app

@@ -14,8 +14,11 @@ from pm.doorkit.events import event_view
 from pm.rest import schemas
 from pm.rest.deps import Caller, Services
 from pm.rest.markdown import render_context
-from pm.services import activity, changes, llm_context, sprints, work_items
-from pm.services.context_report import project_context, work_item_detail
+from pm.services import activity, changes, llm_context, work_items
+from pm.services.read_models import projects
+from pm.services.read_models.project_context import project_context
+from pm.services.read_models.sprint_report import SprintReport, get_sprint_report
+from pm.services.read_models.work_item_detail import WorkItemDetail, work_item_detail
 
 
 def _documented(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
@@ -46,7 +49,7 @@ NoParameters = Annotated[schemas.NoParameters, QueryString()]
 @router.get("/projects", response_model=schemas.ProjectList, summary="Projects you can see")
 async def list_projects(services: Services, ctx: Caller, _: NoParameters) -> dict[str, Any]:
     """Start here: the projects of your tenant you are a member of (every one, for an admin)."""
-    return {"projects": await services.query(ctx, work_items.list_projects)}
+    return {"projects": await services.query(ctx, projects.list_projects)}
 
 
 @router.get(
@@ -78,13 +81,8 @@ async def get_project_context(
     always with their ancestors), descriptions clipped to `limits.text_chars` characters. When
     anything was cut, `truncated` is true and `truncation_note` says what and where to page.
     About 0.45 KB of JSON or 0.13 KB of Markdown per item kept."""
-    bound = services.settings.context_max_items
     report = await services.query(
-        ctx,
-        project_context,
-        project_id=project_id,
-        max_items=min(params.max_items or bound, bound),
-        recent_activity=services.settings.context_recent_activity,
+        ctx, project_context, project_id=project_id, max_items=params.max_items
     )
     if params.format == "markdown":
         return PlainTextResponse(render_context(report), media_type="text/markdown")
@@ -96,12 +94,7 @@ async def list_work_items(
     services: Services, ctx: Caller, params: Annotated[schemas.WorkItemFilters, QueryString()]
 ) -> dict[str, Any]:
     """Items of the projects you can see, oldest first; every filter narrows the result."""
-    page = await services.query(
-        ctx,
-        work_items.list_work_items,
-        page=services.page(params.limit, params.cursor),
-        **params.model_dump(exclude={"limit", "cursor"}),
-    )
+    page = await services.query(ctx, work_items.list_work_items, **params.model_dump())
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 
@@ -112,7 +105,7 @@ async def list_work_items(
 )
 async def get_work_item(
     services: Services, ctx: Caller, work_item_id: str, _: NoParameters
-) -> dict[str, Any]:
+) -> WorkItemDetail:
     return await services.query(ctx, work_item_detail, work_item_id=work_item_id)
 
 
@@ -123,8 +116,8 @@ async def get_work_item(
 )
 async def get_sprint(
     services: Services, ctx: Caller, sprint_id: str, _: NoParameters
-) -> dict[str, Any]:
-    return await services.query(ctx, sprints.get_sprint_report, sprint_id=sprint_id)
+) -> SprintReport:
+    return await services.query(ctx, get_sprint_report, sprint_id=sprint_id)
 
 
 @router.get("/activity", response_model=schemas.ActivityPage, summary="The activity log")
@@ -132,12 +125,7 @@ async def get_activity(
     services: Services, ctx: Caller, params: Annotated[schemas.ActivityFilters, QueryString()]
 ) -> dict[str, Any]:
     """Who changed what and when, newest first, in the projects you can see."""
-    page = await services.query(
-        ctx,
-        activity.get_activity,
-        page=services.page(params.limit, params.cursor),
-        **params.model_dump(exclude={"limit", "cursor"}),
-    )
+    page = await services.query(ctx, activity.get_activity, **params.model_dump())
     return {"entries": page.items, "next_cursor": page.next_cursor}
 
 
@@ -157,7 +145,7 @@ async def get_changes(
         changes.get_changes,
         since_seq=params.since_seq,
         project_ids=params.project_id,
-        limit=services.page(params.limit, None).limit,
+        limit=params.limit,
     )
     return {
         "events": [event_view(event) for event in result.events],

@@ -3,19 +3,17 @@ project admin deletes."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
-
 from pm.domain.enums import Role
-from pm.domain.events import JsonDict, Outcome
+from pm.domain.events import Outcome
 from pm.domain.models import Comment
 from pm.errors import Forbidden, NotFound, ValidationFailed
-from pm.services import validation as v
-from pm.services.access import project_role, require_item_role, require_role
-from pm.services.clock import new_id
-from pm.services.context import RequestContext
-from pm.services.merge import apply_fields, require_current_version
-from pm.services.unit_of_work import UnitOfWork
-from pm.services.views import comment_view
+from pm.services.kernel import validation as v
+from pm.services.kernel.access import live_row, project_role, require_item_role, require_role
+from pm.services.kernel.ids import new_id
+from pm.services.kernel.merge import require_current_version
+from pm.services.kernel.reader import Reader
+from pm.services.kernel.unit_of_work import UnitOfWork
+from pm.services.views import CommentView, comment_view
 
 MAX_CONTENT = 20_000
 
@@ -26,13 +24,9 @@ def _content(value: object) -> str:
 
 def _live_comment(uow: UnitOfWork, comment_id: object) -> Comment:
     """A live comment on a live item the caller can see (else NOT_FOUND)."""
-    if not isinstance(comment_id, str) or not comment_id:
-        raise ValidationFailed("comment_id is required", field="comment_id")
-    comment = uow.session.get(Comment, comment_id)
-    if comment is None or comment.deleted_at is not None:
-        raise NotFound("comment not found", field="comment_id")
+    comment = live_row(uow.comments, comment_id, field="comment_id", what="comment")
     try:
-        require_item_role(uow.session, uow.ctx, comment.work_item_id, Role.VIEWER)
+        require_item_role(uow, comment.work_item_id, Role.VIEWER)
     except NotFound:
         raise NotFound("comment not found", field="comment_id") from None
     return comment
@@ -46,13 +40,12 @@ def create_comment(
     parent_comment_id: str | None = None,
     id: str | None = None,
 ) -> Outcome:
-    session = uow.session
-    item = require_item_role(session, uow.ctx, work_item_id, Role.EDITOR)
+    item = require_item_role(uow, work_item_id, Role.EDITOR)
     comment_id = v.entity_id(id, "id") if id else new_id()
-    if session.get(Comment, comment_id) is not None:
+    if uow.comments.get(comment_id) is not None:
         raise ValidationFailed("an entity with this id already exists", field="id")
     if parent_comment_id:
-        parent = session.get(Comment, parent_comment_id)
+        parent = uow.comments.get(parent_comment_id)
         if parent is None or parent.deleted_at is not None or parent.work_item_id != item.id:
             raise NotFound("no such comment on this item", field="parent_comment_id")
         if parent.parent_comment_id is not None:
@@ -65,19 +58,9 @@ def create_comment(
         project_id=item.project_id,
         parent_comment_id=parent_comment_id or None,
         content=_content(content),
-        created_at=uow.now,
-        created_by=uow.ctx.user_id,
-        updated_at=uow.now,
-        updated_by=uow.ctx.user_id,
+        **uow.stamps(),
     )
-    session.add(comment)
-    uow.activity(
-        entity_type="comment",
-        entity_id=comment.id,
-        project_id=item.project_id,
-        action="created",
-        version=1,
-    )
+    uow.create(comment, entity_type="comment", project_id=item.project_id)
     return uow.respond(
         uow.emit("comment_created", item.project_id, {"comment": comment_view(comment)})
     )
@@ -89,13 +72,12 @@ def update_comment(
     comment = _live_comment(uow, comment_id)
     if comment.created_by != uow.ctx.user_id:
         raise Forbidden("only the author edits a comment")
-    require_role(uow.session, uow.ctx, comment.project_id, Role.EDITOR)
+    require_role(uow, comment.project_id, Role.EDITOR)
     if expected_version is not None:
         require_current_version(
             comment, v.expected_version(expected_version), lambda: comment_view(comment)
         )
-    changes = apply_fields(
-        uow,
+    changes = uow.apply_fields(
         comment,
         {"content": _content(content)},
         entity_type="comment",
@@ -112,22 +94,11 @@ def update_comment(
 def delete_comment(uow: UnitOfWork, *, comment_id: str) -> Outcome:
     comment = _live_comment(uow, comment_id)
     is_author = comment.created_by == uow.ctx.user_id
-    if project_role(uow.session, uow.ctx, comment.project_id) is not Role.ADMIN:
+    if project_role(uow, comment.project_id) is not Role.ADMIN:
         if not is_author:
             raise Forbidden("only the author or a project admin deletes a comment")
-        require_role(uow.session, uow.ctx, comment.project_id, Role.EDITOR)
-    comment.deleted_at = uow.now
-    comment.version += 1
-    comment.updated_at = uow.now
-    comment.updated_by = uow.ctx.user_id
-    uow.session.add(comment)
-    uow.activity(
-        entity_type="comment",
-        entity_id=comment.id,
-        project_id=comment.project_id,
-        action="deleted",
-        version=comment.version,
-    )
+        require_role(uow, comment.project_id, Role.EDITOR)
+    uow.soft_delete(comment, entity_type="comment", project_id=comment.project_id)
     payload = {
         "comment_id": comment.id,
         "work_item_id": comment.work_item_id,
@@ -136,12 +107,7 @@ def delete_comment(uow: UnitOfWork, *, comment_id: str) -> Outcome:
     return uow.respond(uow.emit("comment_deleted", comment.project_id, payload))
 
 
-def get_comments(session: Session, ctx: RequestContext, *, work_item_id: str) -> list[JsonDict]:
+def get_comments(read: Reader, *, work_item_id: str) -> list[CommentView]:
     """Live comments of a visible item, oldest first (replies carry parent_comment_id)."""
-    item = require_item_role(session, ctx, work_item_id, Role.VIEWER)
-    rows = session.exec(
-        select(Comment)
-        .where(Comment.work_item_id == item.id, col(Comment.deleted_at).is_(None))
-        .order_by(col(Comment.created_at), col(Comment.id))
-    ).all()
-    return [comment_view(row) for row in rows]
+    item = require_item_role(read, work_item_id, Role.VIEWER)
+    return [comment_view(row) for row in read.comments.live_on_item(item.id)]

@@ -4,8 +4,11 @@ only fills gaps in what it delivers, and the hub delivers to subscribers of each
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from pm.domain.events import Event
-from pm.services.changes import current_seq, events_after
+from pm.repositories.changes import ChangeFeedRepository
+from pm.services.changes import to_event
 from pm.tenancy.manager import TenantConnectionManager
 
 
@@ -14,9 +17,12 @@ class ChangeFeedReader:
         self._tenants = tenants
 
     async def current_seq(self, tenant_id: str) -> int:
-        return await self._tenants.read(tenant_id, current_seq)
+        return await self._tenants.read(
+            tenant_id, lambda session: ChangeFeedRepository(session).current_seq()
+        )
 
     async def events_after(self, tenant_id: str, seq: int, limit: int) -> list[Event]:
-        return await self._tenants.read(
-            tenant_id, lambda session: events_after(session, since_seq=seq, limit=limit)
-        )
+        def read(session: Session) -> list[Event]:
+            return [to_event(row) for row in ChangeFeedRepository(session).every_after(seq, limit)]
+
+        return await self._tenants.read(tenant_id, read)

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from pm.domain.enums import ContextType
-from pm.domain.events import JsonDict
 from pm.domain.models import LlmContext
-from pm.services import validation as v
-from pm.services.clock import new_id, now_ms
-from pm.services.context import RequestContext
+from pm.repositories import Repositories
+from pm.services.kernel import validation as v
+from pm.services.kernel.clock import now_ms
+from pm.services.kernel.ids import new_id
+from pm.services.kernel.reader import Reader
+from pm.services.views import LlmContextEntry
 
 
 @dataclass(frozen=True)
@@ -166,8 +168,9 @@ SEED: tuple[Entry, ...] = (
 def seed_llm_context(session: Session) -> None:
     """Write the seed entries into a brand-new tenant file (the manager's ``on_create`` hook)."""
     now = now_ms()
+    repos = Repositories(session)
     for entry in SEED:
-        session.add(
+        repos.llm_context.add(
             LlmContext(
                 id=new_id(),
                 context_type=entry.context_type.value,
@@ -182,21 +185,11 @@ def seed_llm_context(session: Session) -> None:
 
 
 def list_llm_context(
-    session: Session,
-    ctx: RequestContext,
-    *,
-    context_type: str | None = None,
-    category: str | None = None,
-) -> list[JsonDict]:
+    read: Reader, *, context_type: str | None = None, category: str | None = None
+) -> list[LlmContextEntry]:
     """The tenant's context entries, most important first. Any user of the tenant may read them."""
-    query = select(LlmContext)
     if context_type is not None:
-        query = query.where(
-            LlmContext.context_type == v.choice(context_type, ContextType, "context_type").value
-        )
-    if category is not None:
-        query = query.where(LlmContext.category == category)
-    rows = session.exec(query.order_by(col(LlmContext.priority).desc(), col(LlmContext.id))).all()
+        context_type = v.choice(context_type, ContextType, "context_type").value
     return [
         {
             "id": row.id,
@@ -206,5 +199,5 @@ def list_llm_context(
             "content": row.content,
             "priority": row.priority,
         }
-        for row in rows
+        for row in read.llm_context.listed(context_type=context_type, category=category)
     ]

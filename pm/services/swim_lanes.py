@@ -5,20 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from pm.domain.enums import Role, Status
-from pm.domain.events import JsonDict, Outcome
+from pm.domain.events import Outcome
 from pm.domain.models import SwimLane
 from pm.domain.ordering import key_between, spread_keys
-from pm.errors import NotFound, ValidationFailed
-from pm.services import validation as v
-from pm.services.access import require_role
-from pm.services.clock import new_id
-from pm.services.context import RequestContext
-from pm.services.merge import apply_fields, refuse_collisions
-from pm.services.unit_of_work import UnitOfWork
-from pm.services.views import swim_lane_view
+from pm.errors import ValidationFailed
+from pm.services.kernel import validation as v
+from pm.services.kernel.access import require_role, require_row_role
+from pm.services.kernel.ids import new_id
+from pm.services.kernel.merge import refuse_collisions
+from pm.services.kernel.reader import Reader
+from pm.services.kernel.unit_of_work import UnitOfWork
+from pm.services.views import SwimLaneView, swim_lane_view
 
 DEFAULT_LANES: tuple[tuple[str, Status], ...] = (
     ("To Do", Status.TODO),
@@ -41,43 +39,16 @@ def create_default_lanes(uow: UnitOfWork, project_id: str) -> list[SwimLane]:
             status_value=status.value,
             position=position,
             is_default=True,
-            created_at=uow.now,
-            created_by=uow.ctx.user_id,
-            updated_at=uow.now,
-            updated_by=uow.ctx.user_id,
+            **uow.stamps(),
         )
-        uow.session.add(lane)
-        uow.activity(
-            entity_type="swim_lane",
-            entity_id=lane.id,
-            project_id=project_id,
-            action="created",
-            version=1,
-        )
+        uow.create(lane, entity_type="swim_lane", project_id=project_id)
         lanes.append(lane)
     return lanes
 
 
 def _live_lane(uow: UnitOfWork, swim_lane_id: object) -> SwimLane:
-    if not isinstance(swim_lane_id, str) or not swim_lane_id:
-        raise ValidationFailed("swim_lane_id is required", field="swim_lane_id")
-    lane = uow.session.get(SwimLane, swim_lane_id)
-    if lane is None or lane.deleted_at is not None:
-        raise NotFound("swim lane not found", field="swim_lane_id")
-    try:
-        require_role(uow.session, uow.ctx, lane.project_id, Role.ADMIN)
-    except NotFound:
-        raise NotFound("swim lane not found", field="swim_lane_id") from None
-    return lane
-
-
-def _lanes(session: Session, project_id: str) -> list[SwimLane]:
-    return list(
-        session.exec(
-            select(SwimLane)
-            .where(SwimLane.project_id == project_id, col(SwimLane.deleted_at).is_(None))
-            .order_by(col(SwimLane.position), col(SwimLane.id))
-        ).all()
+    return require_row_role(
+        uow, uow.lanes, swim_lane_id, Role.ADMIN, field="swim_lane_id", what="swim lane"
     )
 
 
@@ -114,16 +85,15 @@ def create_swim_lane(
     after_id: str | None = None,
     id: str | None = None,
 ) -> Outcome:
-    session = uow.session
-    require_role(session, uow.ctx, project_id, Role.ADMIN)
+    require_role(uow, project_id, Role.ADMIN)
     status = v.choice(status_value, Status, "status_value")
-    lanes = _lanes(session, project_id)
+    lanes = uow.lanes.live_in_project(project_id)
     if any(lane.status_value == status for lane in lanes):
         raise ValidationFailed(
             "the project already has a lane for this status", field="status_value"
         )
     lane_id = v.entity_id(id, "id") if id else new_id()
-    if session.get(SwimLane, lane_id) is not None:
+    if uow.lanes.get(lane_id) is not None:
         raise ValidationFailed("an entity with this id already exists", field="id")
     lane = SwimLane(
         id=lane_id,
@@ -132,19 +102,9 @@ def create_swim_lane(
         status_value=status.value,
         position=_position(lanes, None, after_id, None),
         is_default=False,
-        created_at=uow.now,
-        created_by=uow.ctx.user_id,
-        updated_at=uow.now,
-        updated_by=uow.ctx.user_id,
+        **uow.stamps(),
     )
-    session.add(lane)
-    uow.activity(
-        entity_type="swim_lane",
-        entity_id=lane.id,
-        project_id=project_id,
-        action="created",
-        version=1,
-    )
+    uow.create(lane, entity_type="swim_lane", project_id=project_id)
     return uow.respond(
         uow.emit("swim_lane_created", project_id, {"swim_lane": swim_lane_view(lane)})
     )
@@ -167,11 +127,11 @@ def update_swim_lane(
         wanted["name"] = v.text(name, "name", min_len=1, max_len=100)
     if after_id or before_id:
         wanted["position"] = _position(
-            _lanes(uow.session, lane.project_id), lane.id, after_id, before_id
+            uow.lanes.live_in_project(lane.project_id), lane.id, after_id, before_id
         )
-    refuse_collisions(uow.session, lane, version, wanted, lambda: swim_lane_view(lane))
-    changes = apply_fields(
-        uow, lane, wanted, entity_type="swim_lane", project_id=lane.project_id, action="updated"
+    refuse_collisions(uow, lane, version, wanted, lambda: swim_lane_view(lane))
+    changes = uow.apply_fields(
+        lane, wanted, entity_type="swim_lane", project_id=lane.project_id, action="updated"
     )
     payload = {"swim_lane": swim_lane_view(lane), "changes": changes}
     if not changes:
@@ -185,22 +145,11 @@ def delete_swim_lane(uow: UnitOfWork, *, swim_lane_id: str) -> Outcome:
         raise ValidationFailed(
             "default lanes can be renamed and reordered, not deleted", field="swim_lane_id"
         )
-    lane.deleted_at = uow.now
-    lane.version += 1
-    lane.updated_at = uow.now
-    lane.updated_by = uow.ctx.user_id
-    uow.session.add(lane)
-    uow.activity(
-        entity_type="swim_lane",
-        entity_id=lane.id,
-        project_id=lane.project_id,
-        action="deleted",
-        version=lane.version,
-    )
+    uow.soft_delete(lane, entity_type="swim_lane", project_id=lane.project_id)
     payload = {"swim_lane_id": lane.id, "project_id": lane.project_id}
     return uow.respond(uow.emit("swim_lane_deleted", lane.project_id, payload))
 
 
-def list_swim_lanes(session: Session, ctx: RequestContext, *, project_id: str) -> list[JsonDict]:
-    require_role(session, ctx, project_id, Role.VIEWER)
-    return [swim_lane_view(lane) for lane in _lanes(session, project_id)]
+def lanes_of(read: Reader, project_id: str) -> list[SwimLaneView]:
+    """The lanes of a project the caller may view, in board order."""
+    return [swim_lane_view(lane) for lane in read.lanes.live_in_project(project_id)]

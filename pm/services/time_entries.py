@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from pm.domain.enums import Role
-from pm.domain.events import JsonDict, Outcome
+from pm.domain.events import Outcome
 from pm.domain.models import TimeEntry
 from pm.errors import Forbidden, NotFound, ValidationFailed
-from pm.services import validation as v
-from pm.services.access import project_role, require_item_role, require_role
-from pm.services.clock import new_id, now_ms
-from pm.services.context import RequestContext
-from pm.services.merge import apply_fields
-from pm.services.unit_of_work import UnitOfWork
-from pm.services.views import time_entry_view
+from pm.services.kernel import validation as v
+from pm.services.kernel.access import live_row, project_role, require_item_role, require_role
+from pm.services.kernel.clock import now_ms
+from pm.services.kernel.ids import new_id
+from pm.services.kernel.reader import Reader
+from pm.services.kernel.unit_of_work import FieldChange, UnitOfWork
+from pm.services.views import TimeEntries, TimeEntryView, time_entry_view
 
 MAX_MANUAL_MS = 24 * 3600 * 1000
 MAX_INSTANT_MS = 2**53
@@ -46,16 +44,12 @@ def _check_span(started_at: int, ended_at: int, now: int) -> None:
 
 
 def _owned_entry(uow: UnitOfWork, time_entry_id: object, *, admin_may: bool = False) -> TimeEntry:
-    if not isinstance(time_entry_id, str) or not time_entry_id:
-        raise ValidationFailed("time_entry_id is required", field="time_entry_id")
-    entry = uow.session.get(TimeEntry, time_entry_id)
-    if entry is None or entry.deleted_at is not None:
-        raise NotFound("time entry not found", field="time_entry_id")
-    role = project_role(uow.session, uow.ctx, entry.project_id)
+    entry = live_row(uow.time_entries, time_entry_id, field="time_entry_id", what="time entry")
+    role = project_role(uow, entry.project_id)
     if role is None:
         raise NotFound("time entry not found", field="time_entry_id")
     if entry.user_id == uow.ctx.user_id:
-        require_role(uow.session, uow.ctx, entry.project_id, Role.EDITOR)
+        require_role(uow, entry.project_id, Role.EDITOR)
     elif not (admin_may and role is Role.ADMIN):
         raise Forbidden("only the owner of a time entry may change it")
     return entry
@@ -67,27 +61,16 @@ def _new_entry(uow: UnitOfWork, item_project: str, item_id: str, **values: Any) 
         work_item_id=item_id,
         project_id=item_project,
         user_id=uow.ctx.user_id,
-        created_at=uow.now,
-        created_by=uow.ctx.user_id,
-        updated_at=uow.now,
-        updated_by=uow.ctx.user_id,
+        **uow.stamps(),
         **values,
     )
-    uow.session.add(entry)
-    uow.activity(
-        entity_type="time_entry",
-        entity_id=entry.id,
-        project_id=item_project,
-        action="created",
-        version=1,
-    )
+    uow.create(entry, entity_type="time_entry", project_id=item_project)
     return entry
 
 
-def _stop(uow: UnitOfWork, entry: TimeEntry) -> list[JsonDict]:
+def _stop(uow: UnitOfWork, entry: TimeEntry) -> list[FieldChange]:
     ended = max(uow.now, entry.started_at)
-    return apply_fields(
-        uow,
+    return uow.apply_fields(
         entry,
         {"ended_at": ended, "duration_seconds": (ended - entry.started_at) // 1000},
         entity_type="time_entry",
@@ -97,20 +80,13 @@ def _stop(uow: UnitOfWork, entry: TimeEntry) -> list[JsonDict]:
 
 
 def start_timer(uow: UnitOfWork, *, work_item_id: str, description: str = "") -> Outcome:
-    session = uow.session
-    item = require_item_role(session, uow.ctx, work_item_id, Role.EDITOR)
+    item = require_item_role(uow, work_item_id, Role.EDITOR)
     text = _description(description)
-    running = session.exec(
-        select(TimeEntry).where(
-            TimeEntry.user_id == uow.ctx.user_id,
-            col(TimeEntry.ended_at).is_(None),
-            col(TimeEntry.deleted_at).is_(None),
-        )
-    ).first()
-    stopped: JsonDict | None = None
+    running = uow.time_entries.running_of(uow.ctx.user_id)
+    stopped: TimeEntryView | None = None
     if running is not None:
         _stop(uow, running)
-        session.flush()
+        uow.flush()  # the stopped timer is written before the new one (one running per user)
         stopped = time_entry_view(running)
         if running.project_id != item.project_id:
             uow.emit("time_entry_updated", running.project_id, {"time_entry": stopped})
@@ -135,7 +111,7 @@ def create_time_entry(
     ended_at: int,
     description: str = "",
 ) -> Outcome:
-    item = require_item_role(uow.session, uow.ctx, work_item_id, Role.EDITOR)
+    item = require_item_role(uow, work_item_id, Role.EDITOR)
     start, end = _instant(started_at, "started_at"), _instant(ended_at, "ended_at")
     _check_span(start, end, uow.now)
     entry = _new_entry(
@@ -170,8 +146,7 @@ def update_time_entry(uow: UnitOfWork, *, time_entry_id: str, fields: dict[str, 
         else:
             _check_span(start, end, uow.now)
             wanted["duration_seconds"] = (end - start) // 1000
-    changes = apply_fields(
-        uow,
+    changes = uow.apply_fields(
         entry,
         wanted,
         entity_type="time_entry",
@@ -185,18 +160,7 @@ def update_time_entry(uow: UnitOfWork, *, time_entry_id: str, fields: dict[str, 
 
 def delete_time_entry(uow: UnitOfWork, *, time_entry_id: str) -> Outcome:
     entry = _owned_entry(uow, time_entry_id, admin_may=True)
-    entry.deleted_at = uow.now
-    entry.version += 1
-    entry.updated_at = uow.now
-    entry.updated_by = uow.ctx.user_id
-    uow.session.add(entry)
-    uow.activity(
-        entity_type="time_entry",
-        entity_id=entry.id,
-        project_id=entry.project_id,
-        action="deleted",
-        version=entry.version,
-    )
+    uow.soft_delete(entry, entity_type="time_entry", project_id=entry.project_id)
     payload = {
         "time_entry_id": entry.id,
         "work_item_id": entry.work_item_id,
@@ -211,15 +175,14 @@ def _updated(uow: UnitOfWork, entry: TimeEntry) -> Outcome:
     )
 
 
-def get_time_entries(session: Session, ctx: RequestContext, *, work_item_id: str) -> JsonDict:
+def get_time_entries(read: Reader, *, work_item_id: str) -> TimeEntries:
     """Entries of an item with totals; a running timer counts up to now."""
-    item = require_item_role(session, ctx, work_item_id, Role.VIEWER)
-    rows = session.exec(
-        select(TimeEntry)
-        .where(TimeEntry.work_item_id == item.id, col(TimeEntry.deleted_at).is_(None))
-        .order_by(col(TimeEntry.started_at), col(TimeEntry.id))
-    ).all()
-    now = now_ms()
+    item = require_item_role(read, work_item_id, Role.VIEWER)
+    return entries_with_totals(read.time_entries.live_on_item(item.id), now_ms())
+
+
+def entries_with_totals(rows: list[TimeEntry], now: int) -> TimeEntries:
+    """The entries' views, the total seconds and the seconds per user."""
     by_user: dict[str, int] = {}
     for row in rows:
         seconds = (

@@ -1,10 +1,16 @@
 """Public shapes of the entities: the field names of DOMAIN.md and PROTOCOL.md, instants as
 int64 milliseconds, enumerations as their lowercase words. Both doors and the change feed use
-exactly these dicts, so a live event and its replay are the same bytes."""
+exactly these dicts, so a live event and its replay are the same bytes.
+
+Each shape is a ``TypedDict`` (plain dicts at run time, checked by mypy where they are built);
+tests/test_view_contracts.py holds each one against its REST response model and its pm.proto
+message, field by field.
+"""
 
 from __future__ import annotations
 
-from pm.domain.events import JsonDict
+from typing import TypedDict
+
 from pm.domain.models import (
     ActivityLog,
     Comment,
@@ -17,16 +23,134 @@ from pm.domain.models import (
     WorkItem,
 )
 
-AUDIT_FIELDS = ("created_at", "created_by", "updated_at", "updated_by")
+
+class Audited(TypedDict):
+    created_at: int
+    created_by: str
+    updated_at: int
+    updated_by: str
+
+
+class WorkItemView(Audited):
+    id: str
+    item_type: str
+    project_id: str
+    parent_id: str | None
+    title: str
+    description: str
+    status: str
+    priority: str
+    assignee_id: str | None
+    story_points: int | None
+    sprint_id: str | None
+    position: str
+    version: int
+    is_blocked: bool
+
+
+class SprintView(Audited):
+    id: str
+    project_id: str
+    name: str
+    goal: str
+    start_date: str | None
+    end_date: str | None
+    status: str
+    velocity: int | None
+    committed_points: int | None
+    started_at: int | None
+    completed_at: int | None
+    version: int
+
+
+class CommentView(Audited):
+    id: str
+    work_item_id: str
+    project_id: str
+    parent_comment_id: str | None
+    content: str
+    version: int
+
+
+class TimeEntryView(Audited):
+    id: str
+    work_item_id: str
+    project_id: str
+    user_id: str
+    started_at: int
+    ended_at: int | None
+    duration_seconds: int | None
+    description: str
+    version: int
+
+
+class DependencyView(Audited):
+    id: str
+    blocking_item_id: str
+    blocked_item_id: str
+    project_id: str
+    dependency_type: str
+
+
+class ItemRef(TypedDict):
+    id: str
+    title: str
+    status: str
+
+
+class LinkedDependency(DependencyView):
+    """A dependency of one item, with the item at its other end."""
+
+    other_item: ItemRef | None
+
+
+class SwimLaneView(Audited):
+    id: str
+    project_id: str
+    name: str
+    status_value: str
+    position: str
+    is_default: bool
+    version: int
+
+
+class MemberView(Audited):
+    id: str
+    project_id: str
+    user_id: str
+    role: str
+    email: str | None
+    name: str | None
+    version: int
+
+
+class ActivityView(TypedDict):
+    id: int | None
+    entity_type: str
+    entity_id: str
+    project_id: str | None
+    action: str
+    field_name: str | None
+    old_value: str | None
+    new_value: str | None
+    user_id: str
+    version: int | None
+    seq: int | None
+    at: int
 
 
 def _audit(
     row: WorkItem | Sprint | Comment | TimeEntry | Dependency | SwimLane | ProjectMember,
-) -> JsonDict:
-    return {name: getattr(row, name) for name in AUDIT_FIELDS}
+) -> Audited:
+    return {
+        "created_at": row.created_at,
+        "created_by": row.created_by,
+        "updated_at": row.updated_at,
+        "updated_by": row.updated_by,
+    }
 
 
-def work_item_view(item: WorkItem, *, is_blocked: bool = False) -> JsonDict:
+def work_item_view(item: WorkItem, *, is_blocked: bool = False) -> WorkItemView:
     return {
         "id": item.id,
         "item_type": item.item_type,
@@ -46,7 +170,7 @@ def work_item_view(item: WorkItem, *, is_blocked: bool = False) -> JsonDict:
     }
 
 
-def sprint_view(sprint: Sprint) -> JsonDict:
+def sprint_view(sprint: Sprint) -> SprintView:
     return {
         "id": sprint.id,
         "project_id": sprint.project_id,
@@ -64,7 +188,7 @@ def sprint_view(sprint: Sprint) -> JsonDict:
     }
 
 
-def comment_view(comment: Comment) -> JsonDict:
+def comment_view(comment: Comment) -> CommentView:
     return {
         "id": comment.id,
         "work_item_id": comment.work_item_id,
@@ -76,7 +200,7 @@ def comment_view(comment: Comment) -> JsonDict:
     }
 
 
-def time_entry_view(entry: TimeEntry) -> JsonDict:
+def time_entry_view(entry: TimeEntry) -> TimeEntryView:
     return {
         "id": entry.id,
         "work_item_id": entry.work_item_id,
@@ -91,7 +215,7 @@ def time_entry_view(entry: TimeEntry) -> JsonDict:
     }
 
 
-def dependency_view(dep: Dependency) -> JsonDict:
+def dependency_view(dep: Dependency) -> DependencyView:
     return {
         "id": dep.id,
         "blocking_item_id": dep.blocking_item_id,
@@ -102,7 +226,7 @@ def dependency_view(dep: Dependency) -> JsonDict:
     }
 
 
-def swim_lane_view(lane: SwimLane) -> JsonDict:
+def swim_lane_view(lane: SwimLane) -> SwimLaneView:
     return {
         "id": lane.id,
         "project_id": lane.project_id,
@@ -115,7 +239,7 @@ def swim_lane_view(lane: SwimLane) -> JsonDict:
     }
 
 
-def member_view(member: ProjectMember, user: User | None = None) -> JsonDict:
+def member_view(member: ProjectMember, user: User | None = None) -> MemberView:
     return {
         "id": member.id,
         "project_id": member.project_id,
@@ -128,7 +252,7 @@ def member_view(member: ProjectMember, user: User | None = None) -> JsonDict:
     }
 
 
-def activity_view(row: ActivityLog) -> JsonDict:
+def activity_view(row: ActivityLog) -> ActivityView:
     return {
         "id": row.id,
         "entity_type": row.entity_type,
@@ -145,5 +269,32 @@ def activity_view(row: ActivityLog) -> JsonDict:
     }
 
 
-def user_view(user: User) -> JsonDict:
-    return {"id": user.id, "email": user.email, "name": user.name}
+class UserTime(TypedDict):
+    user_id: str
+    total_seconds: int
+
+
+class TimeEntries(TypedDict):
+    """An item's time entries with their totals (a running timer counted up to now)."""
+
+    time_entries: list[TimeEntryView]
+    total_seconds: int
+    by_user: list[UserTime]
+
+
+class ItemDependencies(TypedDict):
+    """``blocking``: dependencies whose blocking item holds this one up (it is the blocked
+    side); ``blocked``: dependencies in which this item blocks others."""
+
+    blocking: list[LinkedDependency]
+    blocked: list[LinkedDependency]
+    is_blocked: bool
+
+
+class LlmContextEntry(TypedDict):
+    id: str
+    context_type: str
+    category: str
+    title: str
+    content: str
+    priority: int

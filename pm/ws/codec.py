@@ -13,6 +13,7 @@ from google.protobuf.message import DecodeError
 
 from pm.errors import InvalidMessage
 from pm.observability import metrics
+from pm.ws.fast_encode import encode_by_constructor
 from pm.ws.pm_pb2 import Envelope
 
 REQUEST_PAYLOADS: frozenset[str] = frozenset(
@@ -78,8 +79,11 @@ def decode(frame: str | bytes, *, max_json_depth: int) -> Envelope:
 def encode(envelope: dict[str, Any], encoding: Encoding) -> str | bytes:
     if encoding is Encoding.JSON:
         return json.dumps(envelope, separators=(",", ":"))
-    message = json_format.ParseDict(envelope, Envelope())
-    return message.SerializeToString()
+    try:
+        return encode_by_constructor(envelope)
+    except (TypeError, ValueError):
+        message = json_format.ParseDict(envelope, Envelope())
+        return message.SerializeToString()
 
 
 def request_args(message: Any) -> dict[str, Any]:

@@ -33,12 +33,13 @@ from pm.observability import metrics
 from pm.observability.logging import bind_request, update_bound
 from pm.observability.tracing import Tracing, request_attributes
 from pm.services.changes import subscribe_projects
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
 from pm.wiring import Components
 from pm.ws.codec import REQUEST_PAYLOADS, Encoding, decode, encode, request_args
 from pm.ws.dispatch import DISPATCH
 from pm.ws.hub import MOVED_CLOSE, Hub
+from pm.ws.origin import origin_allowed
 from pm.ws.state import WsState
 
 log = logging.getLogger(__name__)
@@ -351,8 +352,8 @@ async def serve_socket(websocket: WebSocket, components: Components, state: WsSt
     """``GET /ws``: refuse the upgrade (Origin, draining, token, caps, tenant) or accept it and
     serve the connection until it closes."""
     settings = components.settings
-    origin = websocket.headers.get("origin")
-    if origin is not None and origin not in settings.allowed_origins:
+    origin, host = websocket.headers.get("origin"), websocket.headers.get("host")
+    if not origin_allowed(origin, host, settings.allowed_origins):
         await _deny(websocket, "FORBIDDEN", "this Origin is not allowed", "origin")
         return
     if components.lifecycle.draining:

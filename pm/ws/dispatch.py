@@ -23,14 +23,14 @@ from pm.services import (
     comments,
     dependencies,
     members,
-    projects,
     sprints,
     swim_lanes,
     time_entries,
     work_items,
 )
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.read_models import projects
 
 Args = dict[str, Any]
 
@@ -75,12 +75,9 @@ class QueryRow:
     fn: Callable[..., Any]
     response: str
     shape: Callable[[Any], Any] = field(default=lambda result: result)
-    prepare: Callable[[ServiceRunner, Args], Args] | None = None
 
     async def serve(self, socket: Socket, ctx: RequestContext, message_id: str, args: Args) -> None:
-        services = socket.services
-        arguments = self.prepare(services, args) if self.prepare else args
-        result = await services.query(ctx, self.fn, **arguments)
+        result = await socket.services.query(ctx, self.fn, **args)
         await socket.reply(message_id, self.response, self.shape(result))
 
 
@@ -107,20 +104,6 @@ def _wrap(key: str) -> Callable[[Any], Any]:
     return lambda result: {key: result}
 
 
-def _paged(services: ServiceRunner, args: Args) -> Args:
-    args = dict(args)
-    args["page"] = services.page(args.pop("limit", None), args.pop("cursor", None))
-    return args
-
-
-def _feed_request(services: ServiceRunner, args: Args) -> Args:
-    return {
-        "since_seq": args["since_seq"],
-        "project_ids": args["project_ids"] or None,
-        "limit": services.page(args["limit"], None).limit,
-    }
-
-
 def _changes(result: changes.Changes) -> dict[str, Any]:
     events = [event_envelope(event) for event in result.events]
     return {"events": events, "as_of_seq": result.as_of_seq, "has_more": result.has_more}
@@ -144,8 +127,8 @@ DISPATCH: Mapping[str, Row] = {
     "subscribe": SocketRow(_subscribe),
     "unsubscribe": SocketRow(_unsubscribe),
     "reauthenticate": SocketRow(_reauthenticate),
-    "get_changes": QueryRow(changes.get_changes, "changes", _changes, prepare=_feed_request),
-    "list_projects": QueryRow(work_items.list_projects, "projects_list", _wrap("projects")),
+    "get_changes": QueryRow(changes.get_changes, "changes", _changes),
+    "list_projects": QueryRow(projects.list_projects, "projects_list", _wrap("projects")),
     "get_project": QueryRow(projects.project_snapshot, "project_snapshot"),
     "get_work_items": QueryRow(projects.project_items_as_of, "work_items_list"),
     "create_work_item": CommandRow(work_items.create_work_item),
@@ -188,6 +171,5 @@ DISPATCH: Mapping[str, Row] = {
         activity.get_activity,
         "activity_page",
         lambda page: {"entries": page.items, "next_cursor": page.next_cursor},
-        prepare=_paged,
     ),
 }

@@ -15,7 +15,7 @@ of its own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,9 +28,10 @@ from pm.auth import issue_token
 from pm.config import Settings, load_settings
 from pm.services import comments, dependencies, sprints, time_entries
 from pm.services.changes import current_seq
-from pm.services.clock import now_ms
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.clock import now_ms
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.read_models.sprint_report import get_sprint_report
 from pm.wiring import build_components
 from tests.conftest import TEST_SECRET, LiveServer, start_server
 from tests.services.factories import add_member, ctx_for, make_item, make_project
@@ -83,7 +84,7 @@ class Board:
     globex: dict[str, Any] = field(default_factory=dict)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     sprint_done: dict[str, Any] = field(default_factory=dict)
-    sprint: dict[str, Any] = field(default_factory=dict)
+    sprint: Mapping[str, Any] = field(default_factory=dict)
     globex_sprint: dict[str, Any] = field(default_factory=dict)
     dependency: dict[str, Any] = field(default_factory=dict)
     comment: dict[str, Any] = field(default_factory=dict)
@@ -132,7 +133,7 @@ async def seed_board(runner: ServiceRunner) -> Board:
         runner, alice, apollo, "Sprint 1", today - timedelta(3), today + timedelta(10)
     )
     await _command(runner, alice, sprints.start_sprint, sprint_id=board.sprint["id"], **_v(1))
-    report = await runner.query(alice, sprints.get_sprint_report, sprint_id=board.sprint["id"])
+    report = await runner.query(alice, get_sprint_report, sprint_id=board.sprint["id"])
     board.sprint = report["sprint"]
 
     in_sprint = {"sprint_id": board.sprint["id"]}
@@ -246,7 +247,7 @@ async def _sprint(
 
 
 async def _seq(runner: ServiceRunner, ctx: RequestContext) -> int:
-    return await runner.tenants.read(ctx.tenant_id, current_seq)
+    return await runner.query(ctx, current_seq)
 
 
 @dataclass

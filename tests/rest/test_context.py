@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from bench.large_project import LargeProject, seed_large_project
 from pm.rest.routes import get_project_context
 from tests.conftest import LiveServer, start_server
 from tests.rest.conftest import (
@@ -23,7 +24,6 @@ from tests.rest.conftest import (
     rest_settings,
     seed,
 )
-from tests.rest.factories import LargeProject, seed_large_project
 from tests.services.factories import ctx_for
 
 LARGE_ITEMS = 10_000

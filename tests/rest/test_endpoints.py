@@ -318,7 +318,9 @@ def test_filtered_work_items_pages_keep_the_filter(served: Served, as_user: Clie
         status="backlog",
         item_type="task",
     )
-    assert [r["title"] for r in rows] == [f"Chore {n}" for n in range(1, CHORES + 1)]
+    chores = [served.board.item(f"chore{n}") for n in range(1, CHORES + 1)]
+    oldest_first = sorted(chores, key=lambda item: (item["created_at"], item["id"]))
+    assert [r["title"] for r in rows] == [item["title"] for item in oldest_first]
     assert pages == 3
 
 

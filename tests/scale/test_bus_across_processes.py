@@ -21,7 +21,7 @@ from .conftest import WAIT, create_task, created_events, frames_until, make_proj
 
 SUBSCRIBERS = 20
 WRITES_PER_WRITER = 15
-FAST = {"ws_rate_limit": "100000/second", "log_level": "warning"}
+FAST_RATE = "100000/second"
 
 
 def _http(server: ServeProcess) -> str:
@@ -43,8 +43,8 @@ async def test_events_presence_and_reconnect_across_two_processes(
 ) -> None:
     data = tmp_path / "data"
     with (
-        pm_serve(data, redis_url=redis.url, **FAST) as a,
-        pm_serve(data, redis_url=redis.url, **FAST) as b,
+        pm_serve(data, redis_url=redis.url, ws_rate_limit=FAST_RATE) as a,
+        pm_serve(data, redis_url=redis.url, ws_rate_limit=FAST_RATE) as b,
     ):
         owner = await open_client(a.ws, "owner")
         project_id = await make_project(owner)
@@ -116,8 +116,8 @@ async def test_a_redis_outage_degrades_then_resyncs_without_losing_anything(
 ) -> None:
     data = tmp_path / "data"
     with (
-        pm_serve(data, redis_url=redis.url, **FAST) as a,
-        pm_serve(data, redis_url=redis.url, **FAST) as b,
+        pm_serve(data, redis_url=redis.url, ws_rate_limit=FAST_RATE) as a,
+        pm_serve(data, redis_url=redis.url, ws_rate_limit=FAST_RATE) as b,
     ):
         writer = await open_client(a.ws, "writer")
         project_id = await make_project(writer)

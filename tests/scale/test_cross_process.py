@@ -18,8 +18,8 @@ from pm.bus.memory import MemoryBus
 from pm.config import load_settings
 from pm.errors import PmError
 from pm.services import work_items
+from pm.services.kernel.runner import ServiceRunner
 from pm.services.llm_context import seed_llm_context
-from pm.services.runner import ServiceRunner
 from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
 from tests.conftest import TEST_SECRET
 from tests.services.factories import ctx_for

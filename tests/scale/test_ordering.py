@@ -11,7 +11,7 @@ from pm.bus.ordering import TenantSequence
 from pm.domain.events import Event
 from pm.services import work_items
 from pm.services.feed import ChangeFeedReader
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.runner import ServiceRunner
 from pm.tenancy.manager import TenantConnectionManager
 from tests.services.factories import ctx_for
 

@@ -26,7 +26,7 @@ from tests.ws.serve import ServeProcess, pm_serve
 
 from .conftest import WAIT, created_events, frames_until, make_project, open_client
 
-FAST = {"ws_rate_limit": "100000/second"}
+FAST_RATE = "100000/second"
 ATTEMPTS = 60
 
 
@@ -122,7 +122,7 @@ async def test_a_killed_worker_loses_nothing_and_is_replaced(
     tmp_path: Path, redis: RedisServer
 ) -> None:
     data = tmp_path / "data"
-    with pm_serve(data, "--workers", "2", redis_url=redis.url, **FAST) as server:
+    with pm_serve(data, "--workers", "2", redis_url=redis.url, ws_rate_limit=FAST_RATE) as server:
         pids = await both_workers(server)
         doomed, survivor = sorted(pids)
         owner = await client_on(server, "owner", {survivor})

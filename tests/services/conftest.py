@@ -1,24 +1,22 @@
-"""Fixtures for service tests: a ServiceRunner over real tenant files in a temp dir."""
+"""Fixtures for service tests: a ServiceRunner over real tenant files in a temp dir, built by
+the wiring exactly as the app builds its own."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
-from pm.bus.memory import MemoryBus
+from pm.config import Settings
 from pm.domain.events import Event
-from pm.services.llm_context import seed_llm_context
-from pm.services.runner import ServiceRunner
-from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
+from pm.services.kernel.runner import ServiceRunner
+from pm.tenancy.manager import TenantConnectionManager
+from pm.wiring import build_bus, build_services, build_tenants
 
 
 @pytest.fixture
-def manager(tmp_path: Path) -> Iterator[TenantConnectionManager]:
-    mgr = TenantConnectionManager(
-        TenancyConfig(tenants_root=tmp_path / "tenants"), on_create=seed_llm_context
-    )
+def manager(settings: Settings) -> Iterator[TenantConnectionManager]:
+    mgr = build_tenants(settings)
     yield mgr
     mgr.close()
 
@@ -30,8 +28,8 @@ def published() -> list[tuple[str, Event]]:
 
 @pytest.fixture
 async def runner(
-    manager: TenantConnectionManager, published: list[tuple[str, Event]]
+    settings: Settings, manager: TenantConnectionManager, published: list[tuple[str, Event]]
 ) -> AsyncIterator[ServiceRunner]:
-    bus = MemoryBus()
+    bus = build_bus(settings, manager)
     bus.subscribe(lambda tenant, event: published.append((tenant, event)))
-    yield ServiceRunner(manager, bus)
+    yield build_services(settings, manager, bus)

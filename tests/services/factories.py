@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pm.domain.events import JsonDict
 from pm.services import work_items
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.views import WorkItemView
+
+JsonDict = dict[str, Any]  # an entity's view as a test holds it
 
 
 def ctx_for(
@@ -136,3 +138,11 @@ async def add_member(
         admin, members.add_member, project_id=project["id"], user_id=user_id, role=role
     )
     return ctx_for(user_id, tenant_id=admin.tenant_id)
+
+
+async def item_of(runner: ServiceRunner, ctx: RequestContext, item_id: str) -> WorkItemView:
+    """One item's public view, as the doors read it (the work item detail's ``work_item``)."""
+    from pm.services.read_models.work_item_detail import work_item_detail
+
+    detail = await runner.query(ctx, work_item_detail, work_item_id=item_id)
+    return detail["work_item"]

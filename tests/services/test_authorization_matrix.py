@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,9 +19,10 @@ from pm.services import (
     time_entries,
     work_items,
 )
-from pm.services.clock import now_ms
-from pm.services.context import RequestContext
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.clock import now_ms
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.read_models.projects import project_snapshot
 
 from .factories import Refusal, add_member, ctx_for, make_item, make_project
 
@@ -37,7 +38,7 @@ class World:
     task: dict[str, Any]
     other: dict[str, Any]
     sprint: dict[str, Any]
-    lane: dict[str, Any]
+    lane: Mapping[str, Any]
 
 
 Action = Callable[[World, RequestContext], Awaitable[Any]]
@@ -179,7 +180,8 @@ async def _world(runner: ServiceRunner) -> tuple[World, dict[str, RequestContext
             end_date=_today(),
         )
     ).payload["sprint"]
-    lane = (await runner.query(ALICE, swim_lanes.list_swim_lanes, project_id=project["id"]))[0]
+    snapshot = await runner.query(ALICE, project_snapshot, project_id=project["id"])
+    lane = snapshot["swim_lanes"][0]
     people = {
         "viewer": await add_member(runner, ALICE, project, "vera", "viewer"),
         "editor": await add_member(runner, ALICE, project, "ed", "editor"),

@@ -5,13 +5,16 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from sqlalchemy import text
+from sqlmodel import Session
 
 from pm.domain.events import Event
 from pm.errors import NotFound
 from pm.services import activity, dependencies, members, swim_lanes, work_items
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.read_models.projects import project_items_as_of, project_snapshot
 
-from .factories import Refusal, add_member, ctx_for, make_item, make_project
+from .factories import Refusal, add_member, ctx_for, item_of, make_item, make_project
 
 ALICE = ctx_for("alice")
 Published = list[tuple[str, Event]]
@@ -33,7 +36,8 @@ async def test_blocked_until_the_blocker_is_done(runner: ServiceRunner) -> None:
     a, b = [await make_item(runner, ALICE, project, title=t) for t in "ab"]
     await _dep(runner, a, b)
     deps = await runner.query(ALICE, dependencies.get_dependencies, work_item_id=b["id"])
-    assert deps["is_blocked"] and deps["blocking"][0]["other_item"]["id"] == a["id"]
+    other = deps["blocking"][0]["other_item"]
+    assert deps["is_blocked"] and other is not None and other["id"] == a["id"]
     await runner.command(
         ALICE,
         work_items.update_work_item,
@@ -41,9 +45,7 @@ async def test_blocked_until_the_blocker_is_done(runner: ServiceRunner) -> None:
         expected_version=1,
         fields={"status": "done"},
     )
-    assert not (await runner.query(ALICE, work_items.get_work_item, work_item_id=b["id"]))[
-        "is_blocked"
-    ]
+    assert not (await item_of(runner, ALICE, b["id"]))["is_blocked"]
 
 
 async def test_cycle_is_refused_with_its_path(runner: ServiceRunner, published: Published) -> None:
@@ -94,7 +96,7 @@ async def test_lanes_one_per_status_and_defaults_not_deleted(
     runner: ServiceRunner, published: Published
 ) -> None:
     project = await make_project(runner, ALICE)
-    lanes = await runner.query(ALICE, swim_lanes.list_swim_lanes, project_id=project["id"])
+    lanes = (await runner.query(ALICE, project_snapshot, project_id=project["id"]))["swim_lanes"]
     async with Refusal(runner, published, "VALIDATION_ERROR"):
         await runner.command(
             ALICE,
@@ -127,7 +129,7 @@ async def test_lanes_one_per_status_and_defaults_not_deleted(
 
 async def test_lanes_rename_and_reorder(runner: ServiceRunner) -> None:
     project = await make_project(runner, ALICE)
-    lanes = await runner.query(ALICE, swim_lanes.list_swim_lanes, project_id=project["id"])
+    lanes = (await runner.query(ALICE, project_snapshot, project_id=project["id"]))["swim_lanes"]
     done = lanes[3]
     await runner.command(
         ALICE,
@@ -139,7 +141,9 @@ async def test_lanes_rename_and_reorder(runner: ServiceRunner) -> None:
     )
     names = [
         lane["name"]
-        for lane in await runner.query(ALICE, swim_lanes.list_swim_lanes, project_id=project["id"])
+        for lane in (await runner.query(ALICE, project_snapshot, project_id=project["id"]))[
+            "swim_lanes"
+        ]
     ]
     assert names == ["Shipped", "To Do", "In Progress", "Review"]
 
@@ -196,12 +200,9 @@ async def test_members_add_change_remove_and_last_admin(
         ("ed", "admin"),
     ]
 
-    def rows(session: object) -> int:
-        from sqlalchemy import text
-
-        return (
-            session.connection().execute(text("SELECT count(*) FROM project_members")).scalar_one()
-        )  # type: ignore[attr-defined, no-any-return]
+    def rows(session: Session) -> int:
+        count = session.connection().execute(text("SELECT count(*) FROM project_members"))
+        return int(count.scalar_one())
 
     assert runner.tenants.open_sync("acme").read_sync(rows) == 2
 
@@ -211,7 +212,7 @@ async def test_removed_member_loses_access(runner: ServiceRunner) -> None:
     ed = await add_member(runner, ALICE, project, "ed", "editor")
     await runner.command(ALICE, members.remove_member, project_id=project["id"], user_id="ed")
     with pytest.raises(NotFound):
-        await runner.query(ed, work_items.project_work_items, project_id=project["id"])
+        (await runner.query(ed, project_items_as_of, project_id=project["id"]))["work_items"]
 
 
 async def test_activity_filters_pages_and_hides_other_projects(runner: ServiceRunner) -> None:
@@ -229,15 +230,13 @@ async def test_activity_filters_pages_and_hides_other_projects(runner: ServiceRu
     entries, cursor = [], None
     while True:
         page = await runner.query(
-            ALICE, activity.get_activity, page=runner.page(2, cursor), entity_id=task["id"]
+            ALICE, activity.get_activity, limit=2, cursor=cursor, entity_id=task["id"]
         )
         entries += page.items
         if (cursor := page.next_cursor) is None:
             break
     assert [e["new_value"] for e in entries] == ["v3", "v2", "v1", "v0", None]
-    everything = await runner.query(ALICE, activity.get_activity, page=runner.page(500, None))
+    everything = await runner.query(ALICE, activity.get_activity, limit=500)
     assert secret["id"] not in {e["project_id"] for e in everything.items}
     with pytest.raises(NotFound):
-        await runner.query(
-            ALICE, activity.get_activity, page=runner.page(10, None), project_id=secret["id"]
-        )
+        await runner.query(ALICE, activity.get_activity, limit=10, project_id=secret["id"])

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pm.domain.events import Event
 from pm.services import comments, time_entries
-from pm.services.clock import now_ms
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.clock import now_ms
+from pm.services.kernel.runner import ServiceRunner
 
 from .factories import Refusal, add_member, ctx_for, make_item, make_project
 

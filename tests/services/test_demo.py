@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from pm.demo import seed_demo
-from pm.services.context import RequestContext
-from pm.services.projects import project_snapshot
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.read_models.projects import project_snapshot
 from pm.services.time_entries import get_time_entries
 
 

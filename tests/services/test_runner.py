@@ -8,14 +8,16 @@ from typing import Any
 import pytest
 
 from pm.domain.events import Event, Outcome
+from pm.domain.models import WorkItem
 from pm.errors import Conflict, InternalError, PmError
-from pm.services import idempotency, work_items
+from pm.services import work_items
 from pm.services.changes import get_changes
-from pm.services.clock import now_ms
-from pm.services.runner import ServiceRunner
-from pm.services.unit_of_work import UnitOfWork
+from pm.services.kernel.clock import now_ms
+from pm.services.kernel.housekeeping import sweep_tenant
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.kernel.unit_of_work import UnitOfWork
 
-from .factories import Refusal, ctx_for, make_item, make_project, state_of, with_message
+from .factories import Refusal, ctx_for, item_of, make_item, make_project, state_of, with_message
 
 ALICE = ctx_for("alice")
 Published = list[tuple[str, Event]]
@@ -27,9 +29,9 @@ async def test_failure_after_the_write_leaves_no_trace(
     project = await make_project(runner, ALICE)
     before, sent = state_of(runner), len(published)
 
-    def create_then_fail(uow: UnitOfWork, **kwargs: Any) -> Outcome:
+    def create_then_fail(uow: UnitOfWork, /, **kwargs: Any) -> Outcome:
         work_items.create_work_item(uow, **kwargs)
-        uow.session.flush()
+        uow.flush()
         raise Conflict("injected after the write", current_version=1)
 
     with pytest.raises(Conflict):
@@ -47,13 +49,25 @@ async def test_unexpected_exception_becomes_internal_without_details(
     before = state_of(runner)
 
     def broken(uow: UnitOfWork) -> Outcome:
-        uow.session.connection().exec_driver_sql("INSERT INTO no_such_table VALUES (1)")
+        orphan = WorkItem(
+            id="orphan",
+            item_type="task",
+            project_id="nowhere",
+            parent_id="no-such-parent",
+            title="orphan",
+            position="V",
+            created_at=uow.now,
+            created_by=uow.ctx.user_id,
+            updated_at=uow.now,
+            updated_by=uow.ctx.user_id,
+        )
+        uow.items.insert(orphan)  # refused by SQLite: FOREIGN KEY constraint failed
         raise AssertionError("unreachable")
 
     with pytest.raises(InternalError) as caught:
         await runner.command(ALICE, broken)
     assert caught.value.message == "internal error"
-    assert "no_such_table" not in str(caught.value)
+    assert "FOREIGN KEY" not in str(caught.value) and "INSERT" not in str(caught.value)
     assert state_of(runner) == before
 
 
@@ -116,11 +130,15 @@ async def test_sweeper_removes_expired_keys_only(runner: ServiceRunner) -> None:
         title="A",
     )
     tenant = runner.tenants.open_sync("acme")
-    assert (
-        tenant.write_sync(lambda s: idempotency.sweep_expired(s, now=now_ms(), ttl_seconds=60)) == 0
-    )
-    later = now_ms() + 61_000
-    assert tenant.write_sync(lambda s: idempotency.sweep_expired(s, now=later, ttl_seconds=60)) == 1
+
+    def sweep(now: int) -> int:
+        result = tenant.write_sync(
+            lambda s: sweep_tenant(s, now=now, idempotency_ttl_seconds=60, change_retention_days=30)
+        )
+        return result.idempotency_keys
+
+    assert sweep(now_ms()) == 0
+    assert sweep(now_ms() + 61_000) == 1
 
 
 async def test_sixteen_stale_title_updates_exactly_one_wins(runner: ServiceRunner) -> None:
@@ -144,7 +162,7 @@ async def test_sixteen_stale_title_updates_exactly_one_wins(runner: ServiceRunne
 async def test_stale_updates_of_different_fields_all_merge(runner: ServiceRunner) -> None:
     project = await make_project(runner, ALICE)
     task = await make_item(runner, ALICE, project)
-    fields = [
+    fields: list[dict[str, Any]] = [
         {"title": "T"},
         {"priority": "high"},
         {"status": "todo"},
@@ -164,7 +182,7 @@ async def test_stale_updates_of_different_fields_all_merge(runner: ServiceRunner
         )
     )
     assert all(not r.replayed for r in results)
-    final = await runner.query(ALICE, work_items.get_work_item, work_item_id=task["id"])
+    final = await item_of(runner, ALICE, task["id"])
     assert (
         final["title"],
         final["priority"],
@@ -182,21 +200,21 @@ async def test_no_lost_update_with_1000_read_update_retry_increments(runner: Ser
     async def worker(increments: int) -> None:
         for _ in range(increments):
             while True:
-                item = await runner.query(ALICE, work_items.get_work_item, work_item_id=task["id"])
+                item = await item_of(runner, ALICE, task["id"])
                 try:
                     await runner.command(
                         ALICE,
                         work_items.update_work_item,
                         work_item_id=task["id"],
                         expected_version=item["version"],
-                        fields={"story_points": item["story_points"] + 1},
+                        fields={"story_points": (item["story_points"] or 0) + 1},
                     )
                     break
                 except Conflict:
                     continue
 
     await asyncio.gather(*(worker(100) for _ in range(10)))
-    final = await runner.query(ALICE, work_items.get_work_item, work_item_id=task["id"])
+    final = await item_of(runner, ALICE, task["id"])
     assert final["story_points"] == 1000
 
 
@@ -252,16 +270,16 @@ async def test_feed_pages_and_filters_by_project(runner: ServiceRunner) -> None:
 
 
 async def test_feed_past_retention_requires_resync(runner: ServiceRunner) -> None:
-    from pm.services.changes import sweep_change_feed
-
     project = await make_project(runner, ALICE)
     for n in range(3):
         await make_item(runner, ALICE, project, title=f"t{n}")
     tenant = runner.tenants.open_sync("acme")
     swept = tenant.write_sync(
-        lambda s: sweep_change_feed(s, now=now_ms() + 10**9, retention_days=1)
+        lambda s: sweep_tenant(
+            s, now=now_ms() + 10**9, idempotency_ttl_seconds=86400, change_retention_days=1
+        )
     )
-    assert swept == 3
+    assert swept.change_events == 3
     with pytest.raises(PmError) as caught:
         await runner.query(ALICE, get_changes, since_seq=0)
     assert caught.value.code == "RESYNC_REQUIRED"

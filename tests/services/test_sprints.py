@@ -5,9 +5,10 @@ from typing import Any
 
 from pm.domain.events import Event
 from pm.services import sprints, work_items
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.read_models.sprint_report import get_sprint_report
 
-from .factories import Refusal, ctx_for, make_item, make_project
+from .factories import Refusal, ctx_for, item_of, make_item, make_project
 
 ALICE = ctx_for("alice")
 Published = list[tuple[str, Event]]
@@ -55,12 +56,8 @@ async def test_sprint_lifecycle_records_velocity_and_releases_unfinished(
     )
     released = [e for _t, e in published[sent:] if e.payload_name == "work_item_updated"]
     assert [e.payload["work_item"]["id"] for e in released] == [open_["id"]]
-    assert (await runner.query(ALICE, work_items.get_work_item, work_item_id=open_["id"]))[
-        "sprint_id"
-    ] is None
-    assert (await runner.query(ALICE, work_items.get_work_item, work_item_id=done["id"]))[
-        "sprint_id"
-    ] == sprint["id"]
+    assert (await item_of(runner, ALICE, open_["id"]))["sprint_id"] is None
+    assert (await item_of(runner, ALICE, done["id"]))["sprint_id"] == sprint["id"]
 
 
 async def test_unfinished_items_move_into_the_named_next_sprint(runner: ServiceRunner) -> None:
@@ -75,9 +72,7 @@ async def test_unfinished_items_move_into_the_named_next_sprint(runner: ServiceR
         expected_version=2,
         move_unfinished_to=nxt["id"],
     )
-    assert (await runner.query(ALICE, work_items.get_work_item, work_item_id=task["id"]))[
-        "sprint_id"
-    ] == nxt["id"]
+    assert (await item_of(runner, ALICE, task["id"]))["sprint_id"] == nxt["id"]
 
 
 async def test_only_one_active_sprint_per_project(
@@ -126,9 +121,7 @@ async def test_only_planned_sprints_are_deleted_and_items_return(
         ALICE, sprints.delete_sprint, sprint_id=planned["id"], expected_version=1
     )
     assert out.payload == {"sprint_id": planned["id"], "project_id": project["id"]}
-    assert (await runner.query(ALICE, work_items.get_work_item, work_item_id=task["id"]))[
-        "sprint_id"
-    ] is None
+    assert (await item_of(runner, ALICE, task["id"]))["sprint_id"] is None
     active = await _start(runner, await _sprint(runner, project, "S2"))
     async with Refusal(runner, published, "VALIDATION_ERROR"):
         await runner.command(
@@ -193,7 +186,7 @@ async def test_report_has_points_and_burndown(runner: ServiceRunner) -> None:
         expected_version=1,
         fields={"status": "done"},
     )
-    report = await runner.query(ALICE, sprints.get_sprint_report, sprint_id=sprint["id"])
+    report = await runner.query(ALICE, get_sprint_report, sprint_id=sprint["id"])
     assert (report["points_committed"], report["points_done"]) == (8, 3)
     assert report["burndown"][0]["date"] == (TODAY - timedelta(days=2)).isoformat()
     assert report["burndown"][-1] == {"date": TODAY.isoformat(), "remaining_points": 5}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -9,10 +10,10 @@ from sqlalchemy import text
 
 from pm.domain.events import Event
 from pm.services import dependencies, sprints, work_items
-from pm.services.runner import ServiceRunner
-from pm.services.swim_lanes import list_swim_lanes
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.read_models.projects import list_projects, project_items_as_of, project_snapshot
 
-from .factories import Refusal, add_member, ctx_for, make_item, make_project
+from .factories import Refusal, add_member, ctx_for, item_of, make_item, make_project
 
 ALICE = ctx_for("alice")
 Published = list[tuple[str, Event]]
@@ -32,7 +33,7 @@ async def test_creating_a_project_makes_creator_admin_and_default_lanes(
     runner: ServiceRunner,
 ) -> None:
     project = await make_project(runner, ALICE)
-    lanes = await runner.query(ALICE, list_swim_lanes, project_id=project["id"])
+    lanes = (await runner.query(ALICE, project_snapshot, project_id=project["id"]))["swim_lanes"]
     assert [(lane["name"], lane["status_value"]) for lane in lanes] == [
         ("To Do", "todo"),
         ("In Progress", "in_progress"),
@@ -237,7 +238,7 @@ async def test_items_join_only_open_sprints_of_their_project(
 
 
 async def _siblings(runner: ServiceRunner, parent_id: str) -> list[str]:
-    items = await runner.query(ALICE, work_items.project_work_items, project_id=parent_id)
+    items = (await runner.query(ALICE, project_items_as_of, project_id=parent_id))["work_items"]
     ordered = sorted((i for i in items if i["parent_id"] == parent_id), key=lambda i: i["position"])
     return [i["title"] for i in ordered]
 
@@ -251,7 +252,7 @@ async def test_move_between_siblings_writes_only_the_moved_item(runner: ServiceR
     )
     assert await _siblings(runner, project["id"]) == ["a", "c", "b"]
     assert [ch["field"] for ch in out.payload["changes"]] == ["position"]
-    items = await runner.query(ALICE, work_items.project_work_items, project_id=project["id"])
+    items = (await runner.query(ALICE, project_items_as_of, project_id=project["id"]))["work_items"]
     after = {i["id"]: (i["version"], i["position"]) for i in items if i["id"] in before}
     assert after == before
 
@@ -328,7 +329,7 @@ async def test_order_holds_after_2000_moves_to_the_same_spot(runner: ServiceRunn
         expected = ["first", mover["title"], *[t for t in expected[1:] if t != mover["title"]]]
     titles = await _siblings(runner, project["id"])
     assert titles == expected
-    items = await runner.query(ALICE, work_items.project_work_items, project_id=project["id"])
+    items = (await runner.query(ALICE, project_items_as_of, project_id=project["id"]))["work_items"]
     assert max(len(i["position"]) for i in items) <= 64
     assert last["id"] in {i["id"] for i in items}
 
@@ -354,7 +355,7 @@ async def test_delete_hides_item_and_soft_deletes_dependencies(runner: ServiceRu
     await runner.command(
         ALICE, dependencies.create_dependency, blocking_item_id=a["id"], blocked_item_id=b["id"]
     )
-    assert (await runner.query(ALICE, work_items.get_work_item, work_item_id=b["id"]))["is_blocked"]
+    assert (await item_of(runner, ALICE, b["id"]))["is_blocked"]
     out = await runner.command(
         ALICE, work_items.delete_work_item, work_item_id=a["id"], expected_version=1
     )
@@ -362,12 +363,10 @@ async def test_delete_hides_item_and_soft_deletes_dependencies(runner: ServiceRu
     from pm.errors import NotFound
 
     with pytest.raises(NotFound):
-        await runner.query(ALICE, work_items.get_work_item, work_item_id=a["id"])
-    items = await runner.query(ALICE, work_items.project_work_items, project_id=project["id"])
+        await item_of(runner, ALICE, a["id"])
+    items = (await runner.query(ALICE, project_items_as_of, project_id=project["id"]))["work_items"]
     assert "a" not in [i["title"] for i in items]
-    assert not (await runner.query(ALICE, work_items.get_work_item, work_item_id=b["id"]))[
-        "is_blocked"
-    ]
+    assert not (await item_of(runner, ALICE, b["id"]))["is_blocked"]
     deps = await runner.query(ALICE, dependencies.get_dependencies, work_item_id=b["id"])
     assert deps["blocking"] == []
 
@@ -408,7 +407,8 @@ async def test_list_filters_and_paginates_to_the_end(runner: ServiceRunner) -> N
         page = await runner.query(
             ALICE,
             work_items.list_work_items,
-            page=runner.page(3, cursor),
+            limit=3,
+            cursor=cursor,
             project_id=project["id"],
             q="find",
         )
@@ -420,7 +420,6 @@ async def test_list_filters_and_paginates_to_the_end(runner: ServiceRunner) -> N
     todo = await runner.query(
         ALICE,
         work_items.list_work_items,
-        page=runner.page(None, None),
         project_id=project["id"],
         status="todo",
     )
@@ -430,16 +429,29 @@ async def test_list_filters_and_paginates_to_the_end(runner: ServiceRunner) -> N
 async def test_bad_cursor_and_limit_are_refused_and_a_large_limit_capped(
     runner: ServiceRunner,
 ) -> None:
+    """The service applies its own bounds, whatever door asked."""
     from pm.errors import ValidationFailed
 
-    assert runner.page(10_000, None).limit == runner.settings.max_page_size
-    assert runner.page(None, None).limit == runner.settings.default_page_size
+    small = replace(runner.settings, default_page_size=1, max_page_size=2)
+    bounded = ServiceRunner(runner.tenants, runner.bus, small)
+    project = await make_project(runner, ALICE)
+    for n in range(3):
+        await make_item(runner, ALICE, project, title=f"t{n}")
+
+    async def listed(**page: Any) -> Any:
+        return await bounded.query(
+            ALICE, work_items.list_work_items, project_id=project["id"], **page
+        )
+
+    capped = await listed(limit=10_000)
+    assert len(capped.items) == 2 and capped.next_cursor is not None
+    assert len((await listed()).items) == 1
     for bad in (-1, True, "10"):
         with pytest.raises(ValidationFailed) as caught:
-            runner.page(bad, None)  # type: ignore[arg-type]
+            await listed(limit=bad)
         assert caught.value.field == "limit"
     with pytest.raises(ValidationFailed) as caught:
-        runner.page(10, "!!!not-a-cursor")
+        await listed(limit=10, cursor="!!!not-a-cursor")
     assert caught.value.field == "cursor"
 
 
@@ -447,9 +459,7 @@ async def test_viewer_reads_but_cannot_edit(runner: ServiceRunner, published: Pu
     project = await make_project(runner, ALICE)
     task = await make_item(runner, ALICE, project)
     viewer = await add_member(runner, ALICE, project, "vera", "viewer")
-    assert (await runner.query(viewer, work_items.get_work_item, work_item_id=task["id"]))[
-        "id"
-    ] == task["id"]
+    assert (await item_of(runner, viewer, task["id"]))["id"] == task["id"]
     async with Refusal(runner, published, "FORBIDDEN"):
         await runner.command(
             viewer,
@@ -466,11 +476,11 @@ async def test_non_member_cannot_learn_a_project_exists(
     project = await make_project(runner, ALICE)
     task = await make_item(runner, ALICE, project)
     mallory = ctx_for("mallory")
-    assert await runner.query(mallory, work_items.list_projects) == []
+    assert await runner.query(mallory, list_projects) == []
     from pm.errors import NotFound
 
     with pytest.raises(NotFound):
-        await runner.query(mallory, work_items.get_work_item, work_item_id=task["id"])
+        await item_of(runner, mallory, task["id"])
     async with Refusal(runner, published, "NOT_FOUND"):
         await make_item(runner, mallory, project)
 
@@ -478,7 +488,7 @@ async def test_non_member_cannot_learn_a_project_exists(
 async def test_tenant_admin_role_sees_every_project(runner: ServiceRunner) -> None:
     project = await make_project(runner, ALICE)
     boss = ctx_for("boss", roles=("admin",))
-    assert [p["id"] for p in await runner.query(boss, work_items.list_projects)] == [project["id"]]
+    assert [p["id"] for p in await runner.query(boss, list_projects)] == [project["id"]]
     await make_item(runner, boss, project)
 
 

@@ -17,7 +17,8 @@ from pm.bus.memory import MemoryBus
 from pm.domain.enums import ALLOWED_PARENTS, ItemType
 from pm.errors import PmError
 from pm.services import work_items
-from pm.services.runner import ServiceRunner
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.read_models.projects import project_items_as_of
 from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
 
 from .factories import ctx_for
@@ -147,8 +148,8 @@ class WorkItemMachine(RuleBasedStateMachine):
     @invariant()
     def matches_the_model(self) -> None:
         rows = self.loop.run_until_complete(
-            self.runner.query(ALICE, work_items.project_work_items, project_id=self.root)
-        )
+            self.runner.query(ALICE, project_items_as_of, project_id=self.root)
+        )["work_items"]
         stored = {r["id"]: r for r in rows}
         assert set(stored) == set(self._live())
         for item_id, row in stored.items():

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ def manager(root: Path) -> Iterator[TenantConnectionManager]:
     mgr.close()
 
 
-def _put(key: str, value: str) -> object:
+def _put(key: str, value: str) -> Callable[[Session], None]:
     def write(session: Session) -> None:
         session.connection().execute(
             text("INSERT INTO users (id, name, created_at, last_seen_at) VALUES (:k, :v, 0, 0)"),
@@ -152,7 +152,7 @@ async def test_writer_uses_wal_and_foreign_keys(manager: TenantConnectionManager
 
 async def test_failed_write_rolls_back(manager: TenantConnectionManager) -> None:
     def fail(session: Session) -> None:
-        _put("gone", "never")(session)  # type: ignore[operator]
+        _put("gone", "never")(session)
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):

@@ -4,7 +4,7 @@ never runs; a caller that goes away withdraws its write; a write that started ru
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,15 +28,33 @@ def manager(tmp_path: Path) -> Iterator[TenantConnectionManager]:
     mgr.close()
 
 
-def _note(name: str, hold: float = 0.0) -> Callable[[Session], str]:
+def _note(name: str) -> Callable[[Session], str]:
     def write(session: Session) -> str:
         conn = session.connection()
         conn.execute(text("CREATE TABLE IF NOT EXISTS notes (name TEXT)"))
         conn.execute(text("INSERT INTO notes VALUES (:name)"), {"name": name})
-        time.sleep(hold)  # holds the writer, as a long command would
         return name
 
     return write
+
+
+class Holder:
+    """A write that holds the tenant's writer until the test releases it, so what waits behind
+    it waits for as long as the test says, however loaded the machine is."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def __call__(self, session: Session) -> str:
+        _note(self.name)(session)
+        self.started.set()
+        self.release.wait(timeout=60)
+        return self.name
+
+    async def wait_started(self) -> None:
+        await asyncio.to_thread(self.started.wait, 60)
 
 
 def _notes(session: Session) -> list[str]:
@@ -51,21 +69,28 @@ async def test_a_write_that_cannot_start_in_time_is_refused_and_never_runs(
     manager: TenantConnectionManager,
 ) -> None:
     before = _timeouts()
-    slow = asyncio.create_task(manager.write("acme", _note("slow", hold=TIMEOUT * 3)))
-    await asyncio.sleep(0.05)
+    holder = Holder("slow")
+    slow = asyncio.create_task(manager.write("acme", holder))
+    await holder.wait_started()
     with pytest.raises(Unavailable):
         await manager.write("acme", _note("late"))
+    holder.release.set()
     assert await slow == "slow"  # it started before its wait ran out: it ran to its end
     assert await manager.read("acme", _notes) == ["slow"]
     assert _timeouts() == before + 1
 
 
 async def test_a_cancelled_waiter_withdraws_its_write(manager: TenantConnectionManager) -> None:
-    slow = asyncio.create_task(manager.write("acme", _note("slow", hold=0.2)))
-    await asyncio.sleep(0.05)
+    holder = Holder("slow")
+    slow = asyncio.create_task(manager.write("acme", holder))
+    await holder.wait_started()
     gone = asyncio.create_task(manager.write("acme", _note("gone")))
-    await asyncio.sleep(0.05)
+    for _ in range(20):  # event-loop steps, not time: it reaches the queue behind the holder
+        await asyncio.sleep(0)
     gone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    holder.release.set()
     await slow
     assert await manager.write("acme", _note("after")) == "after"
     assert await manager.read("acme", _notes) == ["slow", "after"]

@@ -47,7 +47,8 @@ def pm_serve(
     data_dir: Path, *args: str, port: int | None = None, **settings: str
 ) -> Iterator[ServeProcess]:
     """``args`` go after ``pm serve`` (``"--workers", "2"``); ``settings`` are PM_* variables
-    without the prefix: ``ws_rate_limit="10/second"``; ``port`` is a free one unless given."""
+    without the prefix: ``ws_rate_limit="10/second"``. ``port``: a free one unless given (a
+    restart on the same data reuses the port)."""
     port = port or free_port()
     env = {
         **os.environ,

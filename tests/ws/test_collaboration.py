@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.conftest import LiveServer, TokenFactory
 
@@ -64,7 +65,7 @@ async def test_protobuf_and_json_clients_see_each_others_changes(
             await client.close()
 
 
-async def _next_change(client: Client) -> dict[str, object]:
+async def _next_change(client: Client) -> dict[str, Any]:
     while True:
         frame = await client.event()
         if payload(frame)[0] != "presence_changed":
@@ -177,7 +178,7 @@ async def test_reconnect_catches_up_exactly_what_was_missed(
             "create_work_item", {"item_type": "task", "parent_id": project, "title": "live"}
         )
         frame = await _next_change(back)
-        assert int(frame["seq"]) == int(live["seq"]) == since + 1  # type: ignore[call-overload]
+        assert int(frame["seq"]) == int(live["seq"]) == since + 1
     finally:
         await back.close()
         await writer.close()

@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
+from google.protobuf.descriptor import FieldDescriptor
+
 import pm.services
 from pm.domain.events import Outcome
-from pm.services.unit_of_work import UnitOfWork
+from pm.services.kernel.unit_of_work import UnitOfWork
 from pm.ws.codec import ALL_PAYLOADS, REQUEST_PAYLOADS
 from pm.ws.dispatch import DISPATCH, CommandRow, QueryRow, SocketRow
 from pm.ws.pm_pb2 import Envelope
@@ -88,12 +90,17 @@ def _is_command(fn: Callable[..., Any]) -> bool:
 
 def service_commands() -> dict[str, Callable[..., Any]]:
     """Every public command function defined in a pm.services module, by qualified name."""
-    found = {}
+    found: dict[str, Callable[..., Any]] = {}
     for module in _service_modules():
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if fn.__module__ == module.__name__ and not name.startswith("_") and _is_command(fn):
                 found[f"{module.__name__}.{name}"] = fn
     return found
+
+
+def _message_name(field: FieldDescriptor) -> str:
+    assert field.message_type is not None, field.name
+    return field.message_type.name
 
 
 def test_snake_case_matches_the_proto_convention() -> None:
@@ -139,7 +146,7 @@ def test_protocol_requests_exist_in_the_proto_under_their_snake_case_name() -> N
     for message in PROTOCOL_REQUESTS:
         field = snake_case(message)
         assert field in REQUEST_PAYLOADS, message
-        assert fields[field].message_type.name == message
+        assert _message_name(fields[field]) == message
 
 
 def test_protocol_responses_and_events_exist_in_the_proto() -> None:
@@ -147,4 +154,4 @@ def test_protocol_responses_and_events_exist_in_the_proto() -> None:
     for message in PROTOCOL_RESPONSES_AND_EVENTS:
         field = snake_case(message)
         assert field in ALL_PAYLOADS - REQUEST_PAYLOADS, message
-        assert fields[field].message_type.name == message
+        assert _message_name(fields[field]) == message

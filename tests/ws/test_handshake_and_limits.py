@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.typing import Origin
 
 from pm.auth import issue_token
 from pm.config import Settings, load_settings
@@ -46,7 +47,9 @@ def _token(**claims: object) -> str:
             algorithm="HS256",
         ),
         jwt.encode(
-            {"sub": "a", "tenant_id": "acme", "exp": int(time.time()) + 60}, None, algorithm="none"
+            {"sub": "a", "tenant_id": "acme", "exp": int(time.time()) + 60},
+            None,  # type: ignore[arg-type]  # PyJWT's stubs leave out the key of alg "none"
+            algorithm="none",
         ),
         _token(tenant_id="../etc"),
         _token(tenant_id="ACME"),
@@ -121,9 +124,9 @@ async def test_foreign_origin_refused_and_allowed_origin_served(strict_server: L
     async with connect(
         strict_server.ws,
         additional_headers={"Authorization": f"Bearer {token}"},
-        origin="https://app.example",
+        origin=Origin("https://app.example"),
         proxy=None,
-    ) as ws:  # type: ignore[arg-type]
+    ) as ws:
         await ws.send(json.dumps({"message_id": "1", "list_projects": {}}))
         assert "projects_list" in json.loads(await ws.recv())
 

@@ -1,0 +1,86 @@
+"""The activity log: one row per field change or action, written with the change it records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import col, select
+
+from pm.domain.models import ActivityLog
+from pm.repositories.base import Repository
+
+# Built once: executed with parameters, it skips building, coercing and cache-keying a new
+# statement per command, and the ORM bulk-insert machinery for rows that map to no object.
+_INSERT_ACTIVITY = insert(ActivityLog)
+
+
+class ActivityRepository(Repository):
+    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        self._insert(_INSERT_ACTIVITY, rows)
+
+    def field_changes_since(
+        self, entity_id: str, version: int, fields: Sequence[str]
+    ) -> list[ActivityLog]:
+        """Changes of these fields of the entity that produced a version above ``version``,
+        oldest first."""
+        return list(
+            self._session.exec(
+                select(ActivityLog)
+                .where(
+                    ActivityLog.entity_id == entity_id,
+                    col(ActivityLog.version) > version,
+                    col(ActivityLog.field_name).in_(list(fields)),
+                )
+                .order_by(col(ActivityLog.id))
+            ).all()
+        )
+
+    def status_changes(self, entity_ids: Sequence[str]) -> list[ActivityLog]:
+        """Every status change of these entities, oldest first."""
+        return list(
+            self._session.exec(
+                select(ActivityLog)
+                .where(col(ActivityLog.entity_id).in_(list(entity_ids)))
+                .where(ActivityLog.field_name == "status")
+                .order_by(col(ActivityLog.id))
+            ).all()
+        )
+
+    def page(
+        self,
+        project_ids: Sequence[str],
+        *,
+        limit: int,
+        before_id: int | None = None,
+        entity_id: str | None = None,
+        user_id: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> list[ActivityLog]:
+        """Rows of these projects, newest first, below the id ``before_id``; ``since`` is
+        inclusive, ``until`` exclusive."""
+        query = select(ActivityLog).where(col(ActivityLog.project_id).in_(project_ids))
+        if entity_id is not None:
+            query = query.where(ActivityLog.entity_id == entity_id)
+        if user_id is not None:
+            query = query.where(ActivityLog.user_id == user_id)
+        if since is not None:
+            query = query.where(col(ActivityLog.at) >= since)
+        if until is not None:
+            query = query.where(col(ActivityLog.at) < until)
+        if before_id is not None:
+            query = query.where(col(ActivityLog.id) < before_id)
+        ordered = query.order_by(col(ActivityLog.id).desc()).limit(limit)
+        return list(self._session.exec(ordered).all())
+
+    def latest_in_project(self, project_id: str, limit: int) -> list[ActivityLog]:
+        return list(
+            self._session.exec(
+                select(ActivityLog)
+                .where(ActivityLog.project_id == project_id)
+                .order_by(col(ActivityLog.id).desc())
+                .limit(limit)
+            ).all()
+        )

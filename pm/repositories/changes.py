@@ -1,0 +1,83 @@
+"""The change feed: the outbox of committed events, keyed by the tenant's gap-free ``seq``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import insert
+from sqlmodel import col, select
+
+from pm.domain.models import ChangeEvent
+from pm.repositories.base import Repository
+
+# Built once: a Core insert executed with parameters skips building, coercing and cache-keying a
+# new statement per event.
+_INSERT_EVENT = insert(ChangeEvent)
+# The AUTOINCREMENT counter, not max(seq): retention prunes old rows, the counter stays.
+_CURRENT_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'change_feed'"
+_OLDEST_SEQ = "SELECT min(seq) FROM change_feed"
+_SWEEP = "DELETE FROM change_feed WHERE at < ? AND seq < ?"
+
+
+class ChangeFeedRepository(Repository):
+    def append(
+        self,
+        *,
+        event_id: str,
+        project_id: str,
+        payload_name: str,
+        payload: str,
+        actor_id: str,
+        at: int,
+    ) -> int:
+        """Store one event; its seq (assigned inside the tenant's write lock)."""
+        result = self._insert(
+            _INSERT_EVENT,
+            {
+                "event_id": event_id,
+                "project_id": project_id,
+                "payload_name": payload_name,
+                "payload": payload,
+                "actor_id": actor_id,
+                "at": at,
+            },
+        )
+        return int(result.lastrowid)
+
+    def current_seq(self) -> int:
+        """The last committed seq of the tenant (0 before the first change)."""
+        seq = self._scalar(_CURRENT_SEQ)
+        return 0 if seq is None else int(seq)
+
+    def oldest_kept_seq(self) -> int | None:
+        seq = self._scalar(_OLDEST_SEQ)
+        return None if seq is None else int(seq)
+
+    def after(self, since_seq: int, project_ids: Sequence[str], limit: int) -> list[ChangeEvent]:
+        """Events of these projects after ``since_seq``, in order."""
+        return list(
+            self._session.exec(
+                select(ChangeEvent)
+                .where(
+                    col(ChangeEvent.seq) > since_seq, col(ChangeEvent.project_id).in_(project_ids)
+                )
+                .order_by(col(ChangeEvent.seq))
+                .limit(limit)
+            ).all()
+        )
+
+    def every_after(self, since_seq: int, limit: int) -> list[ChangeEvent]:
+        """Every project's events after ``since_seq``, in order (the bus fills gaps with them)."""
+        return list(
+            self._session.exec(
+                select(ChangeEvent)
+                .where(col(ChangeEvent.seq) > since_seq)
+                .order_by(col(ChangeEvent.seq))
+                .limit(limit)
+            ).all()
+        )
+
+    def sweep(self, *, older_than: int, keeping_from_seq: int) -> int:
+        """Delete events before the instant ``older_than``, sparing seq ``keeping_from_seq`` and
+        later; how many went."""
+        return self._execute(_SWEEP, (older_than, keeping_from_seq))

@@ -1,0 +1,96 @@
+"""Dependencies between work items, and which items they block.
+
+An item is blocked while any live item that ``blocks`` it is not done: ``blocked_among`` and
+``blocked_in_project`` answer that in one statement each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlmodel import col
+
+from pm.domain.models import Dependency
+from pm.repositories.base import Entities, placeholders
+
+_BLOCKS_EDGES_FROM = (
+    "SELECT blocking_item_id, blocked_item_id FROM dependencies"
+    " WHERE blocking_item_id IN ({marks}) AND deleted_at IS NULL AND dependency_type = 'blocks'"
+)
+_LIVE_PAIR = (
+    "SELECT id FROM dependencies"
+    " WHERE blocking_item_id = ? AND blocked_item_id = ? AND deleted_at IS NULL"
+)
+_BLOCKED_IN_PROJECT = """
+    SELECT DISTINCT d.blocked_item_id
+    FROM dependencies d JOIN work_items b ON b.id = d.blocking_item_id
+    WHERE d.project_id = ? AND d.deleted_at IS NULL AND d.dependency_type = 'blocks'
+      AND b.deleted_at IS NULL AND b.status != 'done'
+"""
+_BLOCKED_AMONG = """
+    SELECT DISTINCT d.blocked_item_id
+    FROM dependencies d JOIN work_items b ON b.id = d.blocking_item_id
+    WHERE d.blocked_item_id IN ({marks}) AND d.deleted_at IS NULL
+      AND d.dependency_type = 'blocks' AND b.deleted_at IS NULL AND b.status != 'done'
+"""
+_BLOCKS_IN_PROJECT = """
+    SELECT held.id, held.title, held.status, held.assignee_id,
+           blocker.id, blocker.title, blocker.status, blocker.assignee_id
+    FROM dependencies d
+    JOIN work_items blocker ON blocker.id = d.blocking_item_id
+    JOIN work_items held ON held.id = d.blocked_item_id
+    WHERE d.project_id = ? AND d.deleted_at IS NULL AND d.dependency_type = 'blocks'
+      AND blocker.deleted_at IS NULL AND held.deleted_at IS NULL
+    ORDER BY held.position, held.id, blocker.id
+"""
+
+
+class DependencyRepository(Entities[Dependency]):
+    model = Dependency
+
+    # -- entities ---------------------------------------------------------------------------
+
+    def live_touching(self, item_id: str) -> list[Dependency]:
+        """Live dependencies with the item on either side."""
+        return self._live(
+            (Dependency.blocking_item_id == item_id) | (Dependency.blocked_item_id == item_id)
+        )
+
+    def where_blocked(self, item_id: str) -> list[Dependency]:
+        """Live dependencies in which the item is the blocked side."""
+        return self._live(Dependency.blocked_item_id == item_id)
+
+    def where_blocking(self, item_id: str) -> list[Dependency]:
+        """Live dependencies in which the item is the blocking side."""
+        return self._live(Dependency.blocking_item_id == item_id)
+
+    def live_in_project(self, project_id: str) -> list[Dependency]:
+        return self._live(
+            Dependency.project_id == project_id,
+            order_by=(col(Dependency.created_at), col(Dependency.id)),
+        )
+
+    # -- plain SQL ----------------------------------------------------------------------------
+
+    def blocks_edges_from(self, item_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(blocking, blocked) of every live ``blocks`` edge leaving these items."""
+        sql = _BLOCKS_EDGES_FROM.format(marks=placeholders(len(item_ids)))
+        return [(row[0], row[1]) for row in self._rows(sql, tuple(item_ids))]
+
+    def live_pair_exists(self, blocking_id: str, blocked_id: str) -> bool:
+        return self._row(_LIVE_PAIR, (blocking_id, blocked_id)) is not None
+
+    def blocked_in_project(self, project_id: str) -> set[str]:
+        return set(self._column(_BLOCKED_IN_PROJECT, (project_id,)))
+
+    def blocked_among(self, item_ids: Iterable[str]) -> set[str]:
+        ids = tuple(item_ids)
+        if not ids:
+            return set()
+        return set(self._column(_BLOCKED_AMONG.format(marks=placeholders(len(ids))), ids))
+
+    def blocks_in_project(self, project_id: str) -> list[tuple[Any, ...]]:
+        """Every live ``blocks`` edge between live items of the project: the held item's id,
+        title, status and assignee, then the blocker's; by the held item's board position."""
+        return self._rows(_BLOCKS_IN_PROJECT, (project_id,))

@@ -1,0 +1,60 @@
+"""Project members and their roles; the one lookup every command and query starts with."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from pm.domain.models import ProjectMember, User
+from pm.repositories.base import Repository
+
+# Every command and query asks this first: the project's type and liveness and the caller's
+# membership, in one statement.
+_ROLE_SQL = (
+    "SELECT w.item_type, w.deleted_at, (SELECT m.role FROM project_members m"
+    " WHERE m.project_id = w.id AND m.user_id = ? AND m.deleted_at IS NULL)"
+    " FROM work_items w WHERE w.id = ?"
+)
+_MEMBER_PROJECT_IDS = (
+    "SELECT w.id FROM work_items w JOIN project_members m ON m.project_id = w.id"
+    " WHERE w.item_type = 'project' AND w.deleted_at IS NULL"
+    " AND m.user_id = ? AND m.deleted_at IS NULL ORDER BY w.position, w.id"
+)
+_LIVE_ADMINS = (
+    "SELECT count(*) FROM project_members"
+    " WHERE project_id = ? AND role = 'admin' AND deleted_at IS NULL"
+)
+
+
+class MemberRepository(Repository):
+    def role_lookup(
+        self, user_id: str, project_id: str
+    ) -> tuple[str, int | None, str | None] | None:
+        """(item type, deleted_at, the user's live role or None) of the item ``project_id``, or
+        None when there is no such item."""
+        row = self._row(_ROLE_SQL, (user_id, project_id))
+        return None if row is None else (row[0], row[1], row[2])
+
+    def project_ids_of(self, user_id: str) -> list[str]:
+        """The live projects the user is a live member of, in board order."""
+        return self._column(_MEMBER_PROJECT_IDS, (user_id,))
+
+    def find(self, project_id: str, user_id: str) -> ProjectMember | None:
+        """The one row of this user in this project, live or removed."""
+        return self._session.exec(
+            select(ProjectMember).where(
+                ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
+            )
+        ).first()
+
+    def count_admins(self, project_id: str) -> int:
+        return int(self._scalar(_LIVE_ADMINS, (project_id,)))
+
+    def live_with_users(self, project_id: str) -> list[tuple[ProjectMember, User]]:
+        """Live members with their user rows, oldest membership first."""
+        rows = self._session.exec(
+            select(ProjectMember, User)
+            .join(User, col(User.id) == col(ProjectMember.user_id))
+            .where(ProjectMember.project_id == project_id, col(ProjectMember.deleted_at).is_(None))
+            .order_by(col(ProjectMember.created_at), col(ProjectMember.id))
+        ).all()
+        return [(member, user) for member, user in rows]

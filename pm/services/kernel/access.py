@@ -1,0 +1,110 @@
+"""Authorization per DOMAIN.md: project roles viewer < editor < admin, plus the tenant-wide
+``admin`` role claim. A caller who is not a member learns nothing: the project is NOT_FOUND.
+
+A service function authorizes once, here, at its start; what it reads after that it reads
+through the repositories (a composite read does not ask again for each part).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeVar
+
+from pm.domain.enums import ItemType, Role
+from pm.domain.models import WorkItem
+from pm.errors import Forbidden, NotFound, ValidationFailed
+from pm.services.kernel.scope import Scope
+
+
+class ProjectRow(Protocol):
+    """A soft-deletable row of one project (a sprint, a lane, a comment...)."""
+
+    @property
+    def project_id(self) -> str: ...
+
+    @property
+    def deleted_at(self) -> int | None: ...
+
+
+Row = TypeVar("Row", bound=ProjectRow)
+Got = TypeVar("Got", bound=ProjectRow, covariant=True)
+
+
+class Rows(Protocol[Got]):
+    """A repository that finds rows by id, live or deleted."""
+
+    def get(self, row_id: str) -> Got | None: ...
+
+
+def project_role(scope: Scope, project_id: str) -> Role | None:
+    """The caller's role in a live project, or None if the project is not theirs to see."""
+    found = scope.members.role_lookup(scope.ctx.user_id, project_id)
+    if found is None:
+        return None
+    item_type, deleted_at, role = found
+    if item_type != ItemType.PROJECT or deleted_at is not None:
+        return None
+    if scope.ctx.is_tenant_admin:
+        return Role.ADMIN
+    return None if role is None else Role(role)
+
+
+def require_role(scope: Scope, project_id: str, needed: Role) -> Role:
+    """Raise NOT_FOUND for non-members and FORBIDDEN for members below ``needed``."""
+    role = project_role(scope, project_id)
+    if role is None:
+        raise NotFound("project not found", field="project_id")
+    if role.rank < needed.rank:
+        raise Forbidden(f"this needs the {needed.value} role in the project")
+    return role
+
+
+def visible_project_ids(scope: Scope) -> list[str]:
+    """Ids of the live projects the caller may view, in board order."""
+    if scope.ctx.is_tenant_admin:
+        return scope.items.live_project_ids()
+    return scope.members.project_ids_of(scope.ctx.user_id)
+
+
+def projects_in_view(scope: Scope, project_id: str | None) -> list[str]:
+    """The one project asked for, if the caller may view it; else every project they may."""
+    if project_id is None:
+        return visible_project_ids(scope)
+    require_role(scope, project_id, Role.VIEWER)
+    return [project_id]
+
+
+def live_row(rows: Rows[Row], row_id: object, *, field: str, what: str) -> Row:
+    """The live row of this id, or NOT_FOUND naming ``field`` (``what`` names the kind of row
+    in the message); no authorization: the caller checks the role in the row's project."""
+    if not isinstance(row_id, str) or not row_id:
+        raise ValidationFailed(f"{field} is required", field=field)
+    row = rows.get(row_id)
+    if row is None or row.deleted_at is not None:
+        raise NotFound(f"{what} not found", field=field)
+    return row
+
+
+def require_row_role(
+    scope: Scope, rows: Rows[Row], row_id: object, needed: Role, *, field: str, what: str
+) -> Row:
+    """The live row, if the caller has ``needed`` in its project; a row in a project the caller
+    can't see is NOT_FOUND, like one that does not exist."""
+    row = live_row(rows, row_id, field=field, what=what)
+    try:
+        require_role(scope, row.project_id, needed)
+    except NotFound:
+        raise NotFound(f"{what} not found", field=field) from None
+    return row
+
+
+def live_item(scope: Scope, item_id: object, field: str = "work_item_id") -> WorkItem:
+    """A live work item by id, or NOT_FOUND naming ``field`` (no authorization)."""
+    return live_row(scope.items, item_id, field=field, what="work item")
+
+
+def require_item_role(
+    scope: Scope, item_id: object, needed: Role, field: str = "work_item_id"
+) -> WorkItem:
+    """The live item, if the caller has ``needed`` in its project; an item in a project the
+    caller can't see is NOT_FOUND, like one that does not exist."""
+    return require_row_role(scope, scope.items, item_id, needed, field=field, what="work item")

@@ -1,0 +1,30 @@
+"""The reader of one query: the caller, the repositories over one read snapshot (a WAL read
+transaction on a reader connection), and the service layer's bounds.
+
+Bounds are applied here, from the service's settings, whatever door a request came by: a page
+size above the maximum is capped, none means the default, below 1 is refused.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.pagination import PageRequest
+from pm.services.kernel.scope import Scope
+from pm.services.kernel.settings import ServiceSettings
+
+
+class Reader(Scope):
+    def __init__(self, session: Session, ctx: RequestContext, settings: ServiceSettings) -> None:
+        super().__init__(session, ctx)
+        self.settings = settings
+
+    def page(self, limit: int | None, cursor: str | None) -> PageRequest:
+        """A page request bounded by the configured default and maximum page size."""
+        return PageRequest.build(
+            limit,
+            cursor,
+            default=self.settings.default_page_size,
+            maximum=self.settings.max_page_size,
+        )

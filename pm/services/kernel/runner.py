@@ -1,0 +1,201 @@
+"""ServiceRunner: the one way a door runs a command or a query.
+
+    command:  tenant writer, one thread hop ─ upsert caller ─ idempotency replay? ─ command fn
+              ─ activity + change-feed rows ─ idempotency record ─ COMMIT ─ publish events
+    query:    tenant reader (a WAL snapshot), one thread hop, never the writer
+
+Any ``PmError`` rolls the transaction back and reaches the door as it is; any other exception is
+logged with its trace and becomes ``InternalError`` (no SQL or stack trace leaves here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlmodel import Session
+
+from pm.bus.base import Bus
+from pm.domain.events import Outcome
+from pm.errors import InternalError, PmError
+from pm.observability import metrics
+from pm.repositories import Repositories
+from pm.services.kernel import idempotency
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.clock import now_ms
+from pm.services.kernel.housekeeping import SweepResult, sweep_tenant
+from pm.services.kernel.reader import Reader
+from pm.services.kernel.settings import ServiceSettings
+from pm.services.kernel.unit_of_work import UnitOfWork
+from pm.tenancy.manager import TenantConnectionManager
+
+log = logging.getLogger(__name__)
+READINESS_TENANT = "pm-readiness"  # a tenant of its own: the probe touches no customer's file
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def _no_positional(args: tuple[Any, ...]) -> None:
+    if args:
+        raise TypeError("service entries take their arguments by keyword")
+
+
+class ServiceRunner:
+    def __init__(
+        self, tenants: TenantConnectionManager, bus: Bus, settings: ServiceSettings | None = None
+    ) -> None:
+        self.tenants = tenants
+        self.bus = bus
+        self.settings = settings or ServiceSettings()
+        self._known_users: OrderedDict[tuple[str, str, str | None, str | None], None] = (
+            OrderedDict()
+        )
+
+    async def command(
+        self,
+        ctx: RequestContext,
+        fn: Callable[Concatenate[UnitOfWork, P], Outcome],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> Outcome:
+        """Run ``fn(uow, **kwargs)`` in one write transaction, then publish what it committed."""
+        _no_positional(args)
+        operation = fn.__name__
+        started = time.perf_counter()
+        try:
+            outcome = await self.tenants.write(
+                ctx.tenant_id, lambda session: self._transaction(session, ctx, fn, kwargs)
+            )
+        except BaseException as exc:
+            raise self._failure(operation, exc) from None
+        finally:
+            metrics.SERVICE_SECONDS.labels(operation).observe(time.perf_counter() - started)
+        self._remember_user(ctx)
+        for event in outcome.events:
+            await self.bus.publish(ctx.tenant_id, event)
+            metrics.EVENTS_PUBLISHED.inc()
+        metrics.SERVICE_CALLS.labels(operation, "replayed" if outcome.replayed else "ok").inc()
+        return outcome
+
+    async def query(
+        self,
+        ctx: RequestContext,
+        fn: Callable[Concatenate[Reader, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run ``fn(reader, **kwargs)`` on a reader connection (one snapshot for the whole
+        query)."""
+        _no_positional(args)
+        operation = fn.__name__
+        started = time.perf_counter()
+        try:
+            result = await self.tenants.read(
+                ctx.tenant_id,
+                lambda session: fn(Reader(session, ctx, self.settings), *args, **kwargs),
+            )
+        except BaseException as exc:
+            raise self._failure(operation, exc) from None
+        finally:
+            metrics.SERVICE_SECONDS.labels(operation).observe(time.perf_counter() - started)
+        metrics.SERVICE_CALLS.labels(operation, "ok").inc()
+        return result
+
+    async def check_writable(self) -> None:
+        """Raise unless a tenant database can be opened and written (``/ready``)."""
+        await self.tenants.check_writable(READINESS_TENANT)
+
+    async def touch_user(self, ctx: RequestContext) -> None:
+        """Upsert the caller from its token claims, once per process per claim set. Every door
+        calls it first, so a tenant served by another node is refused here (WRONG_NODE) even
+        when the caller is already known."""
+        self.tenants.require_here(ctx.tenant_id)
+        key = (ctx.tenant_id, ctx.user_id, ctx.email, ctx.name)
+        if key in self._known_users:
+            self._known_users.move_to_end(key)
+            return
+        await self.tenants.write(
+            ctx.tenant_id, lambda session: _upsert_caller(Repositories(session), ctx, now_ms())
+        )
+        self._remember_user(ctx)
+
+    async def sweep(self, tenant_id: str) -> SweepResult:
+        """Expire old idempotency keys and change-feed events of one tenant."""
+        return await self.tenants.write(
+            tenant_id,
+            lambda session: sweep_tenant(
+                session,
+                now=now_ms(),
+                idempotency_ttl_seconds=self.settings.idempotency_ttl_seconds,
+                change_retention_days=self.settings.change_retention_days,
+            ),
+        )
+
+    async def run_sweeper(self) -> None:
+        """Sweep every open tenant periodically until cancelled; a failure is logged, not fatal."""
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval_seconds)
+            for tenant_id in self.tenants.open_tenant_ids():
+                try:
+                    await self.sweep(tenant_id)
+                except Exception:
+                    log.exception("tenant sweep failed", extra={"tenant": tenant_id})
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _transaction(
+        self,
+        session: Session,
+        ctx: RequestContext,
+        fn: Callable[..., Outcome],
+        kwargs: dict[str, Any],
+    ) -> Outcome:
+        uow = UnitOfWork(session, ctx)
+        operation = fn.__name__
+        if (ctx.tenant_id, ctx.user_id, ctx.email, ctx.name) not in self._known_users:
+            _upsert_caller(uow, ctx, uow.now)
+        digest = ""
+        if ctx.message_id:
+            digest = idempotency.request_hash(operation, kwargs)
+            stored = idempotency.replay(
+                uow.idempotency, ctx.user_id, ctx.message_id, operation, digest
+            )
+            if stored is not None:
+                metrics.IDEMPOTENT_REPLAYS.inc()
+                return stored
+        outcome = uow.finish(fn(uow, **kwargs))
+        if ctx.message_id:
+            idempotency.remember(
+                uow.idempotency, ctx.user_id, ctx.message_id, operation, digest, outcome, uow.now
+            )
+        return outcome
+
+    def _remember_user(self, ctx: RequestContext) -> None:
+        self._known_users[(ctx.tenant_id, ctx.user_id, ctx.email, ctx.name)] = None
+        while len(self._known_users) > self.settings.known_users_cache:
+            self._known_users.popitem(last=False)
+
+    @staticmethod
+    def _failure(operation: str, exc: BaseException) -> BaseException:
+        if isinstance(exc, PmError):
+            metrics.SERVICE_CALLS.labels(operation, "refused").inc()
+            metrics.SERVICE_ERRORS.labels(exc.code).inc()
+            return exc
+        if not isinstance(exc, Exception):  # cancellation, shutdown: not ours to translate
+            return exc
+        log.error("service call failed", exc_info=exc, extra={"operation": operation})
+        metrics.SERVICE_CALLS.labels(operation, "failed").inc()
+        metrics.SERVICE_ERRORS.labels(InternalError.code).inc()
+        return InternalError()
+
+
+def _upsert_caller(repos: Repositories, ctx: RequestContext, now: int) -> None:
+    """Users come from token claims: the caller's row is made or refreshed on first contact."""
+    repos.users.upsert(ctx.user_id, email=ctx.email, name=ctx.name, now=now)

@@ -1,0 +1,16 @@
+"""What a service function is given: the caller, and the repositories of its one transaction."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from pm.repositories import Repositories
+from pm.services.kernel.caller import RequestContext
+
+
+class Scope(Repositories):
+    """The base of ``UnitOfWork`` (commands) and ``Reader`` (queries)."""
+
+    def __init__(self, session: Session, ctx: RequestContext) -> None:
+        super().__init__(session)
+        self.ctx = ctx

@@ -1,0 +1,17 @@
+"""The service layer's own bounds and windows (built from pm.config's Settings by pm.wiring)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    idempotency_ttl_seconds: int = 86400
+    change_retention_days: float = 30.0
+    default_page_size: int = 100
+    max_page_size: int = 500
+    context_max_items: int = 2000
+    context_recent_activity: int = 50
+    known_users_cache: int = 10000
+    sweep_interval_seconds: float = 300.0

@@ -1,0 +1,240 @@
+"""The unit of work of one command: its repositories on the tenant's writer, its activity rows
+and its change-feed events, all in the one transaction that ``ServiceRunner`` commits.
+
+A command function receives a ``UnitOfWork``, reads and changes rows through its repositories
+(``uow.items``, ``uow.sprints``...), changes fields with ``uow.apply_fields(...)``, deletes with
+``uow.soft_delete(...)``, records other actions with ``uow.activity(...)`` and ends with
+``uow.emit(...)``; the event gets the tenant's next ``seq`` (the change feed's autoincrement
+key, assigned inside the write lock, so gap-free).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any, Protocol, TypedDict, runtime_checkable
+
+from sqlmodel import Session
+
+from pm.domain.events import Event, Outcome, Payload
+from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.clock import now_ms
+from pm.services.kernel.ids import new_id
+from pm.services.kernel.scope import Scope
+
+
+def activity_value(value: Any) -> str | None:
+    """Activity old/new values are stored as text; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class FieldChange(TypedDict):
+    """One field an update changed, as responses and events report it (text, as the activity
+    log stores it)."""
+
+    field: str
+    old_value: str | None
+    new_value: str | None
+
+
+class Audited(Protocol):
+    id: str
+    updated_at: int
+    updated_by: str
+
+
+@runtime_checkable
+class Versioned(Audited, Protocol):
+    version: int
+
+
+class SoftDeletable(Audited, Protocol):
+    deleted_at: int | None
+
+
+class UnitOfWork(Scope):
+    def __init__(self, session: Session, ctx: RequestContext, *, now: int | None = None) -> None:
+        super().__init__(session, ctx)
+        self.now = now_ms() if now is None else now
+        self.events: list[Event] = []
+        self._activity: list[dict[str, Any]] = []
+
+    def activity(
+        self,
+        *,
+        entity_type: str,
+        entity_id: str,
+        project_id: str | None,
+        action: str,
+        field: str | None = None,
+        old: Any = None,
+        new: Any = None,
+        version: int | None = None,
+    ) -> None:
+        """Record one action or one field change; written with the next emitted event's seq."""
+        self._activity.append(
+            {
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "project_id": project_id,
+                "action": action,
+                "field_name": field,
+                "old_value": activity_value(old),
+                "new_value": activity_value(new),
+                "user_id": self.ctx.user_id,
+                "version": version,
+                "at": self.now,
+            }
+        )
+
+    def stamps(self) -> dict[str, Any]:
+        """The audit fields of a row the caller makes now: ``Model(..., **uow.stamps())``."""
+        user = self.ctx.user_id
+        return {
+            "created_at": self.now,
+            "created_by": user,
+            "updated_at": self.now,
+            "updated_by": user,
+        }
+
+    def create(
+        self,
+        row: Audited,
+        *,
+        entity_type: str,
+        project_id: str,
+        action: str = "created",
+        field: str | None = None,
+        new: Any = None,
+    ) -> None:
+        """Add a new row and record its creation (at version 1, if it has a version)."""
+        self._session.add(row)
+        self.activity(
+            entity_type=entity_type,
+            entity_id=row.id,
+            project_id=project_id,
+            action=action,
+            field=field,
+            new=new,
+            version=1 if isinstance(row, Versioned) else None,
+        )
+
+    def apply_fields(
+        self,
+        row: Versioned,
+        wanted: dict[str, Any],
+        *,
+        entity_type: str,
+        project_id: str,
+        action: str,
+    ) -> list[FieldChange]:
+        """Set the fields that really change, bump the version once, record one activity row per
+        field; return the ``changes`` list ([] and nothing written when nothing changes)."""
+        changed = {name: new for name, new in wanted.items() if getattr(row, name) != new}
+        if not changed:
+            return []
+        row.version += 1
+        changes: list[FieldChange] = []
+        for name, new in changed.items():
+            old = getattr(row, name)
+            setattr(row, name, new)
+            changes.append(
+                {"field": name, "old_value": activity_value(old), "new_value": activity_value(new)}
+            )
+            self.activity(
+                entity_type=entity_type,
+                entity_id=row.id,
+                project_id=project_id,
+                action=action,
+                field=name,
+                old=old,
+                new=new,
+                version=row.version,
+            )
+        self._touch(row)
+        return changes
+
+    def soft_delete(
+        self,
+        row: SoftDeletable,
+        *,
+        entity_type: str,
+        project_id: str,
+        action: str = "deleted",
+        field: str | None = None,
+        old: Any = None,
+    ) -> None:
+        """Mark a row deleted (no read returns it again), bump its version if it has one, and
+        record the action; the caller emits the event that reports it."""
+        row.deleted_at = self.now
+        version: int | None = None
+        if isinstance(row, Versioned):
+            row.version += 1
+            version = row.version
+        self._touch(row)
+        self.activity(
+            entity_type=entity_type,
+            entity_id=row.id,
+            project_id=project_id,
+            action=action,
+            field=field,
+            old=old,
+            version=version,
+        )
+
+    def _touch(self, row: Audited) -> None:
+        row.updated_at = self.now
+        row.updated_by = self.ctx.user_id
+        self._session.add(row)
+
+    def emit(self, payload_name: str, project_id: str, payload: Payload) -> Event:
+        """Store one event in the change feed (the outbox) and attach pending activity to it."""
+        event_id = new_id()
+        seq = self.feed.append(
+            event_id=event_id,
+            project_id=project_id,
+            payload_name=payload_name,
+            payload=json.dumps(payload, separators=(",", ":")),
+            actor_id=self.ctx.user_id,
+            at=self.now,
+        )
+        if self._activity:
+            for row in self._activity:
+                row["seq"] = seq
+            # Flush pending objects first, as an ORM insert would: a plain read later in the
+            # command (the blocking queries) must see every row written before the event.
+            self._session.flush()
+            self.activity_log.insert_many(self._activity)
+            self._activity = []
+        event = Event(
+            seq=seq,
+            event_id=event_id,
+            project_id=project_id,
+            payload_name=payload_name,
+            payload=payload,
+            actor_id=self.ctx.user_id,
+            at=self.now,
+            origin=self.ctx.origin,
+        )
+        self.events.append(event)
+        return event
+
+    def respond(self, event: Event) -> Outcome:
+        """The caller's answer is the primary event's payload, with its seq."""
+        return Outcome(event.payload_name, event.payload, event.seq)
+
+    def finish(self, outcome: Outcome) -> Outcome:
+        """Attach every event the transaction emitted, whenever it was emitted.
+
+        Only the primary event (the response's seq) keeps ``origin``: the requesting connection
+        gets it as the response, so the hub skips it there; secondary events (items released
+        by a closing sprint, a timer stopped elsewhere, respaced siblings) reach it too.
+        """
+        if self._activity:
+            raise RuntimeError("activity recorded without an event to carry it")
+        events = tuple(e if e.seq == outcome.seq else replace(e, origin=None) for e in self.events)
+        return replace(outcome, events=events)

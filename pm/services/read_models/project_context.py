@@ -1,0 +1,388 @@
+"""The agent's view of one project in one read: what its state is, what is blocked, who works on
+what, how the sprint goes (``GET /api/v1/projects/{id}/context``).
+
+It is bounded whatever the project's size, so an agent can always afford it:
+
+- at most ``max_items`` work items (the service's ``context_max_items`` when none is asked for,
+  and never more), chosen by relevance (in progress, review, todo, backlog,
+  done; higher levels first; then board order) and always with their ancestors, so the kept
+  items form one connected tree; counts still cover every item;
+- at most ``max_items`` blocked items, dependencies and members, the running and planned
+  sprints plus the last ``FINISHED_SPRINTS`` finished ones, and ``recent_activity`` rows;
+- free text (descriptions, activity values) clipped to ``TEXT_CHARS`` characters.
+
+``truncated`` and ``truncation_note`` say what was left out and where to page for the rest.
+One read transaction gives one consistent snapshot, stamped with the change-feed ``as_of_seq``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from statistics import mean
+from typing import Any, TypedDict
+
+from pm.domain.enums import Role, SprintStatus, Status
+from pm.domain.models import WorkItem
+from pm.observability import metrics
+from pm.services.dependencies import project_dependencies
+from pm.services.kernel.access import require_role
+from pm.services.kernel.reader import Reader
+from pm.services.members import members_of
+from pm.services.read_models.sprint_report import BurndownPoint, sprint_report
+from pm.services.swim_lanes import lanes_of
+from pm.services.views import (
+    DependencyView,
+    MemberView,
+    SprintView,
+    SwimLaneView,
+    WorkItemView,
+    sprint_view,
+)
+from pm.services.work_items import item_view
+
+TEXT_CHARS = 280
+FINISHED_SPRINTS = 10
+VELOCITY_WINDOW = 3
+
+
+class ContextLimits(TypedDict):
+    max_items: int  # most work items (and blocked items, dependencies, members)
+    text_chars: int  # longest free text before it is clipped
+    recent_activity: int
+    finished_sprints: int
+
+
+class PointCounts(TypedDict):
+    total: int
+    done: int
+
+
+class Counts(TypedDict):
+    """Over every live item below the project, whatever was kept."""
+
+    items: int
+    blocked: int
+    by_status: dict[str, int]
+    by_type: dict[str, int]
+    by_assignee: dict[str, dict[str, int]]  # per assignee id: "total" and a count per status
+    story_points: PointCounts
+
+
+class RunningSprint(SprintView):
+    """A running or planned sprint, with its live figures (a finished one is a SprintView)."""
+
+    points_committed: int
+    points_done: int
+    items: int
+    burndown: list[BurndownPoint]
+
+
+class Velocity(TypedDict):
+    recent_average: float | None
+    sprints_averaged: int
+
+
+class BlockRef(TypedDict):
+    id: str
+    title: str
+    status: str
+    assignee_id: str | None
+
+
+class BlockedItem(BlockRef):
+    blocked_by: list[BlockRef]
+
+
+class ContextItem(TypedDict):
+    """A work item in the context: the tree fields, description clipped."""
+
+    id: str
+    item_type: str
+    parent_id: str | None
+    depth: int  # 0 for the project's direct children, +1 per level
+    title: str
+    description: str | None
+    status: str
+    priority: str
+    assignee_id: str | None
+    story_points: int | None
+    sprint_id: str | None
+    position: str
+    is_blocked: bool
+    version: int
+    updated_at: int
+
+
+class ContextActivity(TypedDict):
+    at: int
+    user_id: str
+    action: str
+    entity_type: str
+    entity_id: str
+    field_name: str | None
+    old_value: str | None
+    new_value: str | None
+    seq: int | None
+
+
+class Truncation(TypedDict):
+    truncated: bool
+    truncation_note: str | None  # what was left out, and where to page for it
+
+
+class ProjectContext(Truncation):
+    project: WorkItemView
+    as_of_seq: int
+    limits: ContextLimits
+    counts: Counts
+    sprints: list[RunningSprint | SprintView]
+    velocity: Velocity
+    blocked_items: list[BlockedItem]
+    work_items: list[ContextItem]
+    dependencies: list[DependencyView]
+    members: list[MemberView]
+    swim_lanes: list[SwimLaneView]
+    recent_activity: list[ContextActivity]
+
+
+def clip(text: str | None, limit: int = TEXT_CHARS) -> str | None:
+    """Free text cut to ``limit`` characters, marked with an ellipsis when cut."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+def project_context(
+    read: Reader, *, project_id: str, max_items: int | None = None
+) -> ProjectContext:
+    """Everything an agent needs about one project, bounded as the module docstring says."""
+    require_role(read, project_id, Role.VIEWER)
+    bound = read.settings.context_max_items
+    max_items = min(max_items or bound, bound)
+    recent_activity = read.settings.context_recent_activity
+    blocked_ids = read.dependencies.blocked_in_project(project_id)
+    counts = _counts(read, project_id, blocked=len(blocked_ids))
+    kept = _tree_order(_relevant(read, project_id, max_items, blocked_ids), project_id)
+    blocked = _blocked_items(read, project_id, blocked_ids)
+    dependencies = project_dependencies(read, project_id)
+    members = members_of(read, project_id)
+    running, finished = _sprints(read, project_id)
+    sprints = running + finished[:FINISHED_SPRINTS]
+    cut = {
+        "work items": (len(kept), counts["items"]),
+        "blocked items": (min(len(blocked), max_items), len(blocked)),
+        "dependencies": (min(len(dependencies), max_items), len(dependencies)),
+        "members": (min(len(members), max_items), len(members)),
+        "finished sprints": (min(len(finished), FINISHED_SPRINTS), len(finished)),
+    }
+    return {
+        "project": item_view(read, _live_project(read, project_id)),
+        "as_of_seq": read.feed.current_seq(),
+        "limits": {
+            "max_items": max_items,
+            "text_chars": TEXT_CHARS,
+            "recent_activity": recent_activity,
+            "finished_sprints": FINISHED_SPRINTS,
+        },
+        **_truncation(project_id, cut),
+        "counts": counts,
+        "sprints": sprints,
+        "velocity": _velocity(sprints),
+        "blocked_items": blocked[:max_items],
+        "work_items": kept,
+        "dependencies": dependencies[:max_items],
+        "members": members[:max_items],
+        "swim_lanes": lanes_of(read, project_id),
+        "recent_activity": _recent_activity(read, project_id, recent_activity),
+    }
+
+
+def _live_project(read: Reader, project_id: str) -> WorkItem:
+    project = read.items.get(project_id)
+    assert project is not None  # the role check found it live
+    return project
+
+
+def _counts(read: Reader, project_id: str, *, blocked: int) -> Counts:
+    """Counts over every live item of the project, whatever was kept."""
+    by_status: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    by_assignee: dict[str, Counter[str]] = defaultdict(Counter)
+    points: Counter[str] = Counter()
+    for status, item_type, assignee, count, story_points in read.items.counts_below(project_id):
+        by_status[status] += count
+        by_type[item_type] += count
+        by_assignee[assignee or "unassigned"][status] += count
+        points[status] += story_points
+    return {
+        "items": sum(by_status.values()),
+        "blocked": blocked,
+        "by_status": dict(by_status),
+        "by_type": dict(by_type),
+        "by_assignee": {
+            user: {"total": sum(statuses.values()), **statuses}
+            for user, statuses in sorted(by_assignee.items())
+        },
+        "story_points": {"total": sum(points.values()), "done": points[Status.DONE]},
+    }
+
+
+def _relevant(
+    read: Reader, project_id: str, budget: int, blocked_ids: set[str]
+) -> list[ContextItem]:
+    """The most relevant items, each preceded by its missing ancestors, up to ``budget``.
+
+    Rows arrive ranked from SQL as plain tuples: on a 10,000-item project, SQLAlchemy's Row
+    objects cost more than the query itself. Dicts are built only for the items kept."""
+    rows = read.items.ranked_below(project_id, text_chars=TEXT_CHARS + 1)
+    by_id = {row[0]: row for row in rows}
+    kept: dict[str, ContextItem] = {}
+    for row in rows:
+        chain = []
+        node: tuple[Any, ...] | None = row
+        while node is not None and node[0] not in kept:
+            chain.append(node)
+            node = by_id.get(node[1])
+        if len(kept) + len(chain) > budget:
+            break
+        for link in chain:
+            kept[link[0]] = _context_item(link, blocked_ids)
+    return list(kept.values())
+
+
+def _context_item(row: tuple[Any, ...], blocked_ids: set[str]) -> ContextItem:
+    """A row of ``WorkItemRepository.ranked_below`` (its ``CONTEXT_COLUMNS``, then the cut
+    description); ``depth`` is set when the tree is ordered."""
+    return {
+        "id": row[0],
+        "parent_id": row[1],
+        "item_type": row[2],
+        "title": row[3],
+        "status": row[4],
+        "priority": row[5],
+        "assignee_id": row[6],
+        "story_points": row[7],
+        "sprint_id": row[8],
+        "position": row[9],
+        "version": row[10],
+        "updated_at": row[11],
+        "description": clip(row[12]),
+        "is_blocked": row[0] in blocked_ids,
+        "depth": 0,
+    }
+
+
+def _tree_order(items: list[ContextItem], project_id: str) -> list[ContextItem]:
+    """Depth first, siblings by position; each item gets its ``depth`` below the project."""
+    children: dict[str | None, list[ContextItem]] = defaultdict(list)
+    for item in items:
+        children[item["parent_id"]].append(item)
+    ordered: list[ContextItem] = []
+    stack = [(child, 0) for child in sorted(children[project_id], key=_position, reverse=True)]
+    while stack:
+        item, depth = stack.pop()
+        item["depth"] = depth
+        ordered.append(item)
+        stack += [(c, depth + 1) for c in sorted(children[item["id"]], key=_position, reverse=True)]
+    return ordered
+
+
+def _position(item: ContextItem) -> tuple[str, str]:
+    return item["position"], item["id"]
+
+
+def _blocked_items(read: Reader, project_id: str, blocked_ids: set[str]) -> list[BlockedItem]:
+    """The blocked items (``blocked_in_project`` decides which), each with every item that has
+    a live ``blocks`` edge to it and that item's status."""
+    entries: dict[str, BlockedItem] = {}
+    for row in read.dependencies.blocks_in_project(project_id):
+        if row[0] not in blocked_ids:
+            continue
+        entry = entries.setdefault(
+            row[0],
+            {
+                "id": row[0],
+                "title": row[1],
+                "status": row[2],
+                "assignee_id": row[3],
+                "blocked_by": [],
+            },
+        )
+        entry["blocked_by"].append(
+            {"id": row[4], "title": row[5], "status": row[6], "assignee_id": row[7]}
+        )
+    return list(entries.values())
+
+
+def _sprints(read: Reader, project_id: str) -> tuple[list[RunningSprint], list[SprintView]]:
+    """Running and planned sprints with their points and burndown; then the finished ones,
+    latest first, with the velocity recorded at completion."""
+    finished_states = {SprintStatus.COMPLETED, SprintStatus.CANCELLED}
+    running: list[RunningSprint] = []
+    finished: list[SprintView] = []
+    for row in read.sprints.live_in_project(project_id):
+        sprint = sprint_view(row)
+        if sprint["status"] in finished_states:
+            finished.append(sprint)
+            continue
+        report = sprint_report(read, row)
+        running.append(
+            {
+                **sprint,
+                "points_committed": report["points_committed"],
+                "points_done": report["points_done"],
+                "items": len(report["work_items"]),
+                "burndown": report["burndown"],
+            }
+        )
+    finished.sort(key=lambda s: s["completed_at"] or s["updated_at"], reverse=True)
+    return running, finished
+
+
+def _velocity(sprints: Sequence[RunningSprint | SprintView]) -> Velocity:
+    recorded = [
+        s["velocity"]
+        for s in sprints
+        if s["status"] == SprintStatus.COMPLETED and s["velocity"] is not None
+    ][:VELOCITY_WINDOW]
+    return {
+        "recent_average": round(mean(recorded), 1) if recorded else None,
+        "sprints_averaged": len(recorded),
+    }
+
+
+def _truncation(project_id: str, cut: dict[str, tuple[int, int]]) -> Truncation:
+    parts = [f"{shown} of {total} {what}" for what, (shown, total) in cut.items() if total > shown]
+    if not parts:
+        return {"truncated": False, "truncation_note": None}
+    metrics.BOUND_HITS.labels("context_items").inc()
+    return {
+        "truncated": True,
+        "truncation_note": (
+            "bounded answer: showing "
+            + "; ".join(parts)
+            + f". Page through GET /api/v1/work-items?project_id={project_id} for every item"
+            " and GET /api/v1/work-items/{id} for one item in full."
+        ),
+    }
+
+
+def _recent_activity(read: Reader, project_id: str, limit: int) -> list[ContextActivity]:
+    if limit <= 0:
+        return []
+    rows = read.activity_log.latest_in_project(project_id, limit)
+    return [
+        {
+            "at": row.at,
+            "user_id": row.user_id,
+            "action": row.action,
+            "entity_type": row.entity_type,
+            "entity_id": row.entity_id,
+            "field_name": row.field_name,
+            "old_value": clip(row.old_value),
+            "new_value": clip(row.new_value),
+            "seq": row.seq,
+        }
+        for row in rows
+    ]

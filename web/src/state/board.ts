@@ -1,0 +1,434 @@
+/**
+ * The board's one store: the project list, the open project's pool, this page's pending
+ * changes, the connection's state, notes for the person, and a conflict awaiting a choice.
+ * Responses and events come in here; views render from here (STYLE.md habit 13).
+ *
+ * Loading a project: Subscribe first (live events from then on are held back), then the
+ * snapshot; held events above the snapshot's as_of_seq are applied after it. Coming back after
+ * a dropped connection: Subscribe again (events held back again), then GetChanges from the
+ * pool's cursor until nothing is left, then the held events: each change is applied once. If
+ * the server no longer has the changes (RESYNC_REQUIRED), the project is loaded again.
+ */
+import type { Envelope, WorkItem } from "../gen/pm_pb";
+import { describeError, TEXT } from "../messages";
+import { RequestError, type PayloadCase, type Status, type ValueOf } from "../protocol/connection";
+import { applyEvent, applyOwnResponse, fromSnapshot, noteTimeEntry, type Pool } from "./pool";
+import { moveForDrop, placeForDrop, type ItemPatch, type PendingChange } from "./views";
+
+export interface Requester {
+  request<C extends PayloadCase>(kind: C, value?: Partial<ValueOf<C>>): Promise<Envelope>;
+}
+
+export type BoardStatus = "connecting" | "syncing" | "live" | "offline" | "signed-out";
+
+export interface Note {
+  id: number;
+  text: string;
+  kind: "error" | "info";
+}
+
+export interface Conflict {
+  itemId: string;
+  currentVersion: bigint;
+  fields: { field: string; seen?: string | undefined; stored?: string | undefined; attempted?: string | undefined }[];
+  attempted: UpdateFields;
+}
+
+export interface UpdateFields {
+  title?: string;
+  description?: string;
+  status?: string;
+  priority?: string;
+  assigneeId?: string; // "" clears
+  storyPoints?: number; // -1 clears
+  sprintId?: string; // "" clears
+}
+
+const CATCH_UP_PAGE = 500;
+
+export class Board {
+  status: BoardStatus = "connecting";
+  projects: WorkItem[] = [];
+  projectId: string | null = null;
+  pool: Pool | null = null;
+  pending: PendingChange[] = [];
+  notes: Note[] = [];
+  conflict: Conflict | null = null;
+  loadError: string | null = null;
+  discardedEdits = 0;
+  private held: Envelope[] = [];
+  private syncing = false;
+  private nextNote = 1;
+  private listeners = new Set<() => void>();
+  private eventListeners = new Set<(envelope: Envelope) => void>();
+
+  constructor(
+    private readonly server: Requester,
+    readonly userId: string,
+    private readonly newId: () => string,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  // -- subscription of views ------------------------------------------------------------
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Every event applied to the open project, for views that hold more than the pool
+   * (an item's comments and time entries). */
+  onProjectEvent(listener: (envelope: Envelope) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+
+  note(text: string, kind: Note["kind"] = "error"): void {
+    this.notes = [...this.notes.slice(-4), { id: this.nextNote++, text, kind }];
+    this.changed();
+  }
+
+  dismiss(id: number): void {
+    this.notes = this.notes.filter((n) => n.id !== id);
+    this.changed();
+  }
+
+  // -- the connection's side -----------------------------------------------------------
+
+  onStatus(status: Status, reconnected: boolean): void {
+    if (status === "online") {
+      this.status = this.projectId ? "syncing" : "live";
+      this.changed();
+      if (reconnected && this.projectId) void this.catchUp(this.projectId);
+      return;
+    }
+    this.status = status === "connecting" ? (this.status === "offline" ? "offline" : "connecting") : status;
+    this.changed();
+  }
+
+  onEvent(envelope: Envelope): void {
+    if (this.syncing || this.pool === null) {
+      if (this.projectId !== null) this.held.push(envelope);
+      return;
+    }
+    this.apply(envelope);
+  }
+
+  private apply(envelope: Envelope): void {
+    if (this.pool === null) return;
+    if (applyEvent(this.pool, envelope, this.userId, this.now()) === "applied") {
+      for (const listener of this.eventListeners) listener(envelope);
+      this.changed();
+    }
+  }
+
+  // -- projects --------------------------------------------------------------------------
+
+  async loadProjects(): Promise<void> {
+    try {
+      const response = await this.server.request("listProjects", {});
+      if (response.payload.case === "projectsList") this.projects = [...response.payload.value.projects];
+      this.changed();
+    } catch (error) {
+      this.refused(error);
+    }
+  }
+
+  async createProject(title: string): Promise<WorkItem | null> {
+    try {
+      const response = await this.server.request("createWorkItem", { itemType: "project", title, id: this.newId() });
+      const item = response.payload.case === "workItemCreated" ? response.payload.value.workItem : undefined;
+      if (item) this.projects = [...this.projects, item];
+      this.changed();
+      return item ?? null;
+    } catch (error) {
+      this.refused(error);
+      return null;
+    }
+  }
+
+  /** Subscribe, then the snapshot; events held meanwhile follow it. Resolves when usable. */
+  async openProject(projectId: string): Promise<void> {
+    if (this.projectId && this.projectId !== projectId) {
+      void this.server.request("unsubscribe", { projectIds: [this.projectId] }).catch(() => undefined);
+    }
+    this.projectId = projectId;
+    this.pool = null;
+    this.pending = [];
+    this.loadError = null;
+    this.held = [];
+    this.syncing = true;
+    this.changed();
+    try {
+      // Both at once: the server serves a socket's requests in order, so the subscription is
+      // in place before the snapshot is read, and one round trip is saved.
+      const subscribed = this.server.request("subscribe", { projectIds: [projectId] });
+      const snapshot = this.server.request("getProject", { projectId });
+      await Promise.all([subscribed, snapshot]);
+      this.useSnapshot(projectId, await snapshot);
+    } catch (error) {
+      this.syncing = false;
+      this.loadError = error instanceof RequestError ? describeError({ code: error.code, message: error.detail }) : TEXT.connection.offline;
+      this.changed();
+    }
+  }
+
+  private async loadSnapshot(projectId: string): Promise<void> {
+    this.useSnapshot(projectId, await this.server.request("getProject", { projectId }));
+  }
+
+  private useSnapshot(projectId: string, response: Envelope): void {
+    if (response.payload.case !== "projectSnapshot" || this.projectId !== projectId) return;
+    mark("pm:snapshot-received");
+    this.pool = fromSnapshot(response.payload.value);
+    this.releaseHeld();
+    this.status = "live";
+    this.changed();
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = [];
+    this.syncing = false;
+    for (const envelope of held) this.apply(envelope);
+  }
+
+  /** Back after a dropped connection: everything missed, once, in order. */
+  async catchUp(projectId: string): Promise<void> {
+    this.syncing = true;
+    this.held = [];
+    try {
+      await this.server.request("subscribe", { projectIds: [projectId] });
+      if (this.pool === null) {
+        await this.loadSnapshot(projectId);
+        return;
+      }
+      let caught = 0;
+      for (;;) {
+        const response = await this.server.request("getChanges", {
+          sinceSeq: this.pool.cursor,
+          projectIds: [projectId],
+          limit: CATCH_UP_PAGE,
+        });
+        if (response.payload.case !== "changes") break;
+        const { events, hasMore, asOfSeq } = response.payload.value;
+        for (const event of events) {
+          const before = this.pool.revision;
+          this.apply(event);
+          if (this.pool.revision !== before) caught += 1;
+        }
+        if (asOfSeq > this.pool.cursor) this.pool.cursor = asOfSeq;
+        if (!hasMore || events.length === 0) break;
+      }
+      this.releaseHeld();
+      this.status = "live";
+      this.note(TEXT.connection.caughtUp(caught), "info");
+    } catch (error) {
+      if (error instanceof RequestError && error.code === "RESYNC_REQUIRED") {
+        await this.openProject(projectId);
+        this.note(TEXT.connection.resynced, "info");
+        return;
+      }
+      this.syncing = false; // the connection dropped again: the next reconnect retries
+    }
+  }
+
+  // -- commands --------------------------------------------------------------------------
+
+  /** Send a command with an optional optimistic change; on refusal the change is withdrawn
+   * and the person is told why. Returns the response, or null if refused. */
+  async command<C extends PayloadCase>(
+    kind: C,
+    value: Partial<ValueOf<C>>,
+    optimistic?: Omit<PendingChange, "id">,
+    onRefused: (reason: string) => string = (reason) => reason,
+  ): Promise<Envelope | null> {
+    const change = optimistic ? { ...optimistic, id: this.newId() } : undefined;
+    if (change) {
+      this.pending = [...this.pending, change];
+      this.changed();
+    }
+    try {
+      const response = await this.server.request(kind, value);
+      if (this.pool) {
+        applyOwnResponse(this.pool, response);
+        for (const listener of this.eventListeners) listener(response);
+      }
+      return response;
+    } catch (error) {
+      this.refused(error, onRefused);
+      return null;
+    } finally {
+      if (change) this.pending = this.pending.filter((p) => p.id !== change.id);
+      this.changed();
+    }
+  }
+
+  /** A request whose refusal the caller shows itself (a cycle's path, say); events and
+   * responses still reach the pool. */
+  async attempt<C extends PayloadCase>(kind: C, value: Partial<ValueOf<C>>): Promise<Envelope | RequestError> {
+    try {
+      const response = await this.server.request(kind, value);
+      if (this.pool) {
+        applyOwnResponse(this.pool, response);
+        for (const listener of this.eventListeners) listener(response);
+        this.changed();
+      }
+      return response;
+    } catch (error) {
+      return error instanceof RequestError ? error : new RequestError("INTERNAL", "");
+    }
+  }
+
+  private refused(error: unknown, wrap: (reason: string) => string = (r) => r): void {
+    if (error instanceof RequestError) {
+      this.note(wrap(describeError({ code: error.code, message: error.detail })));
+    } else {
+      this.note(wrap(describeError({ code: "INTERNAL", message: "" })));
+    }
+  }
+
+  /** A card dropped into a lane at an index: shown there at once, confirmed or undone. */
+  move(card: WorkItem, laneStatus: string, laneCards: readonly WorkItem[], index: number): Promise<Envelope | null> {
+    const request = moveForDrop(card, laneStatus, laneCards, index);
+    const patch: ItemPatch = request.status ? { status: request.status } : {};
+    return this.command(
+      "moveWorkItem",
+      request,
+      { itemId: card.id, patch, place: placeForDrop(laneCards, card.id, index) },
+      TEXT.moveRolledBack,
+    );
+  }
+
+  /** An edit made on top of `baseVersion`; a collision opens the conflict choice. */
+  async updateItem(itemId: string, baseVersion: bigint, fields: UpdateFields): Promise<boolean> {
+    const patch = patchOf(fields);
+    this.pending = [...this.pending, { id: `edit-${itemId}`, itemId, patch }];
+    this.changed();
+    try {
+      const response = await this.server.request("updateWorkItem", {
+        workItemId: itemId,
+        expectedVersion: baseVersion,
+        ...fields,
+      });
+      if (this.pool) applyOwnResponse(this.pool, response);
+      return true;
+    } catch (error) {
+      if (error instanceof RequestError && error.code === "CONFLICT" && error.conflicts.length > 0) {
+        this.conflict = {
+          itemId,
+          currentVersion: error.currentVersion ?? baseVersion,
+          fields: error.conflicts,
+          attempted: fields,
+        };
+      } else {
+        this.refused(error, TEXT.changeRolledBack);
+      }
+      return false;
+    } finally {
+      this.pending = this.pending.filter((p) => p.id !== `edit-${itemId}`);
+      this.changed();
+    }
+  }
+
+  /** The person chose, per colliding field, "mine" (write what they tried) or "theirs". */
+  async resolveConflict(choices: Record<string, "mine" | "theirs">): Promise<void> {
+    const conflict = this.conflict;
+    if (conflict === null) return;
+    this.conflict = null;
+    const colliding = new Set(conflict.fields.map((f) => f.field));
+    const fields: UpdateFields = {};
+    for (const [key, value] of Object.entries(conflict.attempted) as [keyof UpdateFields, never][]) {
+      const wire = WIRE_NAMES[key];
+      if (!colliding.has(wire) || choices[wire] === "mine") fields[key] = value;
+    }
+    this.changed();
+    if (Object.keys(fields).length > 0) await this.updateItem(conflict.itemId, conflict.currentVersion, fields);
+  }
+
+  /** The person dropped their edit instead of choosing: editors reset to what is stored. */
+  dismissConflict(): void {
+    this.conflict = null;
+    this.discardedEdits += 1;
+    this.changed();
+  }
+
+  async createItem(init: {
+    itemType: string;
+    parentId: string;
+    title: string;
+    status?: string;
+    sprintId?: string;
+  }): Promise<Envelope | null> {
+    const pool = this.pool;
+    if (pool === null) return null;
+    const id = this.newId();
+    const provisional = {
+      id,
+      itemType: init.itemType,
+      projectId: pool.project.id,
+      parentId: init.parentId,
+      title: init.title,
+      description: "",
+      status: init.status ?? "backlog",
+      priority: "medium",
+      sprintId: init.sprintId,
+      position: "~", // after every real key until the server gives it one
+      version: 0n,
+      isBlocked: false,
+      createdAt: BigInt(this.now()),
+      createdBy: this.userId,
+      updatedAt: BigInt(this.now()),
+      updatedBy: this.userId,
+    } as WorkItem;
+    return this.command("createWorkItem", { id, ...init }, { itemId: id, created: provisional });
+  }
+
+  deleteItem(item: WorkItem): Promise<Envelope | null> {
+    return this.command(
+      "deleteWorkItem",
+      { workItemId: item.id, expectedVersion: item.version },
+      { itemId: item.id, removed: true },
+      TEXT.changeRolledBack,
+    );
+  }
+
+  /** What an item's detail learned about running timers (GetTimeEntries). */
+  noteTimers(entries: Parameters<typeof noteTimeEntry>[1][]): void {
+    if (this.pool === null) return;
+    for (const entry of entries) noteTimeEntry(this.pool, entry);
+    this.pool.revision += 1;
+    this.changed();
+  }
+}
+
+const WIRE_NAMES: Record<keyof UpdateFields, string> = {
+  title: "title",
+  description: "description",
+  status: "status",
+  priority: "priority",
+  assigneeId: "assignee_id",
+  storyPoints: "story_points",
+  sprintId: "sprint_id",
+};
+
+function patchOf(fields: UpdateFields): ItemPatch {
+  const patch: ItemPatch = {};
+  if (fields.title !== undefined) patch.title = fields.title;
+  if (fields.description !== undefined) patch.description = fields.description;
+  if (fields.status !== undefined) patch.status = fields.status;
+  if (fields.priority !== undefined) patch.priority = fields.priority;
+  if (fields.assigneeId !== undefined) patch.assigneeId = fields.assigneeId || undefined;
+  if (fields.storyPoints !== undefined) patch.storyPoints = fields.storyPoints < 0 ? undefined : fields.storyPoints;
+  if (fields.sprintId !== undefined) patch.sprintId = fields.sprintId || undefined;
+  return patch;
+}
+
+/** A point on Chromium's own timeline (bench/bench_board.py reads them); nothing else uses it. */
+function mark(name: string): void {
+  if (typeof performance !== "undefined" && typeof performance.mark === "function") performance.mark(name);
+}

@@ -1,0 +1,161 @@
+/** The board: the project's swim lanes as columns of cards; drag a card between lanes or
+ * within one. The drop shows at once and is confirmed or undone (with a note) by the server. */
+import { memo } from "preact/compat";
+import { useMemo, useState } from "preact/hooks";
+import type { Member, TimeEntry, WorkItem } from "../gen/pm_pb";
+import { TEXT } from "../messages";
+import type { Board } from "../state/board";
+import type { Pool, RecentEdit } from "../state/pool";
+import { columns, effectiveItems, isBlocked } from "../state/views";
+import { Avatar, InlineCreate, TypeBadge } from "./common";
+import { useNow } from "./hooks";
+
+const RECENT_EDIT_MS = 60_000;
+/** Cards drawn per lane until the person asks for all: a lane of 400 cards is scrolled by
+ * nobody, and drawing them all would make every open and every change slower. */
+const LANE_LIMIT = 100;
+
+interface CardProps {
+  item: WorkItem;
+  blocked: boolean;
+  members: Map<string, Member>;
+  editedBy: RecentEdit | undefined;
+  timer: TimeEntry | undefined;
+  draggable: boolean;
+  now: number;
+  onOpen: (id: string) => void;
+}
+
+const Card = memo(function Card({ item, blocked, members, editedBy, timer, draggable, now, onOpen }: CardProps) {
+  const recent = editedBy && now - editedBy.atMs < RECENT_EDIT_MS ? editedBy : undefined;
+  return (
+    <article
+      class={`card${item.version === 0n ? " provisional" : ""}`}
+      draggable={draggable}
+      data-id={item.id}
+      aria-label={item.title}
+      onDragEnd={() => {
+        dragging = null;
+      }}
+      onDragStart={(e) => {
+        dragging = item.id;
+        e.dataTransfer?.setData("text/plain", item.id);
+        if (e.dataTransfer) e.dataTransfer.effectAllowed = "move";
+      }}
+      onClick={() => onOpen(item.id)}
+    >
+      <div class="card-top">
+        <TypeBadge type={item.itemType} />
+        {blocked && <span class="badge blocked">Blocked</span>}
+        {item.storyPoints !== undefined && <span class="points" title="Story points">{item.storyPoints}</span>}
+      </div>
+      <div class="card-title">{item.title}</div>
+      <div class="card-bottom">
+        {item.assigneeId ? <Avatar userId={item.assigneeId} members={members} small /> : <span class="muted">Unassigned</span>}
+        {timer && <span class="badge timer" title="Timer running">◷ {members.get(timer.userId)?.name || timer.userId}</span>}
+        {recent && (
+          <span class="badge editing" title={TEXT.editedBy(members.get(recent.userId)?.name || recent.userId)}>
+            ✎ {members.get(recent.userId)?.name || recent.userId}
+          </span>
+        )}
+      </div>
+    </article>
+  );
+});
+
+export function BoardView({ board, pool, canEdit, onOpen }: { board: Board; pool: Pool; canEdit: boolean; onOpen: (id: string) => void }) {
+  const now = useNow(15_000);
+  const pending = board.pending;
+  const cols = useMemo(() => columns(pool, pending), [pool.revision, pending]);
+  const items = useMemo(() => effectiveItems(pool, pending), [pool.revision, pending]);
+  const timers = useMemo(() => {
+    const byItem = new Map<string, TimeEntry>();
+    for (const entry of pool.timers.values()) byItem.set(entry.workItemId, entry);
+    return byItem;
+  }, [pool.revision]);
+  const [target, setTarget] = useState<{ lane: string; index: number } | null>(null);
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+
+  return (
+    <div class="board" role="list" aria-label="Board">
+      {cols.map(({ lane, cards }) => {
+        const points = cards.reduce((sum, c) => sum + (c.storyPoints ?? 0), 0);
+        const dropIndex = (e: DragEvent) => {
+          const list = e.currentTarget as HTMLElement;
+          const rows = [...list.querySelectorAll<HTMLElement>(".card")].filter((el) => el.dataset.id !== draggingId(e));
+          const index = rows.findIndex((row) => {
+            const box = row.getBoundingClientRect();
+            return e.clientY < box.top + box.height / 2;
+          });
+          return index < 0 ? rows.length : index;
+        };
+        return (
+          <section class="lane" role="listitem" aria-label={lane.name} key={lane.id}>
+            <header class="lane-head">
+              <h2>{lane.name}</h2>
+              <span class="count" title="Cards / points">
+                {cards.length} · {points} pt
+              </span>
+            </header>
+            <div
+              class={`lane-cards${target?.lane === lane.id ? " drop-target" : ""}`}
+              data-lane={lane.statusValue}
+              onDragOver={(e) => {
+                if (!canEdit) return;
+                e.preventDefault();
+                const index = dropIndex(e);
+                if (target?.lane !== lane.id || target.index !== index) setTarget({ lane: lane.id, index });
+              }}
+              onDragLeave={(e) => {
+                if (!(e.currentTarget as HTMLElement).contains(e.relatedTarget as Node)) setTarget(null);
+              }}
+              onDrop={(e) => {
+                e.preventDefault();
+                setTarget(null);
+                const id = e.dataTransfer?.getData("text/plain");
+                const card = id ? items.get(id) : undefined;
+                if (!canEdit || !card) return;
+                void board.move(card, lane.statusValue, cards, dropIndex(e));
+              }}
+            >
+              {cards.length === 0 && <p class="empty">{TEXT.emptyLane}</p>}
+              {(expanded.has(lane.id) ? cards : cards.slice(0, LANE_LIMIT)).map((card) => (
+                <Card
+                  key={card.id}
+                  item={card}
+                  blocked={isBlocked(card, pool, items)}
+                  members={pool.members}
+                  editedBy={pool.recentEdits.get(card.id)}
+                  timer={timers.get(card.id)}
+                  draggable={canEdit}
+                  now={now}
+                  onOpen={onOpen}
+                />
+              ))}
+            </div>
+            {cards.length > LANE_LIMIT && !expanded.has(lane.id) && (
+              <button type="button" class="ghost add" onClick={() => setExpanded(new Set([...expanded, lane.id]))}>
+                Show all {cards.length} cards
+              </button>
+            )}
+            {canEdit && (
+              <InlineCreate
+                label="Add card"
+                placeholder={`New task in ${lane.name}`}
+                onCreate={(title) =>
+                  void board.createItem({ itemType: "task", parentId: pool.project.id, title, status: lane.statusValue })
+                }
+              />
+            )}
+          </section>
+        );
+      })}
+    </div>
+  );
+}
+
+/** The card being dragged: dataTransfer can't be read during dragover, only on drop. */
+let dragging: string | null = null;
+function draggingId(_e: DragEvent): string | null {
+  return dragging;
+}

@@ -1,0 +1,71 @@
+// Small builders of protocol messages for the state tests: real generated types, real codec.
+import { create } from "@bufbuild/protobuf";
+import {
+  EnvelopeSchema,
+  ProjectSnapshotSchema,
+  SwimLaneSchema,
+  WorkItemSchema,
+  type Envelope,
+  type ProjectSnapshot,
+  type WorkItem,
+} from "../src/gen/pm_pb";
+
+export const PROJECT = "p1";
+
+export function item(id: string, fields: Partial<Omit<WorkItem, "$typeName">> = {}): WorkItem {
+  return create(WorkItemSchema, {
+    id,
+    itemType: "task",
+    projectId: PROJECT,
+    parentId: "story1",
+    title: id,
+    status: "todo",
+    priority: "medium",
+    position: "m",
+    version: 1n,
+    ...fields,
+  });
+}
+
+export function snapshot(items: WorkItem[], asOfSeq = 10n): ProjectSnapshot {
+  return create(ProjectSnapshotSchema, {
+    project: item(PROJECT, { itemType: "project", parentId: undefined, title: "Project" }),
+    workItems: items,
+    swimLanes: [
+      create(SwimLaneSchema, { id: "l1", projectId: PROJECT, name: "To Do", statusValue: "todo", position: "a", version: 1n }),
+      create(SwimLaneSchema, { id: "l2", projectId: PROJECT, name: "Done", statusValue: "done", position: "b", version: 1n }),
+    ],
+    asOfSeq,
+  });
+}
+
+export function updated(seq: bigint, workItem: WorkItem, actorId = "bob"): Envelope {
+  return create(EnvelopeSchema, {
+    messageId: `e${seq}`,
+    seq,
+    actorId,
+    payload: { case: "workItemUpdated", value: { workItem } },
+  });
+}
+
+export function created(seq: bigint, workItem: WorkItem, actorId = "bob"): Envelope {
+  return create(EnvelopeSchema, {
+    messageId: `e${seq}`,
+    seq,
+    actorId,
+    payload: { case: "workItemCreated", value: { workItem } },
+  });
+}
+
+export function deleted(seq: bigint, workItemId: string): Envelope {
+  return create(EnvelopeSchema, {
+    messageId: `e${seq}`,
+    seq,
+    actorId: "bob",
+    payload: { case: "workItemDeleted", value: { workItemId, projectId: PROJECT } },
+  });
+}
+
+export function response(messageId: string, payload: Envelope["payload"], seq = 0n): Envelope {
+  return create(EnvelopeSchema, { messageId, seq, actorId: "alice", payload });
+}
