@@ -105,11 +105,11 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
 # through pm's JSON formatter into one file, at DEBUG: the lines an operator would read. Real
 # tokens do reach records at that level (websockets logs the handshake's headers, bearer
 # subprotocol included, and every frame); the formatter masks them. At the end of the session the
-# file is searched for anything shaped like a JWT (the mask's own pattern) and for ``eyJ`` (how
-# the tests' tokens start), so a token that gets past the mask, by any path and in any test,
-# fails the run.
+# file is searched for anything shaped like a JWT (the mask's own pattern) and for the encoded
+# header every test token starts with (``eyJ`` alone would also match base64 JSON such as a
+# forged cursor), so a token that gets past the mask, by any path and in any test, fails the run.
 
-TOKEN_MARK = "eyJ"
+TOKEN_MARK = issue_token(TEST_SECRET, tenant_id="acme", user_id="mark").split(".")[0]
 
 
 def _carries_token(line: str) -> bool:

@@ -274,7 +274,7 @@ def seeded(data_dir: Path) -> dict[str, Expected]:
     async def seed() -> None:
         manager = open_manager(data_dir)
         settings = load_settings(data_dir=data_dir)
-        bus = build_bus(settings)
+        bus = build_bus(settings, manager)
         bus.subscribe(lambda tenant, event: expected[tenant].events.append(event))
         runner = build_services(settings, manager, bus)
         try:

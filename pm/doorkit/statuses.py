@@ -21,6 +21,10 @@ HTTP_STATUS: Mapping[str, int] = MappingProxyType(
         "RESYNC_REQUIRED": 410,
         "UNAVAILABLE": 503,
         "QUOTA_EXCEEDED": 429,
+        "WRONG_NODE": 421,
         "INTERNAL": 500,
     }
 )
+
+# A 421 names the node that serves the tenant, so the proxy can send the request on to it.
+OWNER_HEADER = "PM-Owner"

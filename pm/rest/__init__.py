@@ -11,10 +11,11 @@ from __future__ import annotations
 import hmac
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from pm.doorkit.asgi import pm_app
 from pm.errors import Unauthenticated
+from pm.observability import metrics
 from pm.rest.errors import install_error_handlers
 from pm.rest.observe import ObserveRequests
 from pm.rest.routes import router
@@ -37,4 +38,4 @@ async def prometheus_metrics(request: Request) -> Response:
         given = request.headers.get("authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
             raise Unauthenticated("/metrics needs the metrics token")
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

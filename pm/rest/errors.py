@@ -18,8 +18,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from pm.doorkit.statuses import HTTP_STATUS
-from pm.errors import InternalError, PmError, QuotaExceeded, RateLimited, Unavailable
+from pm.doorkit.statuses import HTTP_STATUS, OWNER_HEADER
+from pm.errors import InternalError, PmError, QuotaExceeded, RateLimited, Unavailable, WrongNode
 from pm.observability import metrics
 from pm.observability.logging import update_bound
 
@@ -50,6 +50,8 @@ def domain_error_response(exc: PmError) -> JSONResponse:
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_ms / 1000)))
     if exc.code == "UNAUTHENTICATED":
         headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, WrongNode):
+        headers[OWNER_HEADER] = exc.owner
     return error_response(
         exc.code, exc.message, field=exc.field, details=exc.details(), headers=headers
     )

@@ -27,7 +27,7 @@ class Changes:
     has_more: bool
 
 
-def _to_event(row: ChangeEvent) -> Event:
+def to_event(row: ChangeEvent) -> Event:
     assert row.seq is not None
     return Event(
         seq=row.seq,
@@ -75,7 +75,7 @@ def get_changes(
         max_rows=bound,
         max_bytes=read.settings.max_response_bytes,
     )
-    events = [_to_event(row) for row in cut.rows]
+    events = [to_event(row) for row in cut.rows]
     return Changes(
         events=events, as_of_seq=events[-1].seq if cut.has_more else as_of, has_more=cut.has_more
     )

@@ -16,7 +16,7 @@ def install_ws(app: FastAPI, components: Components) -> WsState:
     """Route ``/ws``, feed the hub from the bus, and drain the sockets at shutdown."""
     settings = components.settings
     state = WsState(
-        hub=Hub(),
+        hub=Hub(components.bus),
         caps=ConnectionCaps(
             total=settings.ws_max_connections,
             per_tenant=settings.ws_max_connections_per_tenant,
@@ -24,7 +24,6 @@ def install_ws(app: FastAPI, components: Components) -> WsState:
         ),
         limiter=pm_app(app).user_limiter,
     )
-    components.bus.subscribe(state.hub.publish)
     components.lifecycle.on_drain(state.drain)
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
