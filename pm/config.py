@@ -117,7 +117,7 @@ class Settings(BaseSettings):
     # together, and every request through any door spends from both door's budgets.
     ws_rate_limit: str = "100/10seconds"
     ws_max_frame_bytes: int = Field(default=1024 * 1024, ge=1024)
-    ws_max_json_depth: int = Field(default=64, ge=2)
+    ws_max_json_depth: int = Field(default=64, ge=2, le=256)
     ws_send_queue: int = Field(default=256, ge=1)
     ws_ping_interval_seconds: float = Field(default=30.0, gt=0)
     ws_ping_timeout_seconds: float = Field(default=60.0, gt=0)
