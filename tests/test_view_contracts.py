@@ -29,7 +29,7 @@ from pm.rest import schemas
 from pm.services import views
 from pm.services.kernel.unit_of_work import FieldChange
 from pm.services.read_models import project_context as context
-from pm.services.read_models.projects import ProjectSnapshot, WorkItemsAsOf
+from pm.services.read_models.projects import ProjectSnapshot, ProjectsPage, WorkItemsAsOf
 from pm.services.read_models.sprint_report import BurndownPoint, SprintReport
 from pm.services.read_models.work_item_detail import WorkItemDetail
 from pm.ws import pm_pb2
@@ -54,7 +54,7 @@ CONTRACTS = [
     Contract(views.WorkItemView, schemas.WorkItem, pm_pb2.WorkItem.DESCRIPTOR),
     Contract(views.SprintView, schemas.Sprint, pm_pb2.Sprint.DESCRIPTOR),
     Contract(views.CommentView, schemas.Comment, pm_pb2.Comment.DESCRIPTOR),
-    Contract(views.TimeEntryView, None, pm_pb2.TimeEntry.DESCRIPTOR),
+    Contract(views.TimeEntryView, schemas.TimeEntry, pm_pb2.TimeEntry.DESCRIPTOR),
     Contract(views.DependencyView, schemas.Dependency, None),
     Contract(views.LinkedDependency, schemas.DependencyWithOther, pm_pb2.Dependency.DESCRIPTOR),
     Contract(views.ItemRef, schemas.ItemRef, pm_pb2.ItemRef.DESCRIPTOR),
@@ -67,7 +67,11 @@ CONTRACTS = [
     Contract(views.LlmContextEntry, schemas.LlmContextEntry, None),
     Contract(EventView, schemas.ChangeEvent, None),
     # query answers
-    Contract(views.TimeEntries, None, pm_pb2.TimeEntriesList.DESCRIPTOR),
+    Contract(views.TimeEntries, schemas.TimeEntryPage, pm_pb2.TimeEntriesList.DESCRIPTOR),
+    Contract(views.CommentsPage, schemas.CommentPage, pm_pb2.CommentsList.DESCRIPTOR),
+    Contract(views.MembersPage, schemas.MemberPage, pm_pb2.MembersList.DESCRIPTOR),
+    Contract(ProjectsPage, schemas.ProjectList, pm_pb2.ProjectsList.DESCRIPTOR),
+    Contract(views.Paged, None, None),  # the end of every page above, checked with each
     Contract(views.ItemDependencies, schemas.Dependencies, pm_pb2.DependenciesList.DESCRIPTOR),
     Contract(ProjectSnapshot, None, pm_pb2.ProjectSnapshot.DESCRIPTOR),
     Contract(WorkItemsAsOf, None, pm_pb2.WorkItemsList.DESCRIPTOR),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlmodel import col
+from sqlmodel import col, select
 
 from pm.domain.models import Dependency
 from pm.repositories.base import Entities, placeholders
@@ -32,6 +32,7 @@ _LIVE_PAIR = (
     "SELECT id FROM dependencies"
     " WHERE blocking_item_id = ? AND blocked_item_id = ? AND deleted_at IS NULL"
 )
+_LIVE_IN_PROJECT = "SELECT count(*) FROM dependencies WHERE project_id = ? AND deleted_at IS NULL"
 _BLOCKED_IN_PROJECT = """
     SELECT DISTINCT d.blocked_item_id
     FROM dependencies d JOIN work_items b ON b.id = d.blocking_item_id
@@ -67,19 +68,31 @@ class DependencyRepository(Entities[Dependency]):
             (Dependency.blocking_item_id == item_id) | (Dependency.blocked_item_id == item_id)
         )
 
-    def where_blocked(self, item_id: str) -> list[Dependency]:
-        """Live dependencies in which the item is the blocked side."""
-        return self._live(Dependency.blocked_item_id == item_id)
-
-    def where_blocking(self, item_id: str) -> list[Dependency]:
-        """Live dependencies in which the item is the blocking side."""
-        return self._live(Dependency.blocking_item_id == item_id)
-
-    def live_in_project(self, project_id: str) -> list[Dependency]:
-        return self._live(
-            Dependency.project_id == project_id,
-            order_by=(col(Dependency.created_at), col(Dependency.id)),
+    def live_touching_from(
+        self, item_id: str, after: tuple[int, str] | None, *, limit: int
+    ) -> Iterator[Dependency]:
+        """Live dependencies with the item on either side, oldest first after the key
+        ``(created_at, id)``; streamed (a dependency holds no long text)."""
+        touching = (Dependency.blocking_item_id == item_id) | (
+            Dependency.blocked_item_id == item_id
         )
+        return self._page(touching, after, limit)
+
+    def live_in_project_from(
+        self, project_id: str, after: tuple[int, str] | None, *, limit: int
+    ) -> Iterator[Dependency]:
+        return self._page(Dependency.project_id == project_id, after, limit)
+
+    def _page(self, where: Any, after: tuple[int, str] | None, limit: int) -> Iterator[Dependency]:
+        query = select(Dependency).where(where, col(Dependency.deleted_at).is_(None))
+        if after is not None:
+            at, last_id = after
+            query = query.where(
+                (col(Dependency.created_at) > at)
+                | ((col(Dependency.created_at) == at) & (col(Dependency.id) > last_id))
+            )
+        order = (col(Dependency.created_at), col(Dependency.id))
+        return self._stream(query.order_by(*order).limit(limit))
 
     # -- plain SQL ----------------------------------------------------------------------------
 
@@ -91,6 +104,9 @@ class DependencyRepository(Entities[Dependency]):
 
     def live_pair_exists(self, blocking_id: str, blocked_id: str) -> bool:
         return self._row(_LIVE_PAIR, (blocking_id, blocked_id)) is not None
+
+    def count_live_in_project(self, project_id: str) -> int:
+        return int(self._scalar(_LIVE_IN_PROJECT, (project_id,)))
 
     def blocked_in_project(self, project_id: str) -> set[str]:
         return set(self._column(_BLOCKED_IN_PROJECT, (project_id,)))

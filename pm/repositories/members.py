@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from sqlmodel import col, select
 
 from pm.domain.models import ProjectMember, User
@@ -19,6 +21,7 @@ _MEMBER_PROJECT_IDS = (
     " WHERE w.item_type = 'project' AND w.deleted_at IS NULL"
     " AND m.user_id = ? AND m.deleted_at IS NULL ORDER BY w.created_at, w.id"
 )
+_LIVE_MEMBERS = "SELECT count(*) FROM project_members WHERE project_id = ? AND deleted_at IS NULL"
 _LIVE_ADMINS = (
     "SELECT count(*) FROM project_members"
     " WHERE project_id = ? AND role = 'admin' AND deleted_at IS NULL"
@@ -49,12 +52,24 @@ class MemberRepository(Repository):
     def count_admins(self, project_id: str) -> int:
         return int(self._scalar(_LIVE_ADMINS, (project_id,)))
 
-    def live_with_users(self, project_id: str) -> list[tuple[ProjectMember, User]]:
-        """Live members with their user rows, oldest membership first."""
-        rows = self._session.exec(
+    def live_with_users_from(
+        self, project_id: str, after: tuple[int, str] | None, *, limit: int
+    ) -> Iterator[tuple[ProjectMember, User]]:
+        """Live members with their user rows, oldest membership first after the key
+        ``(created_at, id)``; streamed."""
+        query = (
             select(ProjectMember, User)
             .join(User, col(User.id) == col(ProjectMember.user_id))
             .where(ProjectMember.project_id == project_id, col(ProjectMember.deleted_at).is_(None))
-            .order_by(col(ProjectMember.created_at), col(ProjectMember.id))
-        ).all()
-        return [(member, user) for member, user in rows]
+        )
+        if after is not None:
+            at, last_id = after
+            query = query.where(
+                (col(ProjectMember.created_at) > at)
+                | ((col(ProjectMember.created_at) == at) & (col(ProjectMember.id) > last_id))
+            )
+        order = (col(ProjectMember.created_at), col(ProjectMember.id))
+        return self._stream(query.order_by(*order).limit(limit))
+
+    def count_live(self, project_id: str) -> int:
+        return int(self._scalar(_LIVE_MEMBERS, (project_id,)))

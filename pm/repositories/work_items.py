@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -10,16 +11,32 @@ from sqlmodel import col, select
 
 from pm.domain.enums import ItemType, Status
 from pm.domain.models import WorkItem
-from pm.repositories.base import STREAM_BATCH, Entities
+from pm.repositories.base import Entities, placeholders
 
-LIVE = col(WorkItem.deleted_at).is_(None)
 BOARD_ORDER = (col(WorkItem.position), col(WorkItem.id))
-# A project's items oldest first, by columns stored ahead of the description; deleted rows are
-# skipped when their rows are read (deleted_at is stored after it).
+# Bounded lists read their keys first: the ids, ordered and filtered by columns an index holds
+# or that are stored ahead of the description (created_at, id, item_type, project_id, title);
+# the rows of those ids only then. ix_work_items_project holds (project_id, deleted_at).
+_AFTER_CREATED = "(created_at > ? OR (created_at = ? AND id > ?))"
 _PROJECT_KEYS = (
-    "SELECT id FROM work_items WHERE project_id = ?"
-    " AND (created_at > ? OR (created_at = ? AND id > ?)) ORDER BY created_at, id LIMIT ?"
+    "SELECT id FROM work_items WHERE project_id = ? AND deleted_at IS NULL"
+    f" AND {_AFTER_CREATED} ORDER BY created_at, id LIMIT ?"
 )
+_CHILD_KEYS = (
+    "SELECT id FROM work_items WHERE parent_id = ? AND deleted_at IS NULL"
+    " AND (position > ? OR (position = ? AND id > ?)) ORDER BY position, id LIMIT ?"
+)
+_PROJECTS_KEYS = (
+    "SELECT id FROM work_items WHERE item_type = 'project' AND deleted_at IS NULL"
+    f" AND {_AFTER_CREATED} ORDER BY created_at, id LIMIT ?"
+)
+_MEMBER_PROJECTS_KEYS = (
+    "SELECT w.id FROM work_items w JOIN project_members m ON m.project_id = w.id"
+    " WHERE w.item_type = 'project' AND w.deleted_at IS NULL"
+    " AND m.user_id = ? AND m.deleted_at IS NULL"
+    " AND (w.created_at > ? OR (w.created_at = ? AND w.id > ?)) ORDER BY w.created_at, w.id LIMIT ?"
+)
+_REFS = "SELECT id, title, status FROM work_items WHERE id IN ({marks})"
 # The new row goes in as one prebuilt insert: nothing in the creating transaction changes the
 # object again, so the ORM's unit of work (a flush pass) would only add cost.
 _INSERT_ITEM = insert(WorkItem)
@@ -111,18 +128,36 @@ class WorkItemRepository(Entities[WorkItem]):
     def live_in_project_from(
         self, project_id: str, after: tuple[int, str] | None, *, limit: int
     ) -> Iterator[WorkItem]:
-        """Live items of a project, oldest first, after the key ``(created_at, id)``; read a
-        few rows at a time as they are taken.
-
-        Two steps, so that what is read is bounded by what is taken: the keys first (columns
-        stored before the long text, so SQLite never walks a description to order or filter
-        them), then the rows of those keys, batch by batch."""
+        """Live items of a project, oldest first, after the key ``(created_at, id)``: keys
+        first, then their rows a few at a time as they are taken."""
         low_at, low_id = after if after is not None else (-1, "")
-        keys = self._column(_PROJECT_KEYS, (project_id, low_at, low_at, low_id, limit))
-        for start in range(0, len(keys), STREAM_BATCH):
-            batch = keys[start : start + STREAM_BATCH]
-            rows = {row.id: row for row in self.get_many(batch)}
-            yield from (rows[key] for key in batch if rows[key].deleted_at is None)
+        return self._keyed(_PROJECT_KEYS, (project_id, low_at, low_at, low_id, limit))
+
+    def live_children_from(
+        self, parent_id: str, after: tuple[str, str] | None, *, limit: int
+    ) -> Iterator[WorkItem]:
+        """Live children in board order (position, then id), after that key; keys first."""
+        low_position, low_id = after if after is not None else ("", "")
+        params = (parent_id, low_position, low_position, low_id, limit)
+        return self._keyed(_CHILD_KEYS, params)
+
+    def live_projects_from(
+        self, after: tuple[int, str] | None, *, limit: int, member: str | None = None
+    ) -> Iterator[WorkItem]:
+        """Live projects oldest first after the key ``(created_at, id)``; with ``member``, only
+        those the user is a live member of. Keys first."""
+        low_at, low_id = after if after is not None else (-1, "")
+        if member is None:
+            return self._keyed(_PROJECTS_KEYS, (low_at, low_at, low_id, limit))
+        return self._keyed(_MEMBER_PROJECTS_KEYS, (member, low_at, low_at, low_id, limit))
+
+    def refs(self, item_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """(title, status) of these items, live or deleted, read without their descriptions."""
+        if not item_ids:
+            return {}
+        ids = list(dict.fromkeys(item_ids))
+        rows = self._rows(_REFS.format(marks=placeholders(len(ids))), ids)
+        return {row[0]: (row[1], row[2]) for row in rows}
 
     def live_in_sprint(self, sprint_id: str) -> list[WorkItem]:
         return self._live(WorkItem.sprint_id == sprint_id, order_by=BOARD_ORDER)
@@ -140,29 +175,31 @@ class WorkItemRepository(Entities[WorkItem]):
         text: str | None = None,
     ) -> Iterator[WorkItem]:
         """Live items of the projects, oldest first, after the key ``(created_at, id)``;
-        ``text`` is found literally in the title or the description; streamed."""
-        query = select(WorkItem).where(col(WorkItem.project_id).in_(project_ids), LIVE)
-        if status is not None:
-            query = query.where(WorkItem.status == status)
-        if item_type is not None:
-            query = query.where(WorkItem.item_type == item_type)
-        if assignee_id is not None:
-            query = query.where(WorkItem.assignee_id == assignee_id)
-        if sprint_id is not None:
-            query = query.where(WorkItem.sprint_id == sprint_id)
+        ``text`` is found literally in the title or the description. The filters run in
+        SQLite over the keys, so a row is loaded only when it is answered."""
+        if not project_ids:
+            return iter(())
+        low_at, low_id = after if after is not None else (-1, "")
+        where = [f"project_id IN ({placeholders(len(project_ids))})", "deleted_at IS NULL"]
+        params: list[Any] = list(project_ids)
+        for column, value in (
+            ("status", status),
+            ("item_type", item_type),
+            ("assignee_id", assignee_id),
+            ("sprint_id", sprint_id),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
         if text:
-            needle = "%" + text.replace("%", r"\%") + "%"
-            query = query.where(
-                col(WorkItem.title).like(needle, escape="\\")
-                | col(WorkItem.description).like(needle, escape="\\")
-            )
-        if after is not None:
-            at, last_id = after
-            query = query.where(
-                (col(WorkItem.created_at) > at)
-                | ((col(WorkItem.created_at) == at) & (col(WorkItem.id) > last_id))
-            )
-        return self._stream(query.order_by(col(WorkItem.created_at), col(WorkItem.id)).limit(limit))
+            needle = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+            where.append("(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')")
+            params += [needle, needle]
+        where.append(_AFTER_CREATED)
+        params += [low_at, low_at, low_id, limit]
+        conditions = " AND ".join(where)
+        sql = f"SELECT id FROM work_items WHERE {conditions} ORDER BY created_at, id LIMIT ?"
+        return self._keyed(sql, params)
 
     # -- inserts ------------------------------------------------------------------------------
 

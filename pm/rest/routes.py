@@ -8,17 +8,27 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi import Query as QueryString
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from pm.doorkit.events import event_view
 from pm.rest import schemas
 from pm.rest.deps import Caller, Services
 from pm.rest.markdown import render_context
-from pm.services import activity, changes, llm_context, work_items
+from pm.rest.render import json_answer
+from pm.services import (
+    activity,
+    changes,
+    comments,
+    dependencies,
+    llm_context,
+    members,
+    time_entries,
+    work_items,
+)
 from pm.services.read_models import projects
 from pm.services.read_models.project_context import project_context
-from pm.services.read_models.sprint_report import SprintReport, get_sprint_report
-from pm.services.read_models.work_item_detail import WorkItemDetail, work_item_detail
+from pm.services.read_models.sprint_report import get_sprint_report
+from pm.services.read_models.work_item_detail import work_item_detail
 
 
 def _documented(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
@@ -43,13 +53,32 @@ def _operation_id(route: Any) -> str:
 
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, generate_unique_id_function=_operation_id)
+
+
 NoParameters = Annotated[schemas.NoParameters, QueryString()]
+PageParameters = Annotated[schemas.PageParameters, QueryString()]
 
 
 @router.get("/projects", response_model=schemas.ProjectList, summary="Projects you can see")
-async def list_projects(services: Services, ctx: Caller, _: NoParameters) -> dict[str, Any]:
-    """Start here: the projects of your tenant you are a member of (every one, for an admin)."""
-    return {"projects": await services.query(ctx, projects.list_projects)}
+async def list_projects(services: Services, ctx: Caller, params: PageParameters) -> Response:
+    """Start here: the projects of your tenant you are a member of (every one, for an admin),
+    oldest first, a page at a time."""
+    page = await services.query(ctx, projects.list_projects, **params.model_dump())
+    return await json_answer(schemas.ProjectList, page)
+
+
+@router.get(
+    "/projects/{project_id}/members",
+    response_model=schemas.MemberPage,
+    summary="The members of a project, with their roles",
+)
+async def list_members(
+    services: Services, ctx: Caller, project_id: str, params: PageParameters
+) -> Response:
+    page = await services.query(
+        ctx, members.list_members, project_id=project_id, **params.model_dump()
+    )
+    return await json_answer(schemas.MemberPage, page)
 
 
 @router.get(
@@ -86,16 +115,18 @@ async def get_project_context(
     )
     if params.format == "markdown":
         return PlainTextResponse(render_context(report), media_type="text/markdown")
-    return report
+    return await json_answer(schemas.ProjectContext, report)
 
 
 @router.get("/work-items", response_model=schemas.WorkItemPage, summary="Find work items")
 async def list_work_items(
     services: Services, ctx: Caller, params: Annotated[schemas.WorkItemFilters, QueryString()]
-) -> dict[str, Any]:
+) -> Response:
     """Items of the projects you can see, oldest first; every filter narrows the result."""
     page = await services.query(ctx, work_items.list_work_items, **params.model_dump())
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return await json_answer(
+        schemas.WorkItemPage, {"items": page.items, "next_cursor": page.next_cursor}
+    )
 
 
 @router.get(
@@ -105,8 +136,68 @@ async def list_work_items(
 )
 async def get_work_item(
     services: Services, ctx: Caller, work_item_id: str, _: NoParameters
-) -> WorkItemDetail:
-    return await services.query(ctx, work_item_detail, work_item_id=work_item_id)
+) -> Response:
+    """Each list is its first page; its `*_next_cursor` goes on at the list's own endpoint."""
+    detail = await services.query(ctx, work_item_detail, work_item_id=work_item_id)
+    return await json_answer(schemas.WorkItemDetail, detail)
+
+
+@router.get(
+    "/work-items/{work_item_id}/children",
+    response_model=schemas.WorkItemPage,
+    summary="The children of an item, in board order",
+)
+async def get_children(
+    services: Services, ctx: Caller, work_item_id: str, params: PageParameters
+) -> Response:
+    page = await services.query(
+        ctx, work_items.get_children, work_item_id=work_item_id, **params.model_dump()
+    )
+    return await json_answer(
+        schemas.WorkItemPage, {"items": page.items, "next_cursor": page.next_cursor}
+    )
+
+
+@router.get(
+    "/work-items/{work_item_id}/comments",
+    response_model=schemas.CommentPage,
+    summary="The comments of an item, oldest first",
+)
+async def get_comments(
+    services: Services, ctx: Caller, work_item_id: str, params: PageParameters
+) -> Response:
+    page = await services.query(
+        ctx, comments.get_comments, work_item_id=work_item_id, **params.model_dump()
+    )
+    return await json_answer(schemas.CommentPage, page)
+
+
+@router.get(
+    "/work-items/{work_item_id}/time-entries",
+    response_model=schemas.TimeEntryPage,
+    summary="The time entries of an item, with the totals of all of them",
+)
+async def get_time_entries(
+    services: Services, ctx: Caller, work_item_id: str, params: PageParameters
+) -> Response:
+    page = await services.query(
+        ctx, time_entries.get_time_entries, work_item_id=work_item_id, **params.model_dump()
+    )
+    return await json_answer(schemas.TimeEntryPage, page)
+
+
+@router.get(
+    "/work-items/{work_item_id}/dependencies",
+    response_model=schemas.Dependencies,
+    summary="The dependencies of an item, both directions, oldest first",
+)
+async def get_dependencies(
+    services: Services, ctx: Caller, work_item_id: str, params: PageParameters
+) -> Response:
+    page = await services.query(
+        ctx, dependencies.get_dependencies, work_item_id=work_item_id, **params.model_dump()
+    )
+    return await json_answer(schemas.Dependencies, page)
 
 
 @router.get(
@@ -114,19 +205,20 @@ async def get_work_item(
     response_model=schemas.SprintReport,
     summary="A sprint with its items, points committed and done, and burndown",
 )
-async def get_sprint(
-    services: Services, ctx: Caller, sprint_id: str, _: NoParameters
-) -> SprintReport:
-    return await services.query(ctx, get_sprint_report, sprint_id=sprint_id)
+async def get_sprint(services: Services, ctx: Caller, sprint_id: str, _: NoParameters) -> Response:
+    report = await services.query(ctx, get_sprint_report, sprint_id=sprint_id)
+    return await json_answer(schemas.SprintReport, report)
 
 
 @router.get("/activity", response_model=schemas.ActivityPage, summary="The activity log")
 async def get_activity(
     services: Services, ctx: Caller, params: Annotated[schemas.ActivityFilters, QueryString()]
-) -> dict[str, Any]:
+) -> Response:
     """Who changed what and when, newest first, in the projects you can see."""
     page = await services.query(ctx, activity.get_activity, **params.model_dump())
-    return {"entries": page.items, "next_cursor": page.next_cursor}
+    return await json_answer(
+        schemas.ActivityPage, {"entries": page.items, "next_cursor": page.next_cursor}
+    )
 
 
 @router.get(
@@ -137,7 +229,7 @@ async def get_activity(
 )
 async def get_changes(
     services: Services, ctx: Caller, params: Annotated[schemas.ChangesParameters, QueryString()]
-) -> dict[str, Any]:
+) -> Response:
     """Every committed change after `since_seq`, in order, deletions included. Poll again
     from `as_of_seq`; `has_more` means there is more to fetch at once."""
     result = await services.query(
@@ -147,11 +239,12 @@ async def get_changes(
         project_ids=params.project_id,
         limit=params.limit,
     )
-    return {
+    answer = {
         "events": [event_view(event) for event in result.events],
         "as_of_seq": result.as_of_seq,
         "has_more": result.has_more,
     }
+    return await json_answer(schemas.Changes, answer)
 
 
 @router.get(
@@ -161,7 +254,7 @@ async def get_changes(
 )
 async def get_llm_context(
     services: Services, ctx: Caller, params: Annotated[schemas.LlmContextFilters, QueryString()]
-) -> dict[str, Any]:
+) -> Response:
     """Read this first: what each entity and field means, the rules, and worked examples."""
     entries = await services.query(ctx, llm_context.list_llm_context, **params.model_dump())
-    return {"entries": entries}
+    return await json_answer(schemas.LlmContextList, {"entries": entries})

@@ -92,6 +92,13 @@ class NoParameters(QueryParameters):
     """For endpoints that take no query parameter."""
 
 
+class PageParameters(QueryParameters):
+    """A bounded list: its page size and the cursor of the page before."""
+
+    limit: int | None = _limit()
+    cursor: str | None = _cursor()
+
+
 class ContextParameters(QueryParameters):
     format: Literal["json", "markdown"] = Field(
         default="json", description="`markdown`: the same content as headings and nested lists"
@@ -263,8 +270,32 @@ class Activity(BaseModel):
     at: int = Field(description="Unix ms")
 
 
+def _has_more() -> Any:
+    return Field(description="True: the bounds left some out; pass `next_cursor` as `cursor`")
+
+
+def _next_cursor() -> Any:
+    return Field(description="Pass as `cursor` for the next page; null: done")
+
+
 class ProjectList(BaseModel):
-    projects: list[WorkItem] = Field(description="Projects you are a member of (all, for admins)")
+    projects: list[WorkItem] = Field(
+        description="Projects you are a member of (all, for admins), oldest first"
+    )
+    has_more: bool = _has_more()
+    next_cursor: str | None = _next_cursor()
+
+
+class MemberPage(BaseModel):
+    members: list[Member] = Field(description="Oldest membership first")
+    has_more: bool = _has_more()
+    next_cursor: str | None = _next_cursor()
+
+
+class CommentPage(BaseModel):
+    comments: list[Comment] = Field(description="Oldest first; replies carry parent_comment_id")
+    has_more: bool = _has_more()
+    next_cursor: str | None = _next_cursor()
 
 
 class WorkItemPage(BaseModel):
@@ -284,7 +315,24 @@ class ActivityPage(BaseModel):
 class Dependencies(BaseModel):
     blocking: list[DependencyWithOther] = Field(description="Dependencies holding this item up")
     blocked: list[DependencyWithOther] = Field(description="Dependencies where it blocks others")
-    is_blocked: bool
+    is_blocked: bool = Field(description="Over every dependency, whatever this page holds")
+    has_more: bool = _has_more()
+    next_cursor: str | None = Field(
+        description="Both lists are one page, oldest first: GET "
+        "/api/v1/work-items/{id}/dependencies?cursor= goes on; null: done"
+    )
+
+
+class TimeEntry(Audit):
+    id: str
+    work_item_id: str
+    project_id: str
+    user_id: str = Field(description="Whose time it is")
+    started_at: int = Field(description="Unix ms")
+    ended_at: int | None = Field(description="Unix ms; null while the timer runs")
+    duration_seconds: int | None = Field(description="Set when it ended")
+    description: str
+    version: int
 
 
 class UserTime(BaseModel):
@@ -292,14 +340,34 @@ class UserTime(BaseModel):
     total_seconds: int
 
 
+class TimeEntryPage(BaseModel):
+    time_entries: list[TimeEntry] = Field(description="By start")
+    total_seconds: int = Field(description="Every entry, running timers up to now")
+    by_user: list[UserTime] = Field(description="The total per user, every entry")
+    has_more: bool = _has_more()
+    next_cursor: str | None = _next_cursor()
+
+
 class WorkItemDetail(BaseModel):
+    """Each list is the first page of its own endpoint, and the answer is bounded in bytes:
+    a list's `*_next_cursor` (null: complete) goes on there."""
+
     work_item: WorkItem
     children: list[WorkItem] = Field(description="Live children in board order")
+    children_next_cursor: str | None = Field(
+        description="GET /api/v1/work-items/{id}/children?cursor= goes on; null: complete"
+    )
     comments: list[Comment] = Field(description="Oldest first")
+    comments_next_cursor: str | None = Field(
+        description="GET /api/v1/work-items/{id}/comments?cursor= goes on; null: complete"
+    )
     time_total_seconds: int = Field(description="Finished entries plus running timers up to now")
     time_by_user: list[UserTime]
     dependencies: Dependencies
     activity: list[Activity] = Field(description="The item's latest 50 changes, newest first")
+    activity_next_cursor: str | None = Field(
+        description="GET /api/v1/activity?entity_id={id}&cursor= goes on; null: complete"
+    )
 
 
 class BurndownPoint(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import projects_in_view
 from pm.services.kernel.bounds import text_size
-from pm.services.kernel.pagination import Page, page_of
+from pm.services.kernel.pagination import Page, PageRequest, page_of
 from pm.services.kernel.reader import Reader
 from pm.services.views import ActivityView, activity_view
 
@@ -30,6 +30,22 @@ def get_activity(
         since = v.int_range(since, "since", low=0, high=INSTANT_MAX)
     if until is not None:
         until = v.int_range(until, "until", low=0, high=INSTANT_MAX)
+    return activity_page(
+        read, projects, page, entity_id=entity_id, user_id=user_id, since=since, until=until
+    )
+
+
+def activity_page(
+    read: Reader,
+    projects: list[str],
+    page: PageRequest,
+    *,
+    entity_id: str | None = None,
+    user_id: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
+) -> Page[ActivityView]:
+    """A bounded page of activity of these (viewable) projects, newest first."""
     after = page.after_key(int)
     rows = read.activity_log.page(
         projects,

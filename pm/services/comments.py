@@ -17,9 +17,10 @@ from pm.services.kernel.access import (
 )
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import require_current_version
+from pm.services.kernel.pagination import PageRequest, page_of
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.unit_of_work import UnitOfWork
-from pm.services.views import CommentView, comment_view
+from pm.services.views import CommentsPage, comment_view, paged
 
 MAX_CONTENT = 20_000
 
@@ -111,7 +112,21 @@ def delete_comment(uow: UnitOfWork, *, comment_id: str) -> Outcome:
     return uow.respond(uow.emit("comment_deleted", comment.project_id, payload))
 
 
-def get_comments(read: Reader, *, work_item_id: str) -> list[CommentView]:
-    """Live comments of a visible item, oldest first (replies carry parent_comment_id)."""
+def get_comments(
+    read: Reader, *, work_item_id: str, cursor: str | None = None, limit: int | None = None
+) -> CommentsPage:
+    """Live comments of a visible item, oldest first (replies carry parent_comment_id), a
+    bounded page from ``cursor``."""
     item = require_item_role(read, work_item_id, Role.VIEWER)
-    return [comment_view(row) for row in read.comments.live_on_item(item.id)]
+    return comments_page(read, item.id, read.page(limit, cursor))
+
+
+def comments_page(read: Reader, item_id: str, page: PageRequest) -> CommentsPage:
+    after = page.after_key(int, str)
+    rows = read.comments.live_on_item_from(
+        item_id, None if after is None else (after[0], after[1]), limit=page.limit + 1
+    )
+    result = page_of(
+        rows, page, key=lambda row: [row.created_at, row.id], size=lambda row: len(row.content)
+    )
+    return {"comments": [comment_view(row) for row in result.items], **paged(result.next_cursor)}

@@ -13,7 +13,9 @@ from pm.errors import CycleDetected, ValidationFailed
 from pm.observability import metrics
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import fresh_id, require_item_role, require_row_role
+from pm.services.kernel.bounds import Cut, within_bounds
 from pm.services.kernel.ids import new_id
+from pm.services.kernel.pagination import PageRequest, page_of
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.scope import Scope
 from pm.services.kernel.unit_of_work import UnitOfWork
@@ -23,6 +25,7 @@ from pm.services.views import (
     ItemRef,
     LinkedDependency,
     dependency_view,
+    paged,
 )
 
 
@@ -101,34 +104,59 @@ def delete_dependency(uow: UnitOfWork, *, dependency_id: str) -> Outcome:
     return uow.respond(uow.emit("dependency_deleted", dep.project_id, payload))
 
 
-def _with_other(read: Reader, deps: list[Dependency], other_side: str) -> list[LinkedDependency]:
-    if not deps:
-        return []
-    ids = [getattr(dep, other_side) for dep in deps]
-    items = {i.id: i for i in read.items.get_many(ids)}
+ITEM_REF_BYTES = 200  # what an item on the other side adds to a row: its title, at most
+
+
+def _linked(read: Reader, deps: list[Dependency], item_id: str) -> list[LinkedDependency]:
+    """Each dependency with the item at its other end (title and status, never the
+    description)."""
+    refs = read.items.refs([_other_side(dep, item_id) for dep in deps])
     result: list[LinkedDependency] = []
     for dep in deps:
-        other: WorkItem | None = items.get(getattr(dep, other_side))
+        other = _other_side(dep, item_id)
+        found = refs.get(other)
         ref: ItemRef | None = (
-            {"id": other.id, "title": other.title, "status": other.status} if other else None
+            None if found is None else {"id": other, "title": found[0], "status": found[1]}
         )
         result.append({**dependency_view(dep), "other_item": ref})
     return result
 
 
-def get_dependencies(read: Reader, *, work_item_id: str) -> ItemDependencies:
-    return dependencies_of(read, require_item_role(read, work_item_id, Role.VIEWER))
+def _other_side(dep: Dependency, item_id: str) -> str:
+    return dep.blocking_item_id if dep.blocked_item_id == item_id else dep.blocked_item_id
 
 
-def dependencies_of(read: Reader, item: WorkItem) -> ItemDependencies:
-    """The dependencies of an item the caller may view, each with the item on its other side."""
+def get_dependencies(
+    read: Reader, *, work_item_id: str, cursor: str | None = None, limit: int | None = None
+) -> ItemDependencies:
+    item = require_item_role(read, work_item_id, Role.VIEWER)
+    return dependencies_of(read, item, read.page(limit, cursor))
+
+
+def dependencies_of(read: Reader, item: WorkItem, page: PageRequest) -> ItemDependencies:
+    """A bounded page of the dependencies of an item the caller may view, both directions
+    together oldest first, each with the item on its other side."""
+    after = page.after_key(int, str)
+    rows = read.dependencies.live_touching_from(
+        item.id, None if after is None else (after[0], after[1]), limit=page.limit + 1
+    )
+    result = page_of(
+        rows, page, key=lambda row: [row.created_at, row.id], size=lambda _row: ITEM_REF_BYTES
+    )
+    linked = _linked(read, result.items, item.id)
     return {
-        "blocking": _with_other(read, read.dependencies.where_blocked(item.id), "blocking_item_id"),
-        "blocked": _with_other(read, read.dependencies.where_blocking(item.id), "blocked_item_id"),
+        "blocking": [dep for dep in linked if dep["blocked_item_id"] == item.id],
+        "blocked": [dep for dep in linked if dep["blocking_item_id"] == item.id],
         "is_blocked": bool(read.dependencies.blocked_among([item.id])),
+        **paged(result.next_cursor),
     }
 
 
-def project_dependencies(read: Reader, project_id: str) -> list[DependencyView]:
-    """Live dependencies of a project the caller may view, oldest first."""
-    return [dependency_view(row) for row in read.dependencies.live_in_project(project_id)]
+def project_dependencies(read: Reader, project_id: str, *, limit: int) -> Cut[DependencyView]:
+    """Live dependencies of a project the caller may view, oldest first, within ``limit``
+    rows and the byte bound."""
+    rows = read.dependencies.live_in_project_from(project_id, None, limit=limit + 1)
+    cut = within_bounds(
+        rows, size=lambda _row: 0, max_rows=limit, max_bytes=read.settings.max_response_bytes
+    )
+    return Cut([dependency_view(row) for row in cut.rows], cut.has_more)

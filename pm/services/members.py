@@ -14,11 +14,13 @@ from pm.domain.models import ProjectMember
 from pm.errors import NotFound, ValidationFailed
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import require_role
+from pm.services.kernel.bounds import text_size
 from pm.services.kernel.ids import new_id
+from pm.services.kernel.pagination import PageRequest, page_of
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.scope import Scope
 from pm.services.kernel.unit_of_work import UnitOfWork
-from pm.services.views import MemberView, member_view
+from pm.services.views import MembersPage, MemberView, member_view, paged
 
 
 def add_project_creator(uow: UnitOfWork, project_id: str) -> ProjectMember:
@@ -139,14 +141,28 @@ def remove_member(uow: UnitOfWork, *, project_id: str, user_id: str) -> Outcome:
     return uow.respond(uow.emit("member_removed", project_id, payload))
 
 
-def members_of(read: Reader, project_id: str) -> list[MemberView]:
-    """Live members of a project the caller may view, with their names."""
-    return [member_view(member, user) for member, user in read.members.live_with_users(project_id)]
+def members_page(read: Reader, project_id: str, page: PageRequest) -> MembersPage:
+    """A bounded page of the live members of a project the caller may view, with their
+    names, oldest membership first."""
+    after = page.after_key(int, str)
+    rows = read.members.live_with_users_from(
+        project_id, None if after is None else (after[0], after[1]), limit=page.limit + 1
+    )
+    result = page_of(
+        rows,
+        page,
+        key=lambda row: [row[0].created_at, row[0].id],
+        size=lambda row: text_size(row[0].user_id, row[1].email, row[1].name),
+    )
+    members = [member_view(member, user) for member, user in result.items]
+    return {"members": members, **paged(result.next_cursor)}
 
 
-def list_members(read: Reader, *, project_id: str) -> list[MemberView]:
+def list_members(
+    read: Reader, *, project_id: str, cursor: str | None = None, limit: int | None = None
+) -> MembersPage:
     require_role(read, project_id, Role.VIEWER)
-    return members_of(read, project_id)
+    return members_page(read, project_id, read.page(limit, cursor))
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from pm.services.kernel import validation as v
 from pm.services.kernel.access import live_row, project_role, require_item_role, require_role
 from pm.services.kernel.clock import now_ms
 from pm.services.kernel.ids import new_id
+from pm.services.kernel.pagination import page_of
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.unit_of_work import FieldChange, UnitOfWork
-from pm.services.views import TimeEntries, TimeEntryView, time_entry_view
+from pm.services.views import TimeEntries, TimeEntryView, UserTime, paged, time_entry_view
 
 MAX_MANUAL_MS = 24 * 3600 * 1000
 MAX_INSTANT_MS = 2**53
@@ -175,24 +176,35 @@ def _updated(uow: UnitOfWork, entry: TimeEntry) -> Outcome:
     )
 
 
-def get_time_entries(read: Reader, *, work_item_id: str) -> TimeEntries:
-    """Entries of an item with totals; a running timer counts up to now."""
+def get_time_entries(
+    read: Reader, *, work_item_id: str, cursor: str | None = None, limit: int | None = None
+) -> TimeEntries:
+    """A bounded page of an item's entries from ``cursor`` (by start), with the totals of all
+    of them; a running timer counts up to now."""
     item = require_item_role(read, work_item_id, Role.VIEWER)
-    return entries_with_totals(read.time_entries.live_on_item(item.id), now_ms())
-
-
-def entries_with_totals(rows: list[TimeEntry], now: int) -> TimeEntries:
-    """The entries' views, the total seconds and the seconds per user."""
-    by_user: dict[str, int] = {}
-    for row in rows:
-        seconds = (
-            row.duration_seconds
-            if row.ended_at is not None and row.duration_seconds is not None
-            else max(0, (now - row.started_at) // 1000)
-        )
-        by_user[row.user_id] = by_user.get(row.user_id, 0) + seconds
+    page = read.page(limit, cursor)
+    after = page.after_key(int, str)
+    rows = read.time_entries.live_on_item_from(
+        item.id, None if after is None else (after[0], after[1]), limit=page.limit + 1
+    )
+    result = page_of(
+        rows,
+        page,
+        key=lambda row: [row.started_at, row.id],
+        size=lambda row: len(row.description),
+    )
+    total, by_user = time_totals(read, item.id, now_ms())
     return {
-        "time_entries": [time_entry_view(row) for row in rows],
-        "total_seconds": sum(by_user.values()),
-        "by_user": [{"user_id": u, "total_seconds": s} for u, s in sorted(by_user.items())],
+        "time_entries": [time_entry_view(row) for row in result.items],
+        "total_seconds": total,
+        "by_user": by_user,
+        **paged(result.next_cursor),
     }
+
+
+def time_totals(read: Reader, item_id: str, now: int) -> tuple[int, list[UserTime]]:
+    """The seconds of every live entry of the item, and per user (by user id)."""
+    by_user = read.time_entries.totals_on_item(item_id, now)
+    return sum(seconds for _user, seconds in by_user), [
+        {"user_id": user, "total_seconds": seconds} for user, seconds in by_user
+    ]

@@ -274,21 +274,47 @@ class UserTime(TypedDict):
     total_seconds: int
 
 
-class TimeEntries(TypedDict):
-    """An item's time entries with their totals (a running timer counted up to now)."""
+class Paged(TypedDict):
+    """The end of every bounded list: ``has_more`` when the bounds left rows out, and the
+    cursor its request takes to go on from them."""
+
+    has_more: bool
+    next_cursor: str | None
+
+
+class TimeEntries(Paged):
+    """A page of an item's time entries, with the totals of all of them (a running timer
+    counted up to now)."""
 
     time_entries: list[TimeEntryView]
     total_seconds: int
     by_user: list[UserTime]
 
 
-class ItemDependencies(TypedDict):
+class ItemDependencies(Paged):
     """``blocking``: dependencies whose blocking item holds this one up (it is the blocked
-    side); ``blocked``: dependencies in which this item blocks others."""
+    side); ``blocked``: dependencies in which this item blocks others. One page of both,
+    oldest first; ``is_blocked`` over all of them."""
 
     blocking: list[LinkedDependency]
     blocked: list[LinkedDependency]
     is_blocked: bool
+
+
+class CommentsPage(Paged):
+    """A page of an item's comments, oldest first."""
+
+    comments: list[CommentView]
+
+
+class MembersPage(Paged):
+    """A page of a project's members, oldest membership first."""
+
+    members: list[MemberView]
+
+
+def paged(next_cursor: str | None) -> Paged:
+    return {"has_more": next_cursor is not None, "next_cursor": next_cursor}
 
 
 class LlmContextEntry(TypedDict):

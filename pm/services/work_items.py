@@ -30,7 +30,7 @@ from pm.services.kernel.access import (
 from pm.services.kernel.bounds import text_size
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import refuse_collisions, require_current_version
-from pm.services.kernel.pagination import Page, page_of
+from pm.services.kernel.pagination import Page, PageRequest, page_of
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.scope import Scope
 from pm.services.kernel.unit_of_work import UnitOfWork
@@ -400,6 +400,28 @@ def list_work_items(
         rows,
         page,
         key=lambda item: [item.created_at, item.id],
+        size=lambda item: text_size(item.title, item.description),
+    )
+    return Page(item_views(read, result.items), result.next_cursor)
+
+
+def get_children(
+    read: Reader, *, work_item_id: str, cursor: str | None = None, limit: int | None = None
+) -> Page[WorkItemView]:
+    """Live children of a visible item in board order, a bounded page from ``cursor``."""
+    item = require_item_role(read, work_item_id, Role.VIEWER)
+    return children_page(read, item.id, read.page(limit, cursor))
+
+
+def children_page(read: Reader, item_id: str, page: PageRequest) -> Page[WorkItemView]:
+    after = page.after_key(str, str)
+    rows = read.items.live_children_from(
+        item_id, None if after is None else (after[0], after[1]), limit=page.limit + 1
+    )
+    result = page_of(
+        rows,
+        page,
+        key=lambda item: [item.position, item.id],
         size=lambda item: text_size(item.title, item.description),
     )
     return Page(item_views(read, result.items), result.next_cursor)

@@ -103,10 +103,6 @@ def _clear_points(args: Args) -> Args:
     return args
 
 
-def _wrap(key: str) -> Callable[[Any], Any]:
-    return lambda result: {key: result}
-
-
 def _changes(result: changes.Changes) -> dict[str, Any]:
     events = [event_envelope(event) for event in result.events]
     return {"events": events, "as_of_seq": result.as_of_seq, "has_more": result.has_more}
@@ -131,7 +127,7 @@ DISPATCH: Mapping[str, Row] = {
     "unsubscribe": SocketRow(_unsubscribe),
     "reauthenticate": SocketRow(_reauthenticate),
     "get_changes": QueryRow(changes.get_changes, "changes", _changes),
-    "list_projects": QueryRow(projects.list_projects, "projects_list", _wrap("projects")),
+    "list_projects": QueryRow(projects.list_projects, "projects_list"),
     "get_project": QueryRow(projects.project_snapshot, "project_snapshot"),
     "get_work_items": QueryRow(projects.project_items_as_of, "work_items_list"),
     "create_work_item": CommandRow(work_items.create_work_item),
@@ -151,7 +147,7 @@ DISPATCH: Mapping[str, Row] = {
     "create_comment": CommandRow(comments.create_comment),
     "update_comment": CommandRow(comments.update_comment),
     "delete_comment": CommandRow(comments.delete_comment),
-    "get_comments": QueryRow(comments.get_comments, "comments_list", _wrap("comments")),
+    "get_comments": QueryRow(comments.get_comments, "comments_list"),
     "start_timer": CommandRow(time_entries.start_timer),
     "stop_timer": CommandRow(time_entries.stop_timer),
     "create_time_entry": CommandRow(time_entries.create_time_entry),
@@ -169,7 +165,7 @@ DISPATCH: Mapping[str, Row] = {
     "add_member": CommandRow(members.add_member),
     "update_member_role": CommandRow(members.update_member_role),
     "remove_member": CommandRow(members.remove_member),
-    "list_members": QueryRow(members.list_members, "members_list", _wrap("members")),
+    "list_members": QueryRow(members.list_members, "members_list"),
     "get_activity": QueryRow(
         activity.get_activity,
         "activity_page",

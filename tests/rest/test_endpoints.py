@@ -469,7 +469,11 @@ def test_a_non_member_gets_not_found_for_the_projects_ids(
     served: Served, as_user: ClientFactory
 ) -> None:
     eve = as_user("eve")
-    assert ok(eve.get("/api/v1/projects")) == {"projects": []}
+    assert ok(eve.get("/api/v1/projects")) == {
+        "projects": [],
+        "has_more": False,
+        "next_cursor": None,
+    }
     for response in _by_id(served, eve, _acme_ids(served)):
         refused(response, 404, "NOT_FOUND")
         assert "Rate-limit" not in response.text
@@ -649,9 +653,14 @@ def test_openapi_names_each_operation_after_its_function(served: Served) -> None
     }
     assert operations == {
         "/api/v1/projects": "list_projects",
+        "/api/v1/projects/{project_id}/members": "list_members",
         "/api/v1/projects/{project_id}/context": "get_project_context",
         "/api/v1/work-items": "list_work_items",
         "/api/v1/work-items/{work_item_id}": "get_work_item",
+        "/api/v1/work-items/{work_item_id}/children": "get_children",
+        "/api/v1/work-items/{work_item_id}/comments": "get_comments",
+        "/api/v1/work-items/{work_item_id}/time-entries": "get_time_entries",
+        "/api/v1/work-items/{work_item_id}/dependencies": "get_dependencies",
         "/api/v1/sprints/{sprint_id}": "get_sprint",
         "/api/v1/activity": "get_activity",
         "/api/v1/changes": "get_changes",

@@ -195,7 +195,7 @@ async def test_members_add_change_remove_and_last_admin(
         ctx_for("ed"), members.add_member, project_id=project["id"], user_id="alice", role="editor"
     )
     listed = await runner.query(ctx_for("ed"), members.list_members, project_id=project["id"])
-    assert sorted((m["user_id"], m["role"]) for m in listed) == [
+    assert sorted((m["user_id"], m["role"]) for m in listed["members"]) == [
         ("alice", "editor"),
         ("ed", "admin"),
     ]

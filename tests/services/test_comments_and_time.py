@@ -38,7 +38,7 @@ async def test_comments_with_one_level_of_replies(
             parent_comment_id=reply["id"],
         )
     listed = await runner.query(ALICE, comments.get_comments, work_item_id=task["id"])
-    assert [(c["content"], c["parent_comment_id"]) for c in listed] == [
+    assert [(c["content"], c["parent_comment_id"]) for c in listed["comments"]] == [
         ("Top", None),
         ("Re", top["id"]),
     ]
@@ -71,7 +71,9 @@ async def test_only_author_edits_and_author_or_admin_deletes(
     out = await runner.command(ed, comments.update_comment, comment_id=mine["id"], content="edited")
     assert out.payload["comment"]["content"] == "edited"
     await runner.command(ALICE, comments.delete_comment, comment_id=mine["id"])
-    assert await runner.query(ALICE, comments.get_comments, work_item_id=task["id"]) == []
+    assert (await runner.query(ALICE, comments.get_comments, work_item_id=task["id"]))[
+        "comments"
+    ] == []
 
 
 async def test_starting_a_timer_stops_the_running_one(runner: ServiceRunner) -> None:

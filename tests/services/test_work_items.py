@@ -43,7 +43,7 @@ async def test_creating_a_project_makes_creator_admin_and_default_lanes(
     from pm.services.members import list_members
 
     members = await runner.query(ALICE, list_members, project_id=project["id"])
-    assert [(m["user_id"], m["role"]) for m in members] == [("alice", "admin")]
+    assert [(m["user_id"], m["role"]) for m in members["members"]] == [("alice", "admin")]
     assert project["project_id"] == project["id"] and project["version"] == 1
 
 
@@ -476,7 +476,7 @@ async def test_non_member_cannot_learn_a_project_exists(
     project = await make_project(runner, ALICE)
     task = await make_item(runner, ALICE, project)
     mallory = ctx_for("mallory")
-    assert await runner.query(mallory, list_projects) == []
+    assert (await runner.query(mallory, list_projects))["projects"] == []
     from pm.errors import NotFound
 
     with pytest.raises(NotFound):
@@ -488,7 +488,8 @@ async def test_non_member_cannot_learn_a_project_exists(
 async def test_tenant_admin_role_sees_every_project(runner: ServiceRunner) -> None:
     project = await make_project(runner, ALICE)
     boss = ctx_for("boss", roles=("admin",))
-    assert [p["id"] for p in await runner.query(boss, list_projects)] == [project["id"]]
+    listed = await runner.query(boss, list_projects)
+    assert [p["id"] for p in listed["projects"]] == [project["id"]]
     await make_item(runner, boss, project)
 
 

@@ -27,8 +27,9 @@ from pm.domain.models import WorkItem
 from pm.observability import metrics
 from pm.services.dependencies import project_dependencies
 from pm.services.kernel.access import require_role
+from pm.services.kernel.pagination import PageRequest
 from pm.services.kernel.reader import Reader
-from pm.services.members import members_of
+from pm.services.members import members_page
 from pm.services.read_models.sprint_report import BurndownPoint, sprint_report
 from pm.services.swim_lanes import lanes_of
 from pm.services.views import (
@@ -165,15 +166,16 @@ def project_context(
     counts = _counts(read, project_id, blocked=len(blocked_ids))
     kept = _tree_order(_relevant(read, project_id, max_items, blocked_ids), project_id)
     blocked = _blocked_items(read, project_id, blocked_ids)
-    dependencies = project_dependencies(read, project_id)
-    members = members_of(read, project_id)
+    bounded = PageRequest(limit=max_items, max_bytes=read.settings.max_response_bytes)
+    dependencies = project_dependencies(read, project_id, limit=max_items).rows
+    members = members_page(read, project_id, bounded)["members"]
     running, finished = _sprints(read, project_id)
     sprints = running + finished[:FINISHED_SPRINTS]
     cut = {
         "work items": (len(kept), counts["items"]),
         "blocked items": (min(len(blocked), max_items), len(blocked)),
-        "dependencies": (min(len(dependencies), max_items), len(dependencies)),
-        "members": (min(len(members), max_items), len(members)),
+        "dependencies": (len(dependencies), read.dependencies.count_live_in_project(project_id)),
+        "members": (len(members), read.members.count_live(project_id)),
         "finished sprints": (min(len(finished), FINISHED_SPRINTS), len(finished)),
     }
     return {
@@ -191,8 +193,8 @@ def project_context(
         "velocity": _velocity(sprints),
         "blocked_items": blocked[:max_items],
         "work_items": kept,
-        "dependencies": dependencies[:max_items],
-        "members": members[:max_items],
+        "dependencies": dependencies,
+        "members": members,
         "swim_lanes": lanes_of(read, project_id),
         "recent_activity": _recent_activity(read, project_id, recent_activity),
     }

@@ -7,18 +7,20 @@ from typing import TypedDict
 
 from pm.domain.enums import Role
 from pm.services.dependencies import project_dependencies
-from pm.services.kernel.access import require_role, visible_project_ids
+from pm.services.kernel.access import require_role
 from pm.services.kernel.bounds import text_size, within_bounds
 from pm.services.kernel.pagination import PageRequest, page_of
 from pm.services.kernel.reader import Reader
-from pm.services.members import members_of
+from pm.services.members import members_page
 from pm.services.swim_lanes import lanes_of
 from pm.services.views import (
     DependencyView,
     MemberView,
+    Paged,
     SprintView,
     SwimLaneView,
     WorkItemView,
+    paged,
     sprint_view,
     work_item_view,
 )
@@ -34,6 +36,11 @@ class ProjectSnapshot(TypedDict):
     as_of_seq: int
     has_more: bool  # work items (or another section) were left out by the bounds
     next_cursor: str | None  # GetWorkItems{cursor} goes on with the work items
+    members_next_cursor: str | None  # ListMembers{cursor} goes on with the members
+
+
+class ProjectsPage(Paged):
+    projects: list[WorkItemView]
 
 
 class WorkItemsAsOf(TypedDict):
@@ -43,18 +50,33 @@ class WorkItemsAsOf(TypedDict):
     next_cursor: str | None
 
 
-def list_projects(read: Reader) -> list[WorkItemView]:
-    """The live projects the caller may view, oldest first."""
-    ids = visible_project_ids(read)
-    by_id = {item.id: item for item in read.items.get_many(ids)}
-    return [work_item_view(by_id[i]) for i in ids if i in by_id]
+def list_projects(
+    read: Reader, *, cursor: str | None = None, limit: int | None = None
+) -> ProjectsPage:
+    """The live projects the caller may view (every one, for a tenant admin), oldest first,
+    a bounded page from ``cursor``."""
+    page = read.page(limit, cursor)
+    after = page.after_key(int, str)
+    rows = read.items.live_projects_from(
+        None if after is None else (after[0], after[1]),
+        limit=page.limit + 1,
+        member=None if read.ctx.is_tenant_admin else read.ctx.user_id,
+    )
+    result = page_of(
+        rows,
+        page,
+        key=lambda row: [row.created_at, row.id],
+        size=lambda row: text_size(row.title, row.description),
+    )
+    return {"projects": [work_item_view(row) for row in result.items], **paged(result.next_cursor)}
 
 
 def project_snapshot(read: Reader, *, project_id: str) -> ProjectSnapshot:
     """``ProjectSnapshot``: the project, its items, sprints, lanes, members and dependencies,
     with ``as_of_seq`` so a client can follow live events from exactly this point. Each
-    section is bounded (``snapshot_max_items`` rows, ``max_response_bytes`` of text); the
-    work items go on with ``GetWorkItems{cursor: next_cursor}``."""
+    section is bounded (``snapshot_max_items`` rows, ``max_response_bytes`` of content); the
+    work items go on with ``GetWorkItems{cursor: next_cursor}``, the members with
+    ``ListMembers{cursor: members_next_cursor}``."""
     require_role(read, project_id, Role.VIEWER)
     project = read.items.get(project_id)
     assert project is not None  # require_role found it live
@@ -66,25 +88,22 @@ def project_snapshot(read: Reader, *, project_id: str) -> ProjectSnapshot:
         max_rows=bound,
         max_bytes=read.settings.max_response_bytes,
     )
-    members = within_bounds(
-        members_of(read, project_id), size=_nothing, max_rows=bound, max_bytes=bound
-    )
-    dependencies = within_bounds(
-        project_dependencies(read, project_id), size=_nothing, max_rows=bound, max_bytes=bound
-    )
+    members = members_page(read, project_id, read.snapshot_page(None, None))
+    dependencies = project_dependencies(read, project_id, limit=bound)
     return {
         "project": work_item_view(project),
         "work_items": items["work_items"],
         "sprints": [sprint_view(row) for row in sprints.rows],
         "swim_lanes": lanes_of(read, project_id),
-        "members": members.rows,
+        "members": members["members"],
         "dependencies": dependencies.rows,
         "as_of_seq": items["as_of_seq"],
         "has_more": items["has_more"]
         or sprints.has_more
-        or members.has_more
+        or members["has_more"]
         or dependencies.has_more,
         "next_cursor": items["next_cursor"],
+        "members_next_cursor": members["next_cursor"],
     }
 
 
@@ -115,7 +134,3 @@ def _items_page(read: Reader, project_id: str, page: PageRequest) -> WorkItemsAs
         "has_more": result.next_cursor is not None,
         "next_cursor": result.next_cursor,
     }
-
-
-def _nothing(_row: object) -> int:
-    return 0
