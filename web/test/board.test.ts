@@ -265,6 +265,61 @@ describe("the server's bounds and revocations", () => {
     expect(board.status).toBe("live");
   });
 
+  it("completes the snapshot's members with ListMembers pages from members_next_cursor", async () => {
+    const { board, server, opened, snapshotCall, items } = await openBoard();
+    const member = (userId: string) => ({ id: `m-${userId}`, projectId: "p1", userId, role: "viewer", version: 1n });
+    const cut = { ...snapshot(items, 10n), members: [member("alice")], hasMore: true, membersNextCursor: "m1" };
+    snapshotCall.resolve(response("g", { case: "projectSnapshot", value: cut } as never));
+    await tick();
+    const first = server.next("listMembers");
+    expect(first.value).toMatchObject({ projectId: "p1", cursor: "m1" });
+    first.resolve(response("l1", { case: "membersList", value: { members: [member("bob")], hasMore: true, nextCursor: "m2" } } as never));
+    await tick();
+    const second = server.next("listMembers");
+    expect(second.value).toMatchObject({ projectId: "p1", cursor: "m2" });
+    second.resolve(response("l2", { case: "membersList", value: { members: [member("carol")], hasMore: false } } as never));
+    await opened;
+    expect([...board.pool!.members.keys()].sort()).toEqual(["alice", "bob", "carol"]);
+    expect(board.status).toBe("live");
+  });
+
+  it("reads every page of the project list", async () => {
+    const server = new FakeServer();
+    const board = new Board(server, "alice", newId, () => 1000);
+    const loading = board.loadProjects();
+    const project = (id: string) => item(id, { itemType: "project", parentId: undefined });
+    server.next("listProjects").resolve(response("p1", { case: "projectsList", value: { projects: [project("x")], hasMore: true, nextCursor: "c" } } as never));
+    await tick();
+    const more = server.next("listProjects");
+    expect(more.value).toMatchObject({ cursor: "c" });
+    more.resolve(response("p2", { case: "projectsList", value: { projects: [project("y")], hasMore: false } } as never));
+    await loading;
+    expect(board.projects.map((p) => p.id)).toEqual(["x", "y"]);
+  });
+
+  it("gives a view every page of an item's list, or the refusal", async () => {
+    const { board, server, opened, snapshotCall, items } = await openBoard();
+    snapshotCall.resolve(response("g", { case: "projectSnapshot", value: snapshot(items, 10n) } as never));
+    await opened;
+    const comment = (id: string) => ({ id, workItemId: "a", projectId: "p1", content: id, version: 1n });
+    const all = board.attemptAll("getComments", { workItemId: "a" }, "commentsList");
+    await tick();
+    server.next("getComments").resolve(response("c1", { case: "commentsList", value: { comments: [comment("k1")], hasMore: true, nextCursor: "n" } } as never));
+    await tick();
+    const next = server.next("getComments");
+    expect(next.value).toMatchObject({ workItemId: "a", cursor: "n" });
+    next.resolve(response("c2", { case: "commentsList", value: { comments: [comment("k2")], hasMore: false } } as never));
+    const pages = await all;
+    expect(pages instanceof RequestError ? pages : pages.flatMap((p) => p.comments.map((c) => c.id))).toEqual(["k1", "k2"]);
+
+    const refused = board.attemptAll("getComments", { workItemId: "a" }, "commentsList");
+    await tick();
+    server.next("getComments").resolve(response("c3", { case: "commentsList", value: { comments: [comment("k1")], hasMore: true, nextCursor: "n" } } as never));
+    await tick();
+    server.next("getComments").reject(new RequestError("NOT_FOUND", "work item not found"));
+    expect(await refused).toMatchObject({ code: "NOT_FOUND" });
+  });
+
   it("closes the open project and says so when its subscription is revoked", async () => {
     const { board, server, opened, snapshotCall, items } = await openBoard();
     snapshotCall.resolve(response("g", { case: "projectSnapshot", value: snapshot(items, 10n) } as never));

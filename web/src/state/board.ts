@@ -46,6 +46,9 @@ export interface UpdateFields {
 
 const CATCH_UP_PAGE = 500;
 
+/** The answer of a bounded list: its rows, has_more, and the cursor that goes on. */
+export type Paged<A extends PayloadCase> = ValueOf<A> & { hasMore: boolean; nextCursor?: string | undefined };
+
 export class Board {
   status: BoardStatus = "connecting";
   projects: WorkItem[] = [];
@@ -150,12 +153,32 @@ export class Board {
 
   async loadProjects(): Promise<void> {
     try {
-      const response = await this.server.request("listProjects", {});
-      if (response.payload.case === "projectsList") this.projects = [...response.payload.value.projects];
+      const pages = await this.allPages("listProjects", {}, "projectsList");
+      this.projects = pages.flatMap((page) => page.projects);
       this.changed();
     } catch (error) {
       this.refused(error);
     }
+  }
+
+  /** A bounded list in full: the request again from each answer's next_cursor while the
+   * server says has_more (every list request takes the cursor of its answer). */
+  private async allPages<C extends PayloadCase, A extends PayloadCase>(
+    kind: C,
+    value: Partial<ValueOf<C>>,
+    answer: A,
+  ): Promise<Paged<A>[]> {
+    const pages: Paged<A>[] = [];
+    let cursor: string | undefined;
+    do {
+      const request = (cursor === undefined ? value : { ...value, cursor }) as Partial<ValueOf<C>>;
+      const response = await this.server.request(kind, request);
+      if (response.payload.case !== answer) throw new RequestError("INTERNAL", "");
+      const page = response.payload.value as Paged<A>;
+      pages.push(page);
+      cursor = page.hasMore ? page.nextCursor : undefined;
+    } while (cursor);
+    return pages;
   }
 
   async createProject(title: string): Promise<WorkItem | null> {
@@ -213,6 +236,11 @@ export class Board {
       if (page.payload.case !== "workItemsList" || this.projectId !== projectId) return;
       for (const item of page.payload.value.workItems) pool.items.set(item.id, item);
       cursor = page.payload.value.hasMore ? page.payload.value.nextCursor : undefined;
+    }
+    if (snapshot.membersNextCursor) {
+      const rest = await this.allPages("listMembers", { projectId, cursor: snapshot.membersNextCursor }, "membersList");
+      if (this.projectId !== projectId) return;
+      for (const member of rest.flatMap((page) => page.members)) pool.members.set(member.userId, member);
     }
     mark("pm:snapshot-received");
     this.pool = pool;
@@ -296,6 +324,20 @@ export class Board {
     } finally {
       if (change) this.pending = this.pending.filter((p) => p.id !== change.id);
       this.changed();
+    }
+  }
+
+  /** Every page of a bounded list (an item's comments, time entries, dependencies), or the
+   * refusal, for a view that shows it itself. */
+  async attemptAll<C extends PayloadCase, A extends PayloadCase>(
+    kind: C,
+    value: Partial<ValueOf<C>>,
+    answer: A,
+  ): Promise<Paged<A>[] | RequestError> {
+    try {
+      return await this.allPages(kind, value, answer);
+    } catch (error) {
+      return error instanceof RequestError ? error : new RequestError("INTERNAL", "");
     }
   }
 

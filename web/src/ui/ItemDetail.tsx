@@ -205,8 +205,8 @@ function Comments({ board, pool, item, canEdit }: { board: Board; pool: Pool; it
     board,
     item.id,
     async () => {
-      const r = await board.attempt("getComments", { workItemId: item.id });
-      return r instanceof RequestError || r.payload.case !== "commentsList" ? null : [...r.payload.value.comments];
+      const pages = await board.attemptAll("getComments", { workItemId: item.id }, "commentsList");
+      return pages instanceof RequestError ? null : pages.flatMap((page) => page.comments);
     },
     (e) =>
       ((e.payload.case === "commentCreated" || e.payload.case === "commentUpdated") && e.payload.value.comment?.workItemId === item.id) ||
@@ -279,10 +279,11 @@ function TimeTracking({ board, pool, item, canEdit }: { board: Board; pool: Pool
     board,
     item.id,
     async () => {
-      const r = await board.attempt("getTimeEntries", { workItemId: item.id });
-      if (r instanceof RequestError || r.payload.case !== "timeEntriesList") return null;
-      board.noteTimers(r.payload.value.timeEntries);
-      return r.payload.value;
+      const pages = await board.attemptAll("getTimeEntries", { workItemId: item.id }, "timeEntriesList");
+      if (pages instanceof RequestError || pages.length === 0) return null;
+      const entries = pages.flatMap((page) => page.timeEntries);
+      board.noteTimers(entries);
+      return { ...pages[pages.length - 1]!, timeEntries: entries };
     },
     (e) =>
       (e.payload.case === "timerStarted" && (e.payload.value.timeEntry?.workItemId === item.id || e.payload.value.stoppedEntry?.workItemId === item.id)) ||
@@ -330,8 +331,10 @@ function Dependencies({ board, pool, item, items, canEdit, onOpen }: {
     board,
     item.id,
     async () => {
-      const r = await board.attempt("getDependencies", { workItemId: item.id });
-      return r instanceof RequestError || r.payload.case !== "dependenciesList" ? null : r.payload.value;
+      const pages = await board.attemptAll("getDependencies", { workItemId: item.id }, "dependenciesList");
+      if (pages instanceof RequestError || pages.length === 0) return null;
+      const blocking = pages.flatMap((page) => page.blocking);
+      return { ...pages[pages.length - 1]!, blocking, blocked: pages.flatMap((page) => page.blocked) };
     },
     (e) => e.payload.case === "dependencyCreated" || e.payload.case === "dependencyDeleted",
   );
