@@ -16,6 +16,7 @@ _INSERT_EVENT = insert(ChangeEvent)
 # The AUTOINCREMENT counter, not max(seq): retention prunes old rows, the counter stays.
 _CURRENT_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'change_feed'"
 _OLDEST_SEQ = "SELECT min(seq) FROM change_feed"
+_PAYLOAD = "SELECT payload FROM change_feed WHERE seq = ?"
 _SWEEP = "DELETE FROM change_feed WHERE at < ? AND seq < ?"
 _SEQS_AFTER = (
     "SELECT seq FROM change_feed WHERE seq > ? AND project_id IN ({marks}) ORDER BY seq LIMIT ?"
@@ -51,6 +52,11 @@ class ChangeFeedRepository(Repository):
         """The last committed seq of the tenant (0 before the first change)."""
         seq = self._scalar(_CURRENT_SEQ)
         return 0 if seq is None else int(seq)
+
+    def payload_of(self, seq: int) -> str | None:
+        """The stored payload (JSON) of the event of this seq, if it is still kept."""
+        payload: str | None = self._scalar(_PAYLOAD, (seq,))
+        return payload
 
     def oldest_kept_seq(self) -> int | None:
         seq = self._scalar(_OLDEST_SEQ)

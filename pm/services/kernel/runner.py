@@ -173,7 +173,7 @@ class ServiceRunner:
         if ctx.message_id:
             digest = idempotency.request_hash(operation, kwargs)
             stored = idempotency.replay(
-                uow.idempotency, ctx.user_id, ctx.message_id, operation, digest
+                uow.idempotency, uow.feed, ctx.user_id, ctx.message_id, operation, digest
             )
             if stored is not None:
                 metrics.IDEMPOTENT_REPLAYS.inc()
