@@ -325,3 +325,130 @@ async def test_the_storage_and_write_budgets_refuse_with_quota_exceeded(tmp_path
         live.stop()
     stored = json.dumps(refusal)
     assert "Traceback" not in stored
+
+
+async def _made(client: Client, name: str, body: dict[str, Any]) -> str:
+    """The id of the entity a create answers with."""
+    answer_name, value = payload(await client.request(name, body))
+    assert answer_name != "error", value
+    entity = next(v for v in value.values() if isinstance(v, dict) and "id" in v)
+    return str(entity["id"])
+
+
+async def _first_lane(client: Client, project_id: str) -> str:
+    """A project's first swim lane (a new project has one per status)."""
+    snapshot = payload(await client.request("get_project", {"project_id": project_id}))[1]
+    return str(snapshot["swim_lanes"][0]["id"])
+
+
+async def test_every_request_naming_a_hidden_entity_answers_as_if_it_were_absent(
+    server: LiveServer,
+) -> None:
+    """Each kind of entity of a project mallory can't see, named in every request that takes
+    its id: the answer is the one a random id gets, so no answer confirms it exists."""
+    alice = await Client.open(server.ws, _token("alice"))
+    mallory = await Client.open(server.ws, _token("mallory"))
+    try:
+        project = (await _create(alice, item_type="project", title="hidden"))["id"]
+        item = (await _create(alice, item_type="task", parent_id=project, title="h"))["id"]
+        other = (await _create(alice, item_type="task", parent_id=project, title="h2"))["id"]
+        hidden = {
+            "project": project,
+            "item": item,
+            "sprint": await _made(alice, "create_sprint", {"project_id": project, "name": "s"}),
+            "comment": await _made(alice, "create_comment", {"work_item_id": item, "content": "c"}),
+            "entry": await _made(
+                alice,
+                "create_time_entry",
+                {"work_item_id": item, "started_at": 1_000, "ended_at": 2_000},
+            ),
+            "dependency": await _made(
+                alice, "create_dependency", {"blocking_item_id": item, "blocked_item_id": other}
+            ),
+            "lane": await _first_lane(alice, project),
+        }
+        own_project = (await _create(mallory, item_type="project", title="own"))["id"]
+        own = (await _create(mallory, item_type="task", parent_id=own_project, title="o"))["id"]
+        own_lane = await _first_lane(mallory, own_project)
+        cases: dict[str, tuple[str, Any]] = {
+            "get_project": ("project", lambda i: {"project_id": i}),
+            "get_work_items": ("project", lambda i: {"project_id": i}),
+            "subscribe": ("project", lambda i: {"project_ids": [i]}),
+            "list_members": ("project", lambda i: {"project_id": i}),
+            "add_member": (
+                "project",
+                lambda i: {"project_id": i, "user_id": "x", "role": "viewer"},
+            ),
+            "update_member_role": (
+                "project",
+                lambda i: {"project_id": i, "user_id": "alice", "role": "viewer"},
+            ),
+            "remove_member": ("project", lambda i: {"project_id": i, "user_id": "alice"}),
+            "create_sprint": ("project", lambda i: {"project_id": i, "name": "s"}),
+            "create_swim_lane": (
+                "project",
+                lambda i: {"project_id": i, "name": "l", "status_value": "todo"},
+            ),
+            "get_activity": ("project", lambda i: {"project_id": i}),
+            "get_comments": ("item", lambda i: {"work_item_id": i}),
+            "get_time_entries": ("item", lambda i: {"work_item_id": i}),
+            "get_dependencies": ("item", lambda i: {"work_item_id": i}),
+            "start_timer": ("item", lambda i: {"work_item_id": i}),
+            "create_time_entry": (
+                "item",
+                lambda i: {"work_item_id": i, "started_at": 1_000, "ended_at": 2_000},
+            ),
+            "create_dependency": (
+                "item",
+                lambda i: {"blocking_item_id": i, "blocked_item_id": own},
+            ),
+            "move_work_item": (
+                "item",
+                lambda i: {"work_item_id": own, "expected_version": 1, "parent_id": i},
+            ),
+            "update_sprint": ("sprint", lambda i: {"sprint_id": i, "expected_version": 1}),
+            "start_sprint": ("sprint", lambda i: {"sprint_id": i, "expected_version": 1}),
+            "complete_sprint": ("sprint", lambda i: {"sprint_id": i, "expected_version": 1}),
+            "cancel_sprint": ("sprint", lambda i: {"sprint_id": i, "expected_version": 1}),
+            "delete_sprint": ("sprint", lambda i: {"sprint_id": i, "expected_version": 1}),
+            "update_work_item": (
+                "sprint",
+                lambda i: {"work_item_id": own, "expected_version": 1, "sprint_id": i},
+            ),
+            "update_comment": ("comment", lambda i: {"comment_id": i, "content": "x"}),
+            "delete_comment": ("comment", lambda i: {"comment_id": i}),
+            "create_comment": (
+                "comment",
+                lambda i: {"work_item_id": own, "content": "x", "parent_comment_id": i},
+            ),
+            "stop_timer": ("entry", lambda i: {"time_entry_id": i}),
+            "update_time_entry": ("entry", lambda i: {"time_entry_id": i, "description": "x"}),
+            "delete_time_entry": ("entry", lambda i: {"time_entry_id": i}),
+            "delete_dependency": ("dependency", lambda i: {"dependency_id": i}),
+            "update_swim_lane": ("lane", lambda i: {"swim_lane_id": i, "expected_version": 1}),
+            "delete_swim_lane": ("lane", lambda i: {"swim_lane_id": i}),
+        }
+        differing = {}
+        for name, (kind, body_for) in cases.items():
+            seen_hidden = _error(await mallory.request(name, body_for(hidden[kind])))
+            seen_absent = _error(await mallory.request(name, body_for(str(uuid.uuid4()))))
+            if seen_hidden != seen_absent:
+                differing[name] = (seen_hidden, seen_absent)
+        assert differing == {}
+
+        # A hidden lane named beside one of mallory's own: the same answer again.
+        def beside(lane_id: str) -> dict[str, Any]:
+            return {"swim_lane_id": own_lane, "expected_version": 1, "before_id": lane_id}
+
+        answers = [
+            _error(await mallory.request("update_swim_lane", beside(lane_id)))
+            for lane_id in (hidden["lane"], str(uuid.uuid4()))
+        ]
+        assert answers[0] == answers[1]
+        # Nothing of alice's changed: her project's snapshot is as she left it.
+        snapshot = payload(await alice.request("get_project", {"project_id": project}))[1]
+        assert snapshot["project"]["version"] == 1
+        assert {m["user_id"] for m in snapshot["members"]} == {"alice"}
+    finally:
+        await alice.close()
+        await mallory.close()
