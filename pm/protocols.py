@@ -72,6 +72,13 @@ def connection_cap(settings: Settings) -> int:
     return max(1, min(settings.max_connections, soft - settings.connection_fd_reserve))
 
 
+def accept_backlog(settings: Settings) -> int:
+    """The listen backlog, which is also how many connections asyncio accepts in one go before
+    any of them runs (and the cap can close the oldest): half the descriptor reserve, so a
+    burst of connections never takes the process past its descriptor limit."""
+    return max(1, settings.connection_fd_reserve // 2)
+
+
 class Waiting:
     """The HTTP connections waiting for a request, oldest first: the ones to close first when
     the process is at its cap."""

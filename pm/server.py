@@ -28,7 +28,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from pm.app import create_app
 from pm.config import Settings
 from pm.observability.logging import configure_logging
-from pm.protocols import HANDSHAKE_LINES, PmH11Protocol, PmWebSocketProtocol
+from pm.protocols import HANDSHAKE_LINES, PmH11Protocol, PmWebSocketProtocol, accept_backlog
 from pm.wiring import Components, build_components
 
 
@@ -37,6 +37,7 @@ def uvicorn_config(app: object, settings: Settings) -> uvicorn.Config:
         app,  # type: ignore[arg-type]  # uvicorn types its app as one of its ASGI protocols
         host=settings.host,
         port=settings.port,
+        backlog=accept_backlog(settings),
         http=PmH11Protocol.bound_to(settings),
         ws=PmWebSocketProtocol,
         h11_max_incomplete_event_size=settings.http_max_header_bytes,

@@ -65,14 +65,14 @@ class Worker(Process):
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:
         try:
-            listener = reuse_port_listener(self.config.host, self.config.port)
+            listener = reuse_port_listener(self.config.host, self.config.port, self.config.backlog)
         except OSError as exc:
             log.error("worker can't listen on %s:%s (%s)", self.config.host, self.config.port, exc)
             sys.exit(STARTUP_FAILURE)
         super().target([listener])
 
 
-def reuse_port_listener(host: str, port: int, backlog: int = 2048) -> socket.socket:
+def reuse_port_listener(host: str, port: int, backlog: int) -> socket.socket:
     """A listening socket that shares its port with the other workers' (SO_REUSEPORT): the
     kernel spreads new connections over them. One socket accepted by every worker would not:
     asyncio accepts up to a hundred pending connections per wake-up, so the first worker to

@@ -18,6 +18,7 @@ from websockets.exceptions import ConnectionClosed
 
 from pm.config import load_settings
 from tests.conftest import TEST_SECRET, LiveServer, TokenFactory, start_server
+from tests.ws.serve import pm_serve
 
 REQUEST_TIMEOUT = 0.5
 FIRST_FRAME_TIMEOUT = 0.5
@@ -187,3 +188,40 @@ def test_at_the_cap_with_no_one_waiting_a_newcomer_gets_503(server: LiveServer) 
     finally:
         for sock in busy:
             sock.close()
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.settimeout(0)
+    try:
+        return sock.recv(1) == b""
+    except BlockingIOError:
+        return False  # still open, nothing to read
+    except ConnectionResetError:
+        return True
+
+
+DESCRIPTORS = 400  # the server's limit; with the default reserve of 256, a cap of 144
+
+
+def test_idle_sockets_past_the_descriptor_limit_never_lock_out_a_newcomer(
+    tmp_path: Path,
+) -> None:
+    """A real ``pm serve`` under ``ulimit -n 400``, sent more idle connections than it has
+    descriptors: its cap (the limit less ``connection_fd_reserve``) closes the oldest before
+    descriptors run out, so a newcomer is served, and no accept error floods the log."""
+    with pm_serve(tmp_path / "data", nofile=DESCRIPTORS, log_level="info") as serve:
+        idle = []
+        try:
+            for _ in range(DESCRIPTORS + 50):
+                idle.append(socket.create_connection(("127.0.0.1", serve.port), timeout=WAIT))
+            with httpx.Client(base_url=f"http://127.0.0.1:{serve.port}") as http:
+                for _ in range(5):
+                    answer = http.get("/health", headers={"Connection": "close"}, timeout=WAIT)
+                    assert answer.status_code == 200
+            closed = sum(1 for sock in idle if _closed_by_server(sock))
+            assert closed >= DESCRIPTORS + 50 - (DESCRIPTORS - 256)  # beyond the cap: closed
+        finally:
+            for sock in idle:
+                sock.close()
+        log = serve.log_path.read_text()
+        assert "accept" not in log.lower() and "Too many open files" not in log

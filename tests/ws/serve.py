@@ -44,11 +44,12 @@ def _wait_until_listening(server: ServeProcess, timeout: float = 20) -> None:
 
 @contextlib.contextmanager
 def pm_serve(
-    data_dir: Path, *args: str, port: int | None = None, **settings: str
+    data_dir: Path, *args: str, port: int | None = None, nofile: int | None = None, **settings: str
 ) -> Iterator[ServeProcess]:
     """``args`` go after ``pm serve`` (``"--workers", "2"``); ``settings`` are PM_* variables
     without the prefix: ``ws_rate_limit="10/second"``. ``port``: a free one unless given (a
-    restart on the same data reuses the port)."""
+    restart on the same data reuses the port). ``nofile``: the process's descriptor limit, set
+    by ``prlimit`` (util-linux) as an operator's ``ulimit -n`` would."""
     port = port or free_port()
     env = {
         **os.environ,
@@ -63,8 +64,9 @@ def pm_serve(
     log_path = data_dir.parent / f"pm-serve-{port}.log"
     with log_path.open("wb") as log:
         # A session of its own: workers are its children, and the group is killed at the end.
+        limit = [] if nofile is None else ["prlimit", f"--nofile={nofile}:{nofile}", "--"]
         process = subprocess.Popen(
-            [str(pm), "serve", *args], env=env, stderr=log, start_new_session=True
+            [*limit, str(pm), "serve", *args], env=env, stderr=log, start_new_session=True
         )
     server = ServeProcess(process, port, data_dir, log_path)
     try:
