@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     ws_max_connections_per_user: int = Field(default=20, ge=1)
     ws_abuse_close_after: int = Field(default=50, ge=1)
     ws_close_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Presence changes of a project are coalesced over this window (longer for a large
+    # audience: at most ws_presence_frames_per_second presence frames per project per second).
+    ws_presence_window_seconds: float = Field(default=0.1, gt=0, le=10)
+    ws_presence_frames_per_second: int = Field(default=2000, ge=1)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
     # On SIGTERM, /ready answers 503 this long before the listeners close, so a load balancer
     # stops sending new traffic first (Kubernetes: about its readiness probe period).

@@ -104,6 +104,16 @@ FANOUT_SIZE = Histogram(
     "Subscribers an event was queued for",
     buckets=(0, 1, 2, 5, 10, 50, 100, 500, 1000, 5000),
 )
+PRESENCE_FRAMES = Counter(
+    "pm_presence_frames_total",
+    "Presence frames queued: the full set to a joiner, or the changes to a viewer",
+    ["kind"],
+)
+PRESENCE_FLUSH_SECONDS = Histogram(
+    "pm_presence_flush_seconds",
+    "Time to compute and queue one project's coalesced presence changes",
+    buckets=LATENCY_BUCKETS,
+)
 FANOUT_DELAY_SECONDS = Histogram(
     "pm_broadcast_delay_seconds",
     "Time from commit to an event being queued for its subscribers",
