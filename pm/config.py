@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=4, ge=1, le=256)
     readers_per_tenant: int = Field(default=4, ge=1, le=64)
     write_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Group commit: at most this many queued writes of one tenant share a transaction (each in
+    # a savepoint; 1 turns it off).
+    write_batch_max: int = Field(default=32, ge=1, le=1000)
     busy_timeout_ms: int = Field(default=5000, ge=0)
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
 

@@ -31,6 +31,10 @@ def uvicorn_config(app: object, settings: Settings) -> uvicorn.Config:
         app,  # type: ignore[arg-type]  # uvicorn types its app as one of its ASGI protocols
         host=settings.host,
         port=settings.port,
+        # uvloop's event loop and httptools' HTTP parser (C): less CPU per frame, per socket
+        # write and per thread hand-off than asyncio's pure-Python loop and h11.
+        loop="uvloop",
+        http="httptools",
         ws="websockets-sansio",
         ws_per_message_deflate=False,  # a compressed bomb can't inflate memory
         ws_max_size=settings.ws_max_frame_bytes,

@@ -50,6 +50,11 @@ DB_WRITE_WAIT_SECONDS = Histogram(
     "Time a command queued for its tenant's writer",
     buckets=LATENCY_BUCKETS,
 )
+DB_WRITE_BATCH_SIZE = Histogram(
+    "pm_db_write_batch_size",
+    "Writes committed in one transaction (group commit: more than one when a queue is long)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 DB_LOCK_WAIT_SECONDS = Histogram(
     "pm_db_lock_wait_seconds",
     "Time BEGIN IMMEDIATE waited for the file's write lock (held by another process)",
