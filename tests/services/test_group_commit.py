@@ -52,10 +52,13 @@ async def test_queued_commands_commit_together_and_each_stays_exact(
         await asyncio.sleep(0)
     holder.release.set()
     await held
-    one, refused, first, again, three = await asyncio.gather(*commands, return_exceptions=True)
+    results = await asyncio.gather(*commands, return_exceptions=True)
     assert _batched_writes() - before == len(commands)  # they shared one transaction
-
+    refused = results[1]
     assert isinstance(refused, ValidationFailed) and refused.field == "title"
+    one, first, again, three = (r for n, r in enumerate(results) if n != 1)
+    assert not isinstance(one, BaseException) and not isinstance(first, BaseException)
+    assert not isinstance(again, BaseException) and not isinstance(three, BaseException)
     assert again.payload == first.payload and again.seq == first.seq and again.replayed
     seqs = [one.seq, first.seq, three.seq]
     assert seqs == list(range(seqs[0], seqs[0] + 3))  # gap-free, the refused one took none
