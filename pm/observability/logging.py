@@ -11,7 +11,6 @@ the finished line, whichever field it reached, so a token can't be logged even b
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sys
@@ -20,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
+
+import orjson
 
 CONTEXT_FIELDS = (
     "tenant",
@@ -77,7 +78,7 @@ class JsonFormatter(logging.Formatter):
                 line[name] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return redact(json.dumps(line, default=str))
+        return redact(orjson.dumps(line, default=str).decode())
 
 
 def configure_logging(level: str = "info", stream: Any = None) -> None:

@@ -97,12 +97,14 @@ class Tenant:
         path: Path,
         writer: Engine,
         readers: Engine,
+        loop_reader: Engine,
         manager: TenantConnectionManager,
     ) -> None:
         self.id = tenant_id
         self.path = path
         self._writer = writer
         self._readers = readers
+        self._loop_reader = loop_reader  # read_here's own connection: never waits for the pool
         self._manager = manager
         self._write_thread_lock = threading.Lock()
         config = manager.config
@@ -137,10 +139,11 @@ class Tenant:
     def read_here(self, fn: SessionFn[T]) -> T:
         """``read`` in the calling thread, for a small bounded query on the event loop: no
         hand-off to a worker and back (two thread switches and a loop wake-up cost more than
-        a one-row read). WAL readers never wait for the writer."""
+        a one-row read). It has a reader connection of its own, so it never waits for one the
+        worker threads hold; WAL readers never wait for the writer."""
         self._manager._enter(self)
         try:
-            return self.read_sync(fn)
+            return self._transact(self._loop_reader, fn, "read")
         finally:
             self._manager._exit(self)
 
@@ -194,6 +197,7 @@ class Tenant:
     def dispose(self) -> None:
         self._writer.dispose()
         self._readers.dispose()
+        self._loop_reader.dispose()
 
 
 class TenantConnectionManager:
@@ -419,9 +423,10 @@ class TenantConnectionManager:
             writer.dispose()
             raise
         readers = reader_engine(path, self.config.pragmas, self.config.readers_per_tenant)
+        loop_reader = reader_engine(path, self.config.pragmas, 1)
         metrics.TENANT_OPENS.labels(kind).inc()
         metrics.TENANT_OPEN_SECONDS.labels(kind).observe(time.perf_counter() - started)
-        return Tenant(tenant_id, path, writer, readers, self)
+        return Tenant(tenant_id, path, writer, readers, loop_reader, self)
 
     def _migrate_if_needed(self, writer: Engine, path: Path) -> str:
         """Already at head: nothing to do (the common case, no lock). Otherwise migrate under a
