@@ -20,6 +20,7 @@ HTTP_STATUS: Mapping[str, int] = MappingProxyType(
         "INVALID_MESSAGE": 400,
         "RESYNC_REQUIRED": 410,
         "UNAVAILABLE": 503,
+        "QUOTA_EXCEEDED": 429,
         "WRONG_NODE": 421,
         "INTERNAL": 500,
     }
