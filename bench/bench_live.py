@@ -47,6 +47,7 @@ PM_ENV = {
     "PM_WS_RATE_LIMIT": "1000000/second",
     "PM_WS_MAX_CONNECTIONS_PER_TENANT": "10000",
     "PM_WS_MAX_CONNECTIONS_PER_USER": "10000",
+    "PM_TENANT_PROVISION_RATE": "1000000/minute",  # 50 tenants at once
 }
 OPEN_AT_ONCE = 50
 CPU_TARGETS_US = {"list_projects": 400.0, "create_work_item": 1000.0}

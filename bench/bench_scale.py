@@ -46,6 +46,7 @@ PM_ENV = {
     "PM_WS_RATE_LIMIT": "1000000/second",
     "PM_WS_MAX_CONNECTIONS_PER_TENANT": "10000",
     "PM_WS_MAX_CONNECTIONS_PER_USER": "10000",
+    "PM_TENANT_PROVISION_RATE": "1000000/minute",  # 50 tenants at once
     "PM_LOG_LEVEL": "warning",
 }
 
