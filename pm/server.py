@@ -38,6 +38,9 @@ def uvicorn_config(app: object, settings: Settings) -> uvicorn.Config:
         host=settings.host,
         port=settings.port,
         backlog=accept_backlog(settings),
+        # uvloop's event loop (C): less CPU per frame, per socket write and per thread
+        # hand-off than asyncio's pure-Python loop.
+        loop="uvloop",
         http=PmH11Protocol.bound_to(settings),
         ws=PmWebSocketProtocol,
         h11_max_incomplete_event_size=settings.http_max_header_bytes,

@@ -209,7 +209,7 @@ def test_idle_sockets_past_the_descriptor_limit_never_lock_out_a_newcomer(
     """A real ``pm serve`` under ``ulimit -n 400``, sent more idle connections than it has
     descriptors: its cap (the limit less ``connection_fd_reserve``) closes the oldest before
     descriptors run out, so a newcomer is served, and no accept error floods the log."""
-    with pm_serve(tmp_path / "data", nofile=DESCRIPTORS, log_level="info") as serve:
+    with pm_serve(tmp_path / "data", nofile=str(DESCRIPTORS), log_level="info") as serve:
         idle = []
         try:
             for _ in range(DESCRIPTORS + 50):

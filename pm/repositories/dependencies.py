@@ -32,6 +32,9 @@ _LIVE_PAIR = (
     "SELECT id FROM dependencies"
     " WHERE blocking_item_id = ? AND blocked_item_id = ? AND deleted_at IS NULL"
 )
+_BLOCKED_BY = (
+    "SELECT blocked_item_id FROM dependencies WHERE blocking_item_id = ? AND deleted_at IS NULL"
+)
 _LIVE_IN_PROJECT = "SELECT count(*) FROM dependencies WHERE project_id = ? AND deleted_at IS NULL"
 _BLOCKED_IN_PROJECT = """
     SELECT DISTINCT d.blocked_item_id
@@ -101,6 +104,10 @@ class DependencyRepository(Entities[Dependency]):
         breadth first, ``start`` itself first; at most ``limit`` rows, computed as they are
         read (stop reading and the walk stops)."""
         yield from self._driver().execute(_BLOCKS_REACH, (start, limit))
+
+    def blocked_by(self, item_id: str) -> list[str]:
+        """The items of the live dependencies in which this item is the blocking side."""
+        return [str(item) for item in self._column(_BLOCKED_BY, (item_id,))]
 
     def live_pair_exists(self, blocking_id: str, blocked_id: str) -> bool:
         return self._row(_LIVE_PAIR, (blocking_id, blocked_id)) is not None

@@ -6,12 +6,11 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import col, select
 
 from pm.domain.enums import ItemType, Status
 from pm.domain.models import WorkItem
-from pm.repositories.base import Entities, placeholders
+from pm.repositories.base import Entities, RowInsert, placeholders
 
 BOARD_ORDER = (col(WorkItem.position), col(WorkItem.id))
 # Bounded lists read their keys first: the ids, ordered and filtered by columns an index holds
@@ -39,8 +38,8 @@ _MEMBER_PROJECTS_KEYS = (
 _REFS = "SELECT id, title, status FROM work_items WHERE id IN ({marks})"
 # The new row goes in as one prebuilt insert: nothing in the creating transaction changes the
 # object again, so the ORM's unit of work (a flush pass) would only add cost.
-_INSERT_ITEM = insert(WorkItem)
 _COLUMNS = tuple(column.name for column in WorkItem.__table__.columns)  # type: ignore[attr-defined]
+_INSERT_ITEM = RowInsert.of(WorkItem, _COLUMNS)
 # `IS ?` matches NULL too: the projects are the children of no parent.
 _LAST_CHILD_SQL = "SELECT max(position) FROM work_items WHERE parent_id IS ? AND deleted_at IS NULL"
 _LIVE_CHILDREN = "SELECT count(*) FROM work_items WHERE parent_id = ? AND deleted_at IS NULL"

@@ -44,7 +44,7 @@ def _wait_until_listening(server: ServeProcess, timeout: float = 20) -> None:
 
 @contextlib.contextmanager
 def pm_serve(
-    data_dir: Path, *args: str, port: int | None = None, nofile: int | None = None, **settings: str
+    data_dir: Path, *args: str, port: int | None = None, nofile: str | None = None, **settings: str
 ) -> Iterator[ServeProcess]:
     """``args`` go after ``pm serve`` (``"--workers", "2"``); ``settings`` are PM_* variables
     without the prefix: ``ws_rate_limit="10/second"``. ``port``: a free one unless given (a
