@@ -173,7 +173,23 @@ def test_at_the_cap_the_longest_waiting_connection_makes_room(server: LiveServer
             sock.close()
 
 
-def test_at_the_cap_with_no_one_waiting_a_newcomer_gets_503(server: LiveServer) -> None:
+@pytest.fixture
+def patient(tmp_path: Path) -> Iterator[LiveServer]:
+    """At the cap, with a request timeout far longer than the test: its mid-request sockets
+    stay mid-request however slowly a loaded machine opens them."""
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        jwt_secret=TEST_SECRET,
+        http_request_timeout_seconds=WAIT * 6,
+        max_connections=CAP,
+    )
+    live = start_server(settings)
+    yield live
+    live.stop()
+
+
+def test_at_the_cap_with_no_one_waiting_a_newcomer_gets_503(patient: LiveServer) -> None:
+    server = patient
     busy = []
     try:
         for _ in range(CAP):  # each mid-request: a request has begun, nothing to close
