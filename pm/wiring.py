@@ -117,6 +117,7 @@ def service_settings(settings: Settings) -> ServiceSettings:
         max_page_size=settings.max_page_size,
         context_max_items=settings.context_max_items,
         context_recent_activity=settings.context_recent_activity,
+        webhook_allowed_networks=tuple(settings.webhook_allowed_networks),
     )
 
 

@@ -66,6 +66,22 @@ class ChangeFeedRepository(Repository):
             ).all()
         )
 
+    def matching_after(
+        self,
+        since_seq: int,
+        project_ids: Sequence[str],
+        payload_names: Sequence[str],
+        limit: int,
+    ) -> list[ChangeEvent]:
+        """Events of these projects after ``since_seq``, in order; of these payload names only,
+        unless none are given."""
+        query = select(ChangeEvent).where(
+            col(ChangeEvent.seq) > since_seq, col(ChangeEvent.project_id).in_(project_ids)
+        )
+        if payload_names:
+            query = query.where(col(ChangeEvent.payload_name).in_(payload_names))
+        return list(self._session.exec(query.order_by(col(ChangeEvent.seq)).limit(limit)).all())
+
     def sweep(self, *, older_than: int, keeping_from_seq: int) -> int:
         """Delete events before the instant ``older_than``, sparing seq ``keeping_from_seq`` and
         later; how many went."""

@@ -15,7 +15,7 @@ from pm.domain.enums import Role
 from pm.domain.events import Event
 from pm.domain.models import ChangeEvent
 from pm.errors import ResyncRequired, ValidationFailed
-from pm.services.kernel.access import require_role, visible_project_ids
+from pm.services.kernel.access import require_project, require_role, visible_project_ids
 from pm.services.kernel.reader import Reader
 
 
@@ -26,7 +26,8 @@ class Changes:
     has_more: bool
 
 
-def _to_event(row: ChangeEvent) -> Event:
+def event_of(row: ChangeEvent) -> Event:
+    """A stored event, as it went live."""
     assert row.seq is not None
     return Event(
         seq=row.seq,
@@ -57,9 +58,8 @@ def get_changes(
         raise ValidationFailed("since_seq must be a non-negative integer", field="since_seq")
     bound = read.page(limit, None).limit
     if project_ids:
-        for project_id in project_ids:
-            require_role(read, project_id, Role.VIEWER)
-        projects = list(dict.fromkeys(project_ids))
+        resolved = [require_project(read, ref, Role.VIEWER) for ref in project_ids]
+        projects = list(dict.fromkeys(resolved))
     else:
         projects = visible_project_ids(read)
     as_of = read.feed.current_seq()
@@ -70,7 +70,7 @@ def get_changes(
         raise ResyncRequired("events after since_seq are past retention; reload the project")
     rows = read.feed.after(since_seq, projects, bound + 1)
     has_more = len(rows) > bound
-    events = [_to_event(row) for row in rows[:bound]]
+    events = [event_of(row) for row in rows[:bound]]
     return Changes(
         events=events, as_of_seq=events[-1].seq if has_more else as_of, has_more=has_more
     )

@@ -118,7 +118,8 @@ def _backfill_keys(bind: sa.Connection) -> None:
         key = derive_project_key(title, taken.__contains__)
         taken.add(key)
         bind.execute(
-            sa.text("UPDATE work_items SET key = :key WHERE id = :id"), {"key": key, "id": project_id}
+            sa.text("UPDATE work_items SET key = :key WHERE id = :id"),
+            {"key": key, "id": project_id},
         )
         items = bind.execute(
             sa.text(

@@ -15,3 +15,5 @@ class ServiceSettings:
     context_recent_activity: int = 50
     known_users_cache: int = 10000
     sweep_interval_seconds: float = 300.0
+    # Networks webhook targets may be in although they are not public (CIDR strings).
+    webhook_allowed_networks: tuple[str, ...] = ()

@@ -1,0 +1,40 @@
+"""Webhook subscriptions and their delivery log (the last ``keep`` attempts of each)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import col, select
+
+from pm.domain.models import Webhook, WebhookDelivery
+from pm.repositories.base import Entities
+
+_INSERT_DELIVERY = insert(WebhookDelivery)
+_TRIM_LOG = (
+    "DELETE FROM webhook_deliveries WHERE webhook_id = ? AND id <= ("
+    " SELECT id FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)"
+)
+
+
+class WebhookRepository(Entities[Webhook]):
+    model = Webhook
+
+    def live(self) -> list[Webhook]:
+        """Every live webhook of the tenant, oldest first."""
+        return self._live(order_by=(col(Webhook.created_at), col(Webhook.id)))
+
+    def log_attempt(self, row: dict[str, Any], *, keep: int) -> None:
+        """Add one attempt to the webhook's log and drop all but its ``keep`` latest."""
+        self._insert(_INSERT_DELIVERY, row)
+        self._execute(_TRIM_LOG, (row["webhook_id"], row["webhook_id"], keep))
+
+    def attempts(self, webhook_id: str, limit: int) -> list[WebhookDelivery]:
+        """The latest attempts, newest first."""
+        query = (
+            select(WebhookDelivery)
+            .where(WebhookDelivery.webhook_id == webhook_id)
+            .order_by(col(WebhookDelivery.id).desc())
+            .limit(limit)
+        )
+        return list(self._session.exec(query).all())
