@@ -1,10 +1,14 @@
-"""The HTTP status of each domain error code (DOMAIN.md), for every answer given over HTTP: a
-REST error and a refused WebSocket handshake say the same thing the same way."""
+"""The HTTP status of each domain error code (DOMAIN.md), and the headers that go with a
+refusal, for every answer given over HTTP: a REST error, a refused MCP request and a refused
+WebSocket handshake say the same thing the same way."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
+
+from pm.errors import PmError, RateLimited, Unavailable
 
 HTTP_STATUS: Mapping[str, int] = MappingProxyType(
     {
@@ -23,3 +27,14 @@ HTTP_STATUS: Mapping[str, int] = MappingProxyType(
         "INTERNAL": 500,
     }
 )
+
+
+def refusal_headers(exc: PmError) -> dict[str, str]:
+    """``Retry-After`` (whole seconds) when a retry is due later, ``WWW-Authenticate`` when a
+    token is missing or refused."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, RateLimited | Unavailable):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_ms / 1000)))
+    if exc.code == "UNAUTHENTICATED":
+        headers["WWW-Authenticate"] = "Bearer"
+    return headers

@@ -11,9 +11,9 @@ from fastapi import Query as QueryString
 from fastapi.responses import PlainTextResponse
 
 from pm.doorkit.events import event_view
+from pm.doorkit.markdown import render_context
 from pm.rest import schemas
 from pm.rest.deps import Caller, Services
-from pm.rest.markdown import render_context
 from pm.services import activity, changes, llm_context, search
 from pm.services.read_models import projects
 from pm.services.read_models.project_context import project_context

@@ -156,6 +156,10 @@ class ServiceRunner:
         metrics.SERVICE_CALLS.labels(operation, "ok").inc()
         return result
 
+    def tenant_ids_on_disk(self) -> list[str]:
+        """Every tenant with a database file (the process's background work walks them)."""
+        return self.tenants.list_tenant_ids()
+
     async def check_writable(self) -> None:
         """Raise unless a tenant database can be opened and written (``/ready``)."""
         await self.tenants.check_writable(READINESS_TENANT)

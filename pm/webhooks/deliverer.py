@@ -1,0 +1,232 @@
+"""The deliverer: each active webhook has one loop in this process that reads the change feed
+after the webhook's stored cursor and posts the events it covers, one at a time, in ``seq``
+order, retrying each with exponential backoff and jitter until it is delivered or the webhook
+is turned off. Every attempt is recorded (pm.services.webhooks.record_attempt) before the next,
+so a restart goes on from the stored cursor: nothing acknowledged by the feed is skipped, and
+an event is posted again only when pm stopped between a receiver's answer and its record
+(each delivery carries the event's id as ``webhook-id``, so receivers can deduplicate).
+
+Loops wake when the bus brings a committed event of their tenant; a loop never holds a
+transaction while it waits for a receiver, and each waits for its own receiver only, so a slow
+or hanging receiver delays neither commits nor other webhooks. At most
+``webhook_concurrency`` posts are in flight in the process, each bounded by
+``webhook_timeout_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+
+from pm.config import Settings
+from pm.domain.events import Event
+from pm.doorkit.events import event_envelope
+from pm.errors import PmError
+from pm.observability import metrics
+from pm.services.kernel.clock import now_ms
+from pm.services.kernel.runner import ServiceRunner
+from pm.services.webhooks import (
+    TENANT_WIDE,
+    Attempt,
+    Target,
+    active_webhook_ids,
+    due_deliveries,
+    record_attempt,
+)
+from pm.webhooks.sender import Sent, post
+from pm.webhooks.signing import signed_headers
+from pm.webhooks.targets import TargetRefused, pin
+
+log = logging.getLogger(__name__)
+Key = tuple[str, str]  # (tenant id, webhook id)
+
+
+def backoff_seconds(failures: int, *, base: float, cap: float) -> float:
+    """The wait after the ``failures``-th failure in a row: doubling from ``base`` up to
+    ``cap``, half of it fixed and half random (spread retries of many webhooks apart)."""
+    delay = float(min(cap, base * 2 ** (failures - 1)))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+@dataclass
+class _Loop:
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+
+class Deliverer:
+    def __init__(self, services: ServiceRunner, settings: Settings) -> None:
+        self.services = services
+        self.settings = settings
+        self._loops: dict[Key, _Loop] = {}
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
+        self._checked: set[str] = set()  # tenants whose webhooks this process has read
+        self._posts = asyncio.Semaphore(settings.webhook_concurrency)
+        self._client: httpx.AsyncClient | None = None
+        self._resume: asyncio.Task[None] | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Deliver while the block runs: loops for every tenant's active webhooks (found on
+        disk, in the background), and for any webhook an event reveals later."""
+        timeout = self.settings.webhook_timeout_seconds
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=self.settings.webhook_concurrency),
+        )
+        self.services.bus.subscribe(self.on_event)
+        self._resume = asyncio.create_task(self._resume_all())
+        try:
+            yield
+        finally:
+            self.services.bus.unsubscribe(self.on_event)
+            tasks = [self._resume, *self._refreshing.values()]
+            tasks += [loop.task for loop in self._loops.values() if loop.task is not None]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._loops.clear()
+            metrics.WEBHOOK_LOOPS.set(0)
+            await self._client.aclose()
+
+    def on_event(self, tenant_id: str, event: Event) -> None:
+        """Bus subscriber: a change to the tenant's webhooks refreshes its loops; any other
+        event wakes them (learning the tenant's webhooks first, once)."""
+        if event.project_id == TENANT_WIDE or tenant_id not in self._checked:
+            self._refresh_soon(tenant_id)
+            return
+        for (tenant, _hook), loop in self._loops.items():
+            if tenant == tenant_id:
+                loop.wake.set()
+
+    async def _resume_all(self) -> None:
+        """Webhooks with deliveries due from before this process started."""
+        for tenant_id in self.services.tenant_ids_on_disk():
+            if tenant_id not in self._checked:
+                await self._refresh(tenant_id)
+
+    def _refresh_soon(self, tenant_id: str) -> None:
+        if tenant_id not in self._refreshing:
+            task = asyncio.create_task(self._refresh(tenant_id))
+            self._refreshing[tenant_id] = task
+            task.add_done_callback(lambda _t: self._refreshing.pop(tenant_id, None))
+
+    async def _refresh(self, tenant_id: str) -> None:
+        """Start a loop for each active webhook of the tenant without one; wake the others."""
+        try:
+            active = await self.services.background_read(tenant_id, active_webhook_ids)
+        except PmError as exc:
+            log.warning("webhooks not read: %s", exc.message, extra={"tenant": tenant_id})
+            return
+        self._checked.add(tenant_id)
+        for webhook_id in active:
+            key = (tenant_id, webhook_id)
+            loop = self._loops.get(key)
+            if loop is None:
+                loop = self._loops[key] = _Loop()
+                loop.task = asyncio.create_task(self._run(key, loop))
+                metrics.WEBHOOK_LOOPS.set(len(self._loops))
+            loop.wake.set()
+
+    # -- one webhook --------------------------------------------------------------------------
+
+    async def _run(self, key: Key, loop: _Loop) -> None:
+        try:
+            await self._deliver_until_off(key, loop)
+        except Exception:
+            log.exception("webhook loop failed", extra={"tenant": key[0]})
+        finally:
+            if self._loops.get(key) is loop:
+                del self._loops[key]
+                metrics.WEBHOOK_LOOPS.set(len(self._loops))
+
+    async def _deliver_until_off(self, key: Key, loop: _Loop) -> None:
+        tenant_id, webhook_id = key
+        while True:
+            loop.wake.clear()  # before reading: an event committed after the read wakes us
+            target = await self.services.background_read(
+                tenant_id, due_deliveries, webhook_id=webhook_id, limit=self.settings.webhook_batch
+            )
+            if target is None:
+                return  # deleted or turned off
+            if not target.events:
+                await loop.wake.wait()
+                continue
+            for event in target.events:
+                if not await self._deliver(tenant_id, target, event):
+                    return
+
+    async def _deliver(self, tenant_id: str, target: Target, event: Event) -> bool:
+        """Post one event until it is delivered (True) or the webhook is off (False)."""
+        body = json.dumps(event_envelope(event), separators=(",", ":"))
+        attempt = 1
+        while True:
+            sent, outcome = await self._attempt(target, event, body)
+            still_on = await self.services.background_write(
+                tenant_id,
+                record_attempt,
+                webhook_id=target.webhook_id,
+                attempt=Attempt(
+                    seq=event.seq,
+                    event_id=event.event_id,
+                    attempt=attempt,
+                    outcome=outcome,
+                    status_code=sent.status_code,
+                    error=sent.error,
+                    duration_ms=round(sent.seconds * 1000),
+                    at=now_ms(),
+                ),
+                disable_after=self.settings.webhook_disable_after_failures,
+            )
+            metrics.WEBHOOK_ATTEMPTS.labels(outcome).inc()
+            if outcome == "delivered":
+                metrics.WEBHOOK_LAG_SECONDS.observe(max(0.0, (now_ms() - event.at) / 1000))
+                return still_on
+            if not still_on:
+                metrics.WEBHOOKS_DISABLED.inc()
+                log.warning("webhook turned off after failures", extra={"tenant": tenant_id})
+                return False
+            await asyncio.sleep(
+                backoff_seconds(
+                    attempt,
+                    base=self.settings.webhook_retry_base_seconds,
+                    cap=self.settings.webhook_retry_max_seconds,
+                )
+            )
+            attempt += 1
+
+    async def _attempt(self, target: Target, event: Event, body: str) -> tuple[Sent, str]:
+        started = time.perf_counter()
+        settings = self.settings
+        try:
+            pinned = await pin(
+                target.url,
+                settings.webhook_allowed_networks,
+                seconds=settings.webhook_timeout_seconds,
+            )
+        except TargetRefused as exc:
+            return Sent(None, str(exc), time.perf_counter() - started), "refused"
+        assert self._client is not None
+        async with self._posts:
+            sent = await post(
+                self._client,
+                pinned,
+                body,
+                signed_headers(target.secret, event.event_id, body),
+                seconds=settings.webhook_timeout_seconds,
+                max_response_bytes=settings.webhook_max_response_bytes,
+            )
+        metrics.WEBHOOK_ATTEMPT_SECONDS.observe(sent.seconds)
+        return sent, "delivered" if sent.error is None else "failed"
