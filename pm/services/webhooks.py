@@ -134,6 +134,7 @@ def address_refusal(address: Address, allowed_networks: Sequence[str]) -> str | 
         (address.is_link_local, "a link-local address"),
         (address in METADATA_ADDRESSES, "a metadata address"),
         (address.is_private, "a private address"),
+        (address.is_multicast, "a multicast address"),
         (not address.is_global, "not a public address"),
     ):
         if refused:
