@@ -62,6 +62,7 @@ class Tool:
     description: str
     input: type[i.Input]
     run: Handler
+    entry: Callable[..., Any]  # the service entry ``run`` calls (tests hold them together)
 
 
 def given(**values: Any) -> dict[str, Any]:
@@ -204,6 +205,7 @@ TOOLS: tuple[Tool, ...] = (
         "Projects you can see, with their keys and item counts by status. Start here.",
         i.ListProjects,
         _list_projects,
+        project_overview,
     ),
     Tool(
         "get_project_context",
@@ -211,6 +213,7 @@ TOOLS: tuple[Tool, ...] = (
         "velocity and burndown, blocked items, members, lanes, recent activity.",
         i.GetProjectContext,
         _get_project_context,
+        project_context,
     ),
     Tool(
         "search_work_items",
@@ -218,18 +221,21 @@ TOOLS: tuple[Tool, ...] = (
         "the matching passage), or by filters alone (oldest first).",
         i.SearchWorkItems,
         _search,
+        search.search_work_items,
     ),
     Tool(
         "get_work_item",
         "One item in full: fields, children, comments, time logged, dependencies, activity.",
         i.GetWorkItem,
         _get_work_item,
+        work_item_detail,
     ),
     Tool(
         "create_work_item",
         "Create an epic, story or task in a project (under `parent`, else the project itself).",
         i.CreateWorkItem,
         _create,
+        work_items.create_work_item,
     ),
     Tool(
         "update_work_item",
@@ -237,31 +243,42 @@ TOOLS: tuple[Tool, ...] = (
         "each field someone else changed since `expected_version`.",
         i.UpdateWorkItem,
         _update,
+        work_items.update_work_item,
     ),
     Tool(
         "move_work_item",
         "Move an item: new parent, place among its siblings (after/before), and/or status.",
         i.MoveWorkItem,
         _move,
+        work_items.move_work_item,
     ),
-    Tool("add_comment", "Comment on an item (or reply to a comment).", i.AddComment, _comment),
+    Tool(
+        "add_comment",
+        "Comment on an item (or reply to a comment).",
+        i.AddComment,
+        _comment,
+        comments.create_comment,
+    ),
     Tool(
         "log_time",
         "Record time spent on an item: minutes, today unless `date` says otherwise.",
         i.LogTime,
         _log_time,
+        time_entries.log_time,
     ),
     Tool(
         "add_dependency",
         "Record that one item blocks another (or only relates to it). Cycles are refused.",
         i.AddDependency,
         _add_dependency,
+        dependencies.create_dependency,
     ),
     Tool(
         "get_sprint",
         "A sprint: its items, points committed and done, daily burndown.",
         i.GetSprint,
         _get_sprint,
+        get_sprint_report,
     ),
     Tool(
         "get_changes",
@@ -269,6 +286,7 @@ TOOLS: tuple[Tool, ...] = (
         "everything. Continue from the `as_of_seq` it answers.",
         i.GetChanges,
         _get_changes,
+        changes.get_changes,
     ),
 )
 TOOLS_BY_NAME = {tool.name: tool for tool in TOOLS}

@@ -10,8 +10,16 @@ from typing import Any
 import pytest
 
 from pm.domain.keys import derive_project_key
-from pm.services import changes, comments, dependencies, members, search, sprints
-from pm.services import time_entries, work_items
+from pm.services import (
+    changes,
+    comments,
+    dependencies,
+    members,
+    search,
+    sprints,
+    time_entries,
+    work_items,
+)
 from pm.services.kernel.runner import ServiceRunner
 from pm.services.read_models.project_context import project_context
 from pm.services.read_models.work_item_detail import work_item_detail
