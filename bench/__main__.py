@@ -9,7 +9,7 @@ import importlib
 import sys
 import time
 
-SUITES = ("tenancy", "services", "ws", "rest", "board")
+SUITES = ("tenancy", "services", "ws", "rest", "board", "agents")
 
 
 def main(argv: list[str] | None = None) -> int:

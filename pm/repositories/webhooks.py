@@ -24,10 +24,13 @@ class WebhookRepository(Entities[Webhook]):
         """Every live webhook of the tenant, oldest first."""
         return self._live(order_by=(col(Webhook.created_at), col(Webhook.id)))
 
-    def log_attempt(self, row: dict[str, Any], *, keep: int) -> None:
-        """Add one attempt to the webhook's log and drop all but its ``keep`` latest."""
-        self._insert(_INSERT_DELIVERY, row)
-        self._execute(_TRIM_LOG, (row["webhook_id"], row["webhook_id"], keep))
+    def log_attempts(self, rows: list[dict[str, Any]], *, keep: int) -> None:
+        """Add attempts of one webhook to its log and drop all but its ``keep`` latest."""
+        if not rows:
+            return
+        self._insert(_INSERT_DELIVERY, rows)
+        webhook_id = rows[0]["webhook_id"]
+        self._execute(_TRIM_LOG, (webhook_id, webhook_id, keep))
 
     def attempts(self, webhook_id: str, limit: int) -> list[WebhookDelivery]:
         """The latest attempts, newest first."""

@@ -3,7 +3,7 @@ feed, and the records the deliverer (pm.webhooks) keeps of its work.
 
     commands    create_webhook, update_webhook, delete_webhook     (over /ws, by admins)
     queries     list_webhooks, get_webhook_deliveries
-    background  due_deliveries, record_attempt (the deliverer's, through ServiceRunner's
+    background  due_deliveries, record_attempts (the deliverer's, through ServiceRunner's
                 background entries: work of the process itself, no caller)
 
 Who manages a webhook: a tenant admin, or an admin of every project it names; one naming no
@@ -358,23 +358,27 @@ class Attempt:
     at: int
 
 
-def record_attempt(
-    repos: Repositories, *, webhook_id: str, attempt: Attempt, disable_after: int
+def record_attempts(
+    repos: Repositories, *, webhook_id: str, attempts: Sequence[Attempt], disable_after: int
 ) -> bool:
-    """Log one attempt; a delivery moves the cursor past its event and ends the run of
-    failures, a failure lengthens it and, at ``disable_after``, turns the webhook off saying
-    why. Whether the webhook is still on."""
+    """Log attempts, in the order they were made; a delivery moves the cursor past its event
+    and ends the run of failures, a failure lengthens it and, at ``disable_after``, turns the
+    webhook off saying why. Whether the webhook is still on."""
     hook = repos.webhooks.get(webhook_id)
     if hook is None or hook.deleted_at is not None:
         return False
-    repos.webhooks.log_attempt(
-        {"webhook_id": webhook_id, **vars(attempt), "error": _clipped(attempt.error)},
+    repos.webhooks.log_attempts(
+        [
+            {"webhook_id": webhook_id, **vars(attempt), "error": _clipped(attempt.error)}
+            for attempt in attempts
+        ],
         keep=DELIVERY_LOG,
     )
-    if attempt.outcome == "delivered":
-        hook.cursor_seq = max(hook.cursor_seq, attempt.seq)
-        hook.consecutive_failures = 0
-    else:
+    for attempt in attempts:
+        if attempt.outcome == "delivered":
+            hook.cursor_seq = max(hook.cursor_seq, attempt.seq)
+            hook.consecutive_failures = 0
+            continue
         hook.consecutive_failures += 1
         if hook.consecutive_failures >= disable_after and hook.active:
             hook.active = False

@@ -1,10 +1,12 @@
 """The deliverer: each active webhook has one loop in this process that reads the change feed
 after the webhook's stored cursor and posts the events it covers, one at a time, in ``seq``
 order, retrying each with exponential backoff and jitter until it is delivered or the webhook
-is turned off. Every attempt is recorded (pm.services.webhooks.record_attempt) before the next,
-so a restart goes on from the stored cursor: nothing acknowledged by the feed is skipped, and
-an event is posted again only when pm stopped between a receiver's answer and its record
-(each delivery carries the event's id as ``webhook-id``, so receivers can deduplicate).
+is turned off. Attempts are recorded (pm.services.webhooks.record_attempts) in one write per
+batch of due events, and at once on a failure, so a restart goes on from the stored cursor:
+nothing acknowledged by the feed is skipped, and events are posted again only when pm stopped
+between receivers' answers and their record (at most a batch, ``webhook_batch``; each
+delivery carries the event's id as ``webhook-id``, so receivers can deduplicate). One write
+per batch lets a webhook that fell behind catch up faster than events arrive.
 
 Loops wake when the bus brings a committed event of their tenant; a loop never holds a
 transaction while it waits for a receiver, and each waits for its own receiver only, so a slow
@@ -39,7 +41,7 @@ from pm.services.webhooks import (
     Target,
     active_webhook_ids,
     due_deliveries,
-    record_attempt,
+    record_attempts,
 )
 from pm.webhooks.sender import Sent, post
 from pm.webhooks.signing import signed_headers
@@ -164,50 +166,62 @@ class Deliverer:
             if not target.events:
                 await loop.wake.wait()
                 continue
-            for event in target.events:
-                if not await self._deliver(tenant_id, target, event):
-                    return
+            if not await self._deliver_batch(tenant_id, target):
+                return
 
-    async def _deliver(self, tenant_id: str, target: Target, event: Event) -> bool:
-        """Post one event until it is delivered (True) or the webhook is off (False)."""
-        body = json.dumps(event_envelope(event), separators=(",", ":"))
-        attempt = 1
-        while True:
-            sent, outcome = await self._attempt(target, event, body)
-            still_on = await self.services.background_write(
-                tenant_id,
-                record_attempt,
-                webhook_id=target.webhook_id,
-                attempt=Attempt(
-                    seq=event.seq,
-                    event_id=event.event_id,
-                    attempt=attempt,
-                    outcome=outcome,
-                    status_code=sent.status_code,
-                    error=sent.error,
-                    duration_ms=round(sent.seconds * 1000),
-                    at=now_ms(),
-                ),
-                disable_after=self.settings.webhook_disable_after_failures,
-            )
-            metrics.WEBHOOK_ATTEMPTS.labels(outcome).inc()
-            if outcome == "delivered":
-                metrics.WEBHOOK_LAG_SECONDS.observe(max(0.0, (now_ms() - event.at) / 1000))
-                return still_on
-            if not still_on:
-                metrics.WEBHOOKS_DISABLED.inc()
-                log.warning("webhook turned off after failures", extra={"tenant": tenant_id})
-                return False
-            await asyncio.sleep(
-                backoff_seconds(
-                    attempt,
-                    base=self.settings.webhook_retry_base_seconds,
-                    cap=self.settings.webhook_retry_max_seconds,
+    async def _deliver_batch(self, tenant_id: str, target: Target) -> bool:
+        """Post the due events in order, each until it is delivered; record the deliveries
+        once at the end, a failure at once (with the deliveries before it). Whether the webhook
+        is still on."""
+        delivered: list[Attempt] = []
+        for event in target.events:
+            body = json.dumps(event_envelope(event), separators=(",", ":"))
+            tries = 1
+            while True:
+                attempt = await self._attempt(target, event, body, tries)
+                metrics.WEBHOOK_ATTEMPTS.labels(attempt.outcome).inc()
+                if attempt.outcome == "delivered":
+                    metrics.WEBHOOK_LAG_SECONDS.observe(max(0.0, (now_ms() - event.at) / 1000))
+                    delivered.append(attempt)
+                    break
+                if not await self._record(tenant_id, target, [*delivered, attempt]):
+                    metrics.WEBHOOKS_DISABLED.inc()
+                    log.warning("webhook turned off after failures", extra={"tenant": tenant_id})
+                    return False
+                delivered = []
+                await asyncio.sleep(
+                    backoff_seconds(
+                        tries,
+                        base=self.settings.webhook_retry_base_seconds,
+                        cap=self.settings.webhook_retry_max_seconds,
+                    )
                 )
-            )
-            attempt += 1
+                tries += 1
+        return await self._record(tenant_id, target, delivered) if delivered else True
 
-    async def _attempt(self, target: Target, event: Event, body: str) -> tuple[Sent, str]:
+    async def _record(self, tenant_id: str, target: Target, attempts: list[Attempt]) -> bool:
+        return await self.services.background_write(
+            tenant_id,
+            record_attempts,
+            webhook_id=target.webhook_id,
+            attempts=attempts,
+            disable_after=self.settings.webhook_disable_after_failures,
+        )
+
+    async def _attempt(self, target: Target, event: Event, body: str, tries: int) -> Attempt:
+        sent, outcome = await self._send(target, event, body)
+        return Attempt(
+            seq=event.seq,
+            event_id=event.event_id,
+            attempt=tries,
+            outcome=outcome,
+            status_code=sent.status_code,
+            error=sent.error,
+            duration_ms=round(sent.seconds * 1000),
+            at=now_ms(),
+        )
+
+    async def _send(self, target: Target, event: Event, body: str) -> tuple[Sent, str]:
         started = time.perf_counter()
         settings = self.settings
         try:
