@@ -60,10 +60,14 @@ class McpDoor:
             types.Tool(name=t.name, description=t.description, input_schema=input_schema(t.input))
             for t in TOOLS
         ]
+        schemas = {tool.name: tool.input_schema for tool in self.tool_list}
         self.server: Server[Any] = Server(
             "pm",
             version="0.1.0",
             instructions=INSTRUCTIONS,
+            # The SDK checks a call's Mcp-Param headers against the tool's schema; without this
+            # it would run the whole tools/list handler for every call to find one schema.
+            get_tool_input_schema=schemas.get,
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
             on_list_resources=self._list_resources,
