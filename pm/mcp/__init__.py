@@ -73,6 +73,9 @@ class McpDoor:
             on_list_resources=self._list_resources,
             on_read_resource=self._read_resource,
         )
+        # pm's request observer already traces each HTTP request (when tracing is on); the
+        # SDK's own span per message would double them, and costs a call even when off.
+        self.server.middleware = []
         self.sessions = StreamableHTTPSessionManager(
             app=self.server,
             json_response=True,

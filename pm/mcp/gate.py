@@ -1,8 +1,9 @@
 """The MCP endpoint's front door, in ASGI: the REST door's rules for an HTTP request, before the
-SDK sees it. The bearer token is verified (missing or bad: 401 with ``WWW-Authenticate:
-Bearer``), the caller's per-user budget is charged (shared with REST: 429 with
-``Retry-After``), the caller is upserted from its claims; then the verified principal rides in
-the ASGI scope to the tool handlers (``principal_of``)."""
+SDK sees it. A body declared larger than ``mcp_max_request_bytes`` is refused (413; the SDK
+also stops reading one that grows past it); the bearer token is verified (missing or bad: 401
+with ``WWW-Authenticate: Bearer``), the caller's per-user budget is charged (shared with REST:
+429 with ``Retry-After``), the caller is upserted from its claims; then the verified
+principal rides in the ASGI scope to the tool handlers (``principal_of``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pm.auth import Principal
 from pm.doorkit.caller import caller_context
 from pm.doorkit.limits import UserRateLimiter
 from pm.doorkit.statuses import HTTP_STATUS, refusal_headers
-from pm.errors import PmError, Unauthenticated
+from pm.errors import PayloadTooLarge, PmError, Unauthenticated
 from pm.observability import metrics
 from pm.observability.logging import update_bound
 from pm.wiring import Components
@@ -48,7 +49,13 @@ class Gate:
         await self.app(scope, receive, send)
 
     async def _admit(self, scope: Scope) -> Principal:
-        header = Request(scope).headers.get("authorization", "")
+        headers = Request(scope).headers
+        bound = self.components.settings.mcp_max_request_bytes
+        declared = headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > bound:
+            metrics.BOUND_HITS.labels("mcp_request_bytes").inc()
+            raise PayloadTooLarge(f"an MCP request is at most {bound} bytes")
+        header = headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("a bearer token is required")

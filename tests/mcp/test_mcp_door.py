@@ -257,7 +257,7 @@ async def test_a_board_subscriber_sees_the_agents_writes_live(
             )
             item_key = created.split()[1]
             await ok(client, "update_work_item", item=item_key, status="review")
-        names = []
+        names: list[str] = []
         while len(names) < 2:
             name, body = payload(await board.event())
             if name == "presence_changed":
@@ -268,3 +268,17 @@ async def test_a_board_subscriber_sees_the_agents_writes_live(
     finally:
         await board.close()
     assert names == ["work_item_created", "work_item_updated"]
+
+
+async def test_a_request_past_the_size_bound_is_refused_before_anything_reads_it(
+    served: ServeProcess, make_token: TokenFactory, tenant: str
+) -> None:
+    url = f"http://127.0.0.1:{served.port}/mcp"
+    headers = {"Authorization": f"Bearer {make_token('alice', tenant)}"}
+    body = (
+        b'{"jsonrpc": "2.0", "id": 1, "method": "tools/list", "pad": "' + b"x" * 1_100_000 + b'"}'
+    )
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(url, content=body, headers=headers)
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"

@@ -51,7 +51,8 @@ async def test_a_title_match_ranks_before_description_and_comment_matches(
         "Second",
         "Third",
     ]
-    ranks = [hit["rank"] for hit in page.items]
+    ranks = [hit["rank"] or 0.0 for hit in page.items]
+    assert all(hit["rank"] is not None for hit in page.items)
     assert ranks == sorted(ranks, reverse=True)  # higher is better, best first
     assert page.items[0]["snippet"] == "**Telescope** alignment"
     assert page.items[2]["snippet"] == "**telescope** again"
