@@ -68,7 +68,7 @@ class Deliverer:
     def __init__(self, services: ServiceRunner, settings: Settings) -> None:
         self.services = services
         self.settings = settings
-        self._loops: dict[Key, _Loop] = {}
+        self._loops: dict[str, dict[str, _Loop]] = {}  # tenant id -> webhook id -> its loop
         self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._checked: set[str] = set()  # tenants whose webhooks this process has read
         self._posts = asyncio.Semaphore(settings.webhook_concurrency)
@@ -95,7 +95,12 @@ class Deliverer:
         finally:
             self.services.bus.unsubscribe(self.on_event)
             tasks = [self._resume, *self._refreshing.values()]
-            tasks += [loop.task for loop in self._loops.values() if loop.task is not None]
+            tasks += [
+                loop.task
+                for loops in self._loops.values()
+                for loop in loops.values()
+                if loop.task is not None
+            ]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -109,9 +114,8 @@ class Deliverer:
         if event.project_id == TENANT_WIDE or tenant_id not in self._checked:
             self._refresh_soon(tenant_id)
             return
-        for (tenant, _hook), loop in self._loops.items():
-            if tenant == tenant_id:
-                loop.wake.set()
+        for loop in self._loops.get(tenant_id, {}).values():
+            loop.wake.set()
 
     async def _resume_all(self) -> None:
         """Webhooks with deliveries due from before this process started."""
@@ -133,13 +137,15 @@ class Deliverer:
             log.warning("webhooks not read: %s", exc.message, extra={"tenant": tenant_id})
             return
         self._checked.add(tenant_id)
+        loops = self._loops.get(tenant_id, {})
         for webhook_id in active:
-            key = (tenant_id, webhook_id)
-            loop = self._loops.get(key)
+            loop = loops.get(webhook_id)
             if loop is None:
-                loop = self._loops[key] = _Loop()
-                loop.task = asyncio.create_task(self._run(key, loop))
-                metrics.WEBHOOK_LOOPS.set(len(self._loops))
+                loop = self._loops.setdefault(tenant_id, {})[webhook_id] = _Loop()
+                loop.task = asyncio.create_task(self._run((tenant_id, webhook_id), loop))
+                self._count_loops()
+            loop.wake.set()
+        for loop in loops.values():  # deleted or turned off ones learn it on waking
             loop.wake.set()
 
     # -- one webhook --------------------------------------------------------------------------
@@ -150,9 +156,16 @@ class Deliverer:
         except Exception:
             log.exception("webhook loop failed", extra={"tenant": key[0]})
         finally:
-            if self._loops.get(key) is loop:
-                del self._loops[key]
-                metrics.WEBHOOK_LOOPS.set(len(self._loops))
+            tenant_id, webhook_id = key
+            loops = self._loops.get(tenant_id, {})
+            if loops.get(webhook_id) is loop:
+                del loops[webhook_id]
+                if not loops:
+                    self._loops.pop(tenant_id, None)
+                self._count_loops()
+
+    def _count_loops(self) -> None:
+        metrics.WEBHOOK_LOOPS.set(sum(len(loops) for loops in self._loops.values()))
 
     async def _deliver_until_off(self, key: Key, loop: _Loop) -> None:
         tenant_id, webhook_id = key
