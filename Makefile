@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP) web
 	$(BIN)/pm demo
 
-test: promtool chromium lint typecheck contracts web-test unit
+test: promtool chromium redis-server nginx lint typecheck contracts web-test unit
 
 lint: $(STAMP)
 	$(BIN)/ruff check pm tests bench
@@ -71,3 +71,15 @@ promtool:
 .PHONY: chromium
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null) || echo "make: chromium not installed; tests/board will skip its browser tests"
+
+# redis-server and nginx are run by the scale-out tests (tests/scale, tests/daemons.py): the Redis
+# bus between workers and nodes, and the proxy that routes each tenant to its node. Debian's
+# packages, installed without recommends and only when absent (services are not started: the
+# tests start their own on free ports). A failed install is not an error: those tests skip and
+# say why.
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends
+.PHONY: redis-server nginx
+redis-server:
+	@command -v redis-server >/dev/null || (apt-get update -qq && $(APT_INSTALL) redis-server >/dev/null) || echo "make: redis-server not installed; the Redis tests in tests/scale will skip"
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || (apt-get update -qq && $(APT_INSTALL) nginx >/dev/null) || echo "make: nginx not installed; the proxy tests in tests/scale will skip"

@@ -109,7 +109,7 @@ class Board:
         """As the app builds it (pm.wiring, default settings), over ``data_dir``."""
         settings = Settings(data_dir=data_dir)
         manager = build_tenants(settings, worker_threads=worker_threads)
-        bus = build_bus(settings)
+        bus = build_bus(settings, manager)
         published: list[Event] = []
         bus.subscribe(lambda _tenant, event: published.append(event))
         return cls(manager, build_services(settings, manager, bus), published)

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 
 from pm.board import install_board
 from pm.doorkit.asgi import PmApp
+from pm.doorkit.tenant_route import TenantRoute
 from pm.mcp import install_mcp
 from pm.rest import install_rest
 from pm.webhooks import install_webhooks
@@ -53,6 +54,7 @@ def create_app(components: Components) -> PmApp:
     mcp = install_mcp(app, components)
     deliverer = install_webhooks(components)
     install_board(app)
+    app.add_middleware(TenantRoute)  # outermost: /t/<tenant>/... is served as /...
     return app
 
 
@@ -71,11 +73,15 @@ def _operations_routes(app: FastAPI, components: Components) -> None:
 
     @app.get("/ready", include_in_schema=False)
     async def ready() -> JSONResponse:
-        """Can open a tenant database and write; not ready while draining."""
+        """Can open a tenant database and write; not ready while draining. A bus that can't
+        reach Redis leaves the process ready (commits go on; taking every node out of rotation
+        for it would turn a degraded service into none) and says "degraded"."""
         if components.lifecycle.draining:
             return JSONResponse({"status": "draining"}, status_code=503)
         try:
             await components.services.check_writable()
         except Exception:
             return JSONResponse({"status": "unavailable"}, status_code=503)
-        return JSONResponse({"status": "ready"})
+        if not components.bus.connected:
+            return JSONResponse({"status": "degraded", "bus": "unreachable"})
+        return JSONResponse({"status": "ready", "bus": "ok"})

@@ -7,10 +7,11 @@ its environment variable, so an operator can fix it without reading code.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -46,8 +47,22 @@ class Settings(BaseSettings):
     max_token_bytes: int = Field(default=8192, ge=512, le=65536)
 
     allowed_origins: CsvList = Field(default_factory=list)
-    redis_url: str | None = None
     otlp_endpoint: str | None = None
+
+    # Scale-out: workers on one host, nodes behind a proxy, the Redis bus between them
+    workers: int = Field(default=1, ge=1, le=64)
+    redis_url: str | None = None
+    # A cluster: every node's id, as the proxy's upstream block names it (host:port), and this
+    # node's. Tenants are placed by consistent hashing over them (pm.tenancy.placement).
+    node_id: str | None = None
+    nodes: CsvList = Field(default_factory=list)
+    # A live event that arrives ahead of an earlier seq waits this long for it, then the gap is
+    # filled from the change feed (another process's publish raced, or it died after commit).
+    bus_gap_wait_seconds: float = Field(default=0.25, gt=0, le=10)
+    bus_max_held_events: int = Field(default=10000, ge=1)
+    bus_outbox: int = Field(default=10000, ge=1)  # events waiting for Redis, per process
+    bus_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    presence_ttl_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     # Tenancy
     auto_provision: bool = True
@@ -115,12 +130,36 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
-    @field_validator("jwt_algorithms", "allowed_origins", "webhook_allowed_networks", mode="before")
+    @model_validator(mode="after")
+    def _node_in_its_cluster(self) -> Settings:
+        if self.node_id and self.nodes and self.node_id not in self.nodes:
+            raise ValueError(
+                f"PM_NODE_ID ({self.node_id or 'unset'}) must be one of PM_NODES "
+                f"({', '.join(self.nodes)}): a node must know which tenants are its own"
+            )
+        if self.node_id and not self.nodes:
+            raise ValueError("PM_NODE_ID is set without PM_NODES: name every node of the ring")
+        if len(set(self.nodes)) != len(self.nodes):
+            raise ValueError("PM_NODES names a node twice")
+        return self
+
+    @field_validator(
+        "jwt_algorithms", "allowed_origins", "nodes", "webhook_allowed_networks", mode="before"
+    )
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _workers_need_a_bus(self) -> Settings:
+        if self.workers > 1 and not self.redis_url:
+            raise ValueError(
+                f"PM_WORKERS={self.workers} needs PM_REDIS_URL: each worker is its own process, "
+                "and without Redis a worker never sees the live events and presence of the others"
+            )
+        return self
 
     @field_validator("jwt_secret")
     @classmethod
@@ -164,14 +203,23 @@ class Settings(BaseSettings):
                 f"PM_JWT_PUBLIC_KEY_FILE: {self.jwt_public_key_file} is not a readable file"
             )
 
+    def require_node_identity(self) -> None:
+        """``pm serve`` in a cluster must know which node it is."""
+        if self.nodes and not self.node_id:
+            raise ConfigError(
+                "PM_NODE_ID must be set with PM_NODES: name this node as PM_NODES does "
+                f"({', '.join(self.nodes)})"
+            )
+
     def prepare_data_dir(self) -> Path:
-        """Create the tenants folder and prove it is writable, or say which setting is wrong."""
+        """Create the tenants folder and prove it is writable, or say which setting is wrong.
+        The probe file is this call's own: workers starting together share the folder."""
         tenants = self.data_dir / "tenants"
         try:
             tenants.mkdir(parents=True, exist_ok=True)
-            probe = tenants / ".write-probe"
-            probe.write_bytes(b"")
-            probe.unlink()
+            fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=tenants)
+            os.close(fd)
+            os.unlink(probe)
         except OSError as exc:
             raise ConfigError(
                 f"PM_DATA_DIR: {self.data_dir} is not a writable folder ({exc.strerror})"

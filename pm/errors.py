@@ -13,6 +13,7 @@
     ├── InvalidMessage           INVALID_MESSAGE
     ├── ResyncRequired           RESYNC_REQUIRED
     ├── Unavailable              UNAVAILABLE      retry_after_ms
+    ├── WrongNode                WRONG_NODE       owner (the node that serves the tenant)
     └── InternalError            INTERNAL         (message is always generic)
 
 No transport is imported here; messages never carry SQL or a stack trace.
@@ -137,6 +138,19 @@ class Unavailable(PmError):
 
     def details(self) -> dict[str, Any]:
         return {"retry_after_ms": self.retry_after_ms}
+
+
+class WrongNode(PmError):
+    """The tenant is served by another node of the cluster (HTTP 421 Misdirected Request)."""
+
+    code = "WRONG_NODE"
+
+    def __init__(self, tenant_id: str, owner: str) -> None:
+        super().__init__(f"tenant {tenant_id} is served by node {owner}")
+        self.owner = owner
+
+    def details(self) -> dict[str, Any]:
+        return {"owner": self.owner}
 
 
 class InternalError(PmError):

@@ -1,8 +1,9 @@
 """The composition root: every component of one pm process, built once, here and nowhere else.
 
     settings -> tenants   TenantConnectionManager; a new tenant file is seeded with the LLM context
-             -> bus       committed events to subscribers (in-process; other backends plug in at
-                          ``build_bus``)
+             -> bus       committed events and presence to subscribers: in-process, or through
+                          Redis between processes and nodes (PM_REDIS_URL; it reads the change
+                          feed through the tenants to order events and fill gaps)
              -> services  ServiceRunner over both, bounded by ServiceSettings
              -> verifier  TokenVerifier (JWT -> Principal), for every door
              -> tracing   one tracer provider for every door (off unless PM_OTLP_ENDPOINT is set)
@@ -21,14 +22,17 @@ from dataclasses import dataclass, field
 from pm.auth import TokenVerifier
 from pm.bus.base import Bus
 from pm.bus.memory import MemoryBus
+from pm.bus.redis_bus import RedisBus, RedisBusSettings
 from pm.config import Settings
 from pm.observability.tracing import Tracing
+from pm.services.feed import ChangeFeedReader
 from pm.services.kernel.runner import ServiceRunner
 from pm.services.kernel.settings import ServiceSettings
 from pm.services.llm_context import seed_llm_context
 from pm.services.tenant_admin import TenantAdmin
 from pm.tenancy.database import Pragmas
 from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
+from pm.tenancy.placement import Placement
 
 DrainHook = Callable[[], Awaitable[None]]
 
@@ -98,15 +102,28 @@ def build_tenants(
             write_timeout_seconds=settings.write_timeout_seconds,
             auto_provision=settings.auto_provision,
             pragmas=Pragmas(settings.busy_timeout_ms, settings.synchronous),
+            placement=Placement(settings.node_id, settings.nodes),
         ),
         on_create=seed_llm_context,
     )
 
 
-def build_bus(settings: Settings) -> Bus:
-    """The one place the bus backend is chosen; today every process uses the in-process bus."""
-    del settings  # the choice will read the settings once a second backend exists
-    return MemoryBus()
+def build_bus(settings: Settings, tenants: TenantConnectionManager) -> Bus:
+    """The one place the bus backend is chosen: in-process unless PM_REDIS_URL names a Redis."""
+    if not settings.redis_url:
+        return MemoryBus()
+    return RedisBus(
+        RedisBusSettings(
+            url=settings.redis_url,
+            gap_wait_seconds=settings.bus_gap_wait_seconds,
+            max_held_events=settings.bus_max_held_events,
+            outbox=settings.bus_outbox,
+            presence_ttl_seconds=settings.presence_ttl_seconds,
+            timeout_seconds=settings.bus_timeout_seconds,
+        ),
+        ChangeFeedReader(tenants),
+        tenants.config.placement.pin,
+    )
 
 
 def service_settings(settings: Settings) -> ServiceSettings:
@@ -127,7 +144,7 @@ def build_services(settings: Settings, tenants: TenantConnectionManager, bus: Bu
 
 def build_components(settings: Settings) -> Components:
     tenants = build_tenants(settings)
-    bus = build_bus(settings)
+    bus = build_bus(settings, tenants)
     return Components(
         settings=settings,
         tenants=tenants,
@@ -147,6 +164,7 @@ def build_tenant_admin(settings: Settings, *, create_root: bool) -> TenantAdmin:
             tenants_root=root,
             worker_threads=1,
             pragmas=Pragmas(settings.busy_timeout_ms, settings.synchronous),
+            placement=Placement(settings.node_id, settings.nodes),
         ),
         on_create=seed_llm_context,
     )

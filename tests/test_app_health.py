@@ -11,7 +11,7 @@ def test_health_live_and_ready(live_server: LiveServer) -> None:
         assert client.get("/live").json()["status"] == "ok"
         ready = client.get("/ready")
         assert ready.status_code == 200
-        assert ready.json() == {"status": "ready"}
+        assert ready.json() == {"status": "ready", "bus": "ok"}
     assert (live_server.settings.data_dir / "tenants" / "pm-readiness" / "main.db").is_file()
 
 

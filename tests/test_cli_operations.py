@@ -274,7 +274,7 @@ def seeded(data_dir: Path) -> dict[str, Expected]:
     async def seed() -> None:
         manager = open_manager(data_dir)
         settings = load_settings(data_dir=data_dir)
-        bus = build_bus(settings)
+        bus = build_bus(settings, manager)
         bus.subscribe(lambda tenant, event: expected[tenant].events.append(event))
         runner = build_services(settings, manager, bus)
         try:
@@ -396,7 +396,7 @@ async def test_tenants_webhooks_lists_state_without_secrets(
 
     settings = load_settings(data_dir=data_dir)
     tenants = build_tenants(settings)
-    runner = build_services(settings, tenants, build_bus(settings))
+    runner = build_services(settings, tenants, build_bus(settings, tenants))
     runner = ServiceRunner(
         tenants, runner.bus, replace(runner.settings, webhook_allowed_networks=("10.0.0.0/8",))
     )

@@ -71,6 +71,13 @@ REQUIRED_PANELS = {
     "Dropped slow consumers": {"pm_ws_slow_consumers_dropped_total"},
     "Broadcast fan-out size": {"pm_broadcast_fanout_size_bucket"},
     "Broadcast delay": {"pm_broadcast_delay_seconds_bucket"},
+    # Per node (deploy/compose.cluster.yaml): traffic, the bus, misrouting, cross-process locks.
+    "Requests per node": {"pm_http_requests_total", "pm_ws_messages_in_total"},
+    "Bus connected per node": {"pm_bus_connected"},
+    "Misdirected requests per node (WRONG_NODE)": {"pm_http_errors_total", "pm_ws_errors_total"},
+    "Bus gap fills and resyncs per node": {"pm_bus_gap_fills_total", "pm_bus_resyncs_total"},
+    "Bus outbox and dropped publishes per node": {"pm_bus_outbox", "pm_bus_publish_dropped_total"},
+    "DB lock wait across processes p99 per node": {"pm_db_lock_wait_seconds_bucket"},
 }
 
 # Alerts the operators were promised: each metric must be watched by at least one rule.
@@ -84,6 +91,8 @@ REQUIRED_ALERT_METRICS = {
     "pm_ws_slow_consumers_dropped_total",
     "pm_tenant_migrations_total",
     "pm_db_write_timeouts_total",
+    "pm_bus_connected",
+    "pm_bus_publish_dropped_total",
 }
 
 # Labels Prometheus attaches to every scraped series, and the bucket bound of histograms.

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from pm.auth import issue_token
 from pm.board.links import board_url
-from pm.cli import tenants
+from pm.cli import cluster, tenants
 from pm.config import ConfigError, Settings, load_settings
 from pm.demo import DEMO_NAME, DEMO_TENANT, DEMO_USER, TEAMMATE, seed_demo
 from pm.doorkit.caller import caller_context
 from pm.server import run_server
 from pm.wiring import build_components
+from pm.workers import serve_workers
 
 DEMO_TOKEN_SECONDS = 12 * 3600
 
@@ -40,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the API (needs a signing key)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers", type=int, help="processes on this port (or PM_WORKERS; >1 needs Redis)"
+    )
     serve.set_defaults(handler=_serve)
 
     demo = sub.add_parser("demo", help="throw-away key, seeded demo tenant, ready token; serve")
@@ -56,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     token.set_defaults(handler=_token)
 
     tenants.add_parser(sub, _settings)
+    cluster.add_parser(sub, _settings)
     return parser
 
 
@@ -65,11 +70,15 @@ def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = _settings(args, host=args.host, port=args.port)
+    overrides = {"host": args.host, "port": args.port, "workers": args.workers}
+    settings = _settings(args, **overrides)
     settings.require_signing_key()
+    settings.require_node_identity()
     settings.prepare_data_dir()
-    run_server(settings)
-    return 0
+    if settings.workers == 1:
+        run_server(settings)
+        return 0
+    return serve_workers(settings, args.config, overrides)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -1,5 +1,5 @@
-"""``pm tenants (list|create|migrate|backup|stats|webhooks)``: operator commands on the tenant
-files.
+"""``pm tenants (list|create|migrate|backup|move|restore|stats|webhooks)``: operator commands on
+the tenant files.
 
 Each parses its arguments, calls one ``TenantAdmin`` entry (pm.services.tenant_admin, built by
 the wiring) and prints what it answered; a refusal is one ``pm: ...`` line on stderr.
@@ -8,6 +8,7 @@ the wiring) and prints what it answered; a refusal is one ``pm: ...`` line on st
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Callable, Iterable
@@ -16,10 +17,11 @@ from typing import Any
 
 from tqdm import tqdm
 
-from pm.config import Settings
+from pm.bus.pins import set_pin
+from pm.config import ConfigError, Settings
 from pm.domain.enums import ItemType, Status
 from pm.errors import PmError
-from pm.services.tenant_admin import PAGES_PER_STEP, BackupRefused, TenantStats
+from pm.services.tenant_admin import PAGES_PER_STEP, BackupRefused, MoveRefused, TenantStats
 from pm.wiring import build_tenant_admin
 
 SettingsOf = Callable[[argparse.Namespace], Settings]
@@ -45,6 +47,13 @@ def add_parser(sub: Any, settings_of: SettingsOf) -> None:
     backup.add_argument(
         "--pages-per-step", type=_positive_int, default=PAGES_PER_STEP, help="pages per step"
     )
+    move = action("move", _move, help="move a tenant to another node (then `restore` there)")
+    move.add_argument("tenant_id")
+    move.add_argument("--to", required=True, dest="to_node", help="the node, as in PM_NODES")
+    move.add_argument("--out", required=True, type=Path, help="where to write the copy")
+    restore = action("restore", _restore, help="take in a tenant moved here by `move`")
+    restore.add_argument("tenant_id")
+    restore.add_argument("copy", type=Path, help="the file `pm tenants move` wrote")
     stats = action("stats", _stats, help="size, items, members, last activity per tenant")
     stats.add_argument("--json", action="store_true", help="one JSON document")
     hooks = action("webhooks", _webhooks, help="a tenant's webhooks: state, failures, cursor")
@@ -120,6 +129,56 @@ def _backup(args: argparse.Namespace, settings: Settings) -> int:
         f"({result.size_bytes} bytes, {result.pages} pages, integrity ok)"
     )
     return 0
+
+
+def _move(args: argparse.Namespace, settings: Settings) -> int:
+    """On the source node: fence, copy. The tenant answers UNAVAILABLE (retry) until the
+    destination has restored it; no acknowledged write is left behind."""
+    _require_cluster(settings)
+    admin = build_tenant_admin(settings, create_root=False)
+    try:
+        result = admin.move_out(args.tenant_id, args.to_node, args.out)
+    except (MoveRefused, BackupRefused) as exc:
+        print(f"pm: {exc}", file=sys.stderr)
+        return 1
+    except PmError as exc:
+        print(f"pm: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        admin.close()
+    print(
+        f"tenant {args.tenant_id} is fenced on {settings.node_id} and copied to {result.path} "
+        f"({result.size_bytes} bytes). Next, on {args.to_node}: "
+        f"pm tenants restore {args.tenant_id} <that file>"
+    )
+    return 0
+
+
+def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    """On the destination node: place the copy, then pin the tenant here for every node."""
+    redis_url = _require_cluster(settings)
+    admin = build_tenant_admin(settings, create_root=True)
+    try:
+        path = admin.move_in(args.tenant_id, args.copy)
+    except MoveRefused as exc:
+        print(f"pm: {exc}", file=sys.stderr)
+        return 1
+    except PmError as exc:
+        print(f"pm: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        admin.close()
+    asyncio.run(set_pin(redis_url, args.tenant_id, settings.node_id))
+    print(f"tenant {args.tenant_id} is served by {settings.node_id} from {path}")
+    return 0
+
+
+def _require_cluster(settings: Settings) -> str:
+    """A move needs the ring (PM_NODES, PM_NODE_ID) and the Redis that holds the pins."""
+    settings.require_node_identity()
+    if not settings.nodes or not settings.redis_url:
+        raise ConfigError("PM_NODES, PM_NODE_ID and PM_REDIS_URL must be set to move tenants")
+    return settings.redis_url
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from pm.errors import PmError, RateLimited, Unavailable
+from pm.errors import PmError, RateLimited, Unavailable, WrongNode
 
 HTTP_STATUS: Mapping[str, int] = MappingProxyType(
     {
@@ -24,15 +24,21 @@ HTTP_STATUS: Mapping[str, int] = MappingProxyType(
         "INVALID_MESSAGE": 400,
         "RESYNC_REQUIRED": 410,
         "UNAVAILABLE": 503,
+        "WRONG_NODE": 421,
         "INTERNAL": 500,
     }
 )
 
+# A 421 names the node that serves the tenant, so the proxy can send the request on to it.
+OWNER_HEADER = "PM-Owner"
+
 
 def refusal_headers(exc: PmError) -> dict[str, str]:
     """``Retry-After`` (whole seconds) when a retry is due later, ``WWW-Authenticate`` when a
-    token is missing or refused."""
+    token is missing or refused, the owner node of a tenant served elsewhere."""
     headers: dict[str, str] = {}
+    if isinstance(exc, WrongNode):
+        headers[OWNER_HEADER] = exc.owner
     if isinstance(exc, RateLimited | Unavailable):
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_ms / 1000)))
     if exc.code == "UNAUTHENTICATED":

@@ -1,14 +1,34 @@
 """Every Prometheus metric of the process, defined once. Labels are bounded: operation names,
-route templates, status codes, error codes, fixed kinds; never a user or tenant id."""
+route templates, status codes, error codes, fixed kinds; never a user or tenant id.
+
+With ``pm serve --workers N`` every worker keeps its values in files under
+``PROMETHEUS_MULTIPROC_DIR`` (prometheus_client's multiprocess mode, set up by pm.workers), and
+``exposition`` sums them, so whichever worker answers a scrape reports the whole node; each
+gauge says how its workers' values combine.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 # Tenancy and database
-TENANTS_OPEN = Gauge("pm_tenants_open", "Tenant databases currently open")
+TENANTS_OPEN = Gauge(
+    "pm_tenants_open", "Tenant databases currently open", multiprocess_mode="livesum"
+)
 TENANT_OPENS = Counter("pm_tenant_opens_total", "Tenant databases opened", ["kind"])
 TENANT_OPEN_SECONDS = Histogram(
     "pm_tenant_open_seconds", "Time to open a tenant database", ["kind"], buckets=LATENCY_BUCKETS
@@ -28,6 +48,11 @@ DB_TRANSACTION_SECONDS = Histogram(
 DB_WRITE_WAIT_SECONDS = Histogram(
     "pm_db_write_wait_seconds",
     "Time a command queued for its tenant's writer",
+    buckets=LATENCY_BUCKETS,
+)
+DB_LOCK_WAIT_SECONDS = Histogram(
+    "pm_db_lock_wait_seconds",
+    "Time BEGIN IMMEDIATE waited for the file's write lock (held by another process)",
     buckets=LATENCY_BUCKETS,
 )
 DB_WRITE_TIMEOUTS = Counter(
@@ -55,7 +80,9 @@ BOUND_HITS = Counter(
 RATE_LIMITED = Counter("pm_rate_limited_total", "Requests refused by a rate limit", ["door"])
 
 # WebSocket door
-WS_CONNECTIONS = Gauge("pm_ws_connections", "WebSocket connections open")
+WS_CONNECTIONS = Gauge(
+    "pm_ws_connections", "WebSocket connections open", multiprocess_mode="livesum"
+)
 WS_REFUSED = Counter("pm_ws_refused_total", "WebSocket handshakes refused", ["reason"])
 WS_MESSAGES_IN = Counter("pm_ws_messages_in_total", "Frames received, by payload", ["type"])
 WS_MESSAGES_OUT = Counter("pm_ws_messages_out_total", "Frames sent, by payload", ["type"])
@@ -125,3 +152,36 @@ WEBHOOK_LOOPS = Gauge("pm_webhook_loops", "Webhooks with a delivery loop in this
 TENANT_MIGRATIONS.labels("failed")
 for _door_errors in (HTTP_ERRORS, WS_ERRORS, SERVICE_ERRORS):
     _door_errors.labels("INTERNAL")
+
+# The bus (in-process, or Redis across processes and nodes)
+BUS_CONNECTED = Gauge(
+    "pm_bus_connected",
+    "1 while the bus reaches its peers (always 1 for the in-process bus); of several workers, "
+    "the least connected",
+    multiprocess_mode="livemin",
+)
+BUS_OUTAGES = Counter("pm_bus_outages_total", "Times the Redis bus lost its connection")
+BUS_RESYNCS = Counter(
+    "pm_bus_resyncs_total", "Tenants whose subscribers were told to resync after an outage"
+)
+BUS_GAP_FILLS = Counter(
+    "pm_bus_gap_fills_total", "Change-feed reads that filled a gap between live events"
+)
+BUS_FEED_EVENTS = Counter(
+    "pm_bus_feed_events_total", "Events delivered from the change feed instead of live"
+)
+BUS_PUBLISH_DROPPED = Counter(
+    "pm_bus_publish_dropped_total", "Events never published to Redis (outbox full in an outage)"
+)
+BUS_OUTBOX = Gauge(
+    "pm_bus_outbox", "Messages waiting to be published to Redis", multiprocess_mode="livesum"
+)
+
+
+def exposition() -> bytes:
+    """The text /metrics serves: this process's registry, or every worker's under workers."""
+    if not os.environ.get(MULTIPROCESS_DIR):
+        return bytes(generate_latest(REGISTRY))
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return bytes(generate_latest(registry))

@@ -82,6 +82,17 @@ class ChangeFeedRepository(Repository):
             query = query.where(col(ChangeEvent.payload_name).in_(payload_names))
         return list(self._session.exec(query.order_by(col(ChangeEvent.seq)).limit(limit)).all())
 
+    def every_after(self, since_seq: int, limit: int) -> list[ChangeEvent]:
+        """Every project's events after ``since_seq``, in order (the bus fills gaps with them)."""
+        return list(
+            self._session.exec(
+                select(ChangeEvent)
+                .where(col(ChangeEvent.seq) > since_seq)
+                .order_by(col(ChangeEvent.seq))
+                .limit(limit)
+            ).all()
+        )
+
     def sweep(self, *, older_than: int, keeping_from_seq: int) -> int:
         """Delete events before the instant ``older_than``, sparing seq ``keeping_from_seq`` and
         later; how many went."""

@@ -8,8 +8,9 @@ span, metrics, log line) and the routes. Routes take what they need as typed dep
 from __future__ import annotations
 
 from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from pm.observability import metrics
 from pm.rest.errors import install_error_handlers
 from pm.rest.observe import ObserveRequests
 from pm.rest.routes import router
@@ -25,4 +26,4 @@ def install_rest(app: FastAPI, components: Components) -> None:
 
 async def prometheus_metrics() -> Response:
     """Prometheus exposition of every metric of the process (pm.observability.metrics)."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

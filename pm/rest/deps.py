@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from pm.doorkit.asgi import pm_app
 from pm.doorkit.caller import caller_context
+from pm.doorkit.tenant_route import check_route
 from pm.errors import Unauthenticated
 from pm.observability.logging import update_bound
 from pm.rest.observe import message_id_of
@@ -43,6 +44,7 @@ async def _caller(
     if credentials is None:
         raise Unauthenticated("a bearer token is required")
     principal = app.components.verifier.verify(credentials.credentials)
+    check_route(request.scope, principal)
     update_bound(tenant=principal.tenant_id, user=principal.user_id)
     app.user_limiter.charge(principal.tenant_id, principal.user_id, door="rest")
     ctx = caller_context(principal, message_id=message_id_of(request.scope))

@@ -26,8 +26,7 @@ class Changes:
     has_more: bool
 
 
-def event_of(row: ChangeEvent) -> Event:
-    """A stored event, as it went live."""
+def to_event(row: ChangeEvent) -> Event:
     assert row.seq is not None
     return Event(
         seq=row.seq,
@@ -70,7 +69,7 @@ def get_changes(
         raise ResyncRequired("events after since_seq are past retention; reload the project")
     rows = read.feed.after(since_seq, projects, bound + 1)
     has_more = len(rows) > bound
-    events = [event_of(row) for row in rows[:bound]]
+    events = [to_event(row) for row in rows[:bound]]
     return Changes(
         events=events, as_of_seq=events[-1].seq if has_more else as_of, has_more=has_more
     )

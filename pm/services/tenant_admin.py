@@ -1,5 +1,5 @@
 """Operator work on whole tenant files, for ``pm tenants``: list, create, migrate, back up, count,
-and look at a tenant's webhooks.
+move out of this node and into another (pm.tenancy.moves), and look at a tenant's webhooks.
 
 The command-line door calls these; the files, their migrations and their copies are the tenancy
 layer's, so this module only puts the operator's requests into its terms.
@@ -14,6 +14,7 @@ from pm.repositories import Repositories
 from pm.services.webhooks import WebhookView, webhook_rows_of
 from pm.tenancy.backup import PAGES_PER_STEP, BackupRefused, BackupResult, backup_tenant
 from pm.tenancy.manager import TenantConnectionManager
+from pm.tenancy.moves import MoveRefused, fence, place, unfence
 from pm.tenancy.stats import TenantStats, collect_stats
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "BackupRefused",
     "BackupResult",
     "MigrationFailure",
+    "MoveRefused",
     "TenantAdmin",
     "TenantStats",
 ]
@@ -84,3 +86,26 @@ class TenantAdmin:
     def stats(self) -> list[TenantStats]:
         """Every tenant's figures, read without writing or creating anything."""
         return collect_stats(self._tenants.config.tenants_root, self.tenant_ids())
+
+    def move_out(self, tenant_id: str, to_node: str, dest: Path) -> BackupResult:
+        """Fence the tenant here (no write lands after this) and copy it to ``dest`` for
+        ``to_node``; if the copy fails the fence is lifted and the tenant stays here."""
+        placement = self._tenants.config.placement
+        if to_node not in placement.nodes:
+            raise MoveRefused(f"{to_node} is not a node of PM_NODES ({', '.join(placement.nodes)})")
+        if to_node == placement.node_id:
+            raise MoveRefused(f"tenant {tenant_id} is already on {to_node}")
+        busy = self._tenants.config.pragmas.busy_timeout_ms
+        source = fence(self._tenants.config.tenants_root, tenant_id, busy_timeout_ms=busy)
+        try:
+            result = self.backup(tenant_id, dest, force=False, pages_per_step=PAGES_PER_STEP)
+            unfence(result.path, busy_timeout_ms=busy)
+        except BaseException:
+            unfence(source, busy_timeout_ms=busy)
+            raise
+        return result
+
+    def move_in(self, tenant_id: str, copy: Path) -> Path:
+        """Place a copy made by ``move_out`` as this node's tenant file."""
+        busy = self._tenants.config.pragmas.busy_timeout_ms
+        return place(self._tenants.config.tenants_root, tenant_id, copy, busy_timeout_ms=busy)

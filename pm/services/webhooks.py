@@ -34,7 +34,7 @@ from pm.domain.events import Event, Outcome
 from pm.domain.models import Webhook, WebhookDelivery
 from pm.errors import Forbidden, NotFound, ValidationFailed
 from pm.repositories import Repositories
-from pm.services.changes import event_of
+from pm.services.changes import to_event
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import project_role, require_project
 from pm.services.kernel.ids import new_id
@@ -333,7 +333,7 @@ def due_deliveries(repos: Repositories, *, webhook_id: str, limit: int) -> Targe
     rows = repos.feed.matching_after(
         hook.cursor_seq, _covered_projects(repos, hook), json.loads(hook.event_types), limit
     )
-    return Target(hook.id, hook.url, hook.secret, [event_of(row) for row in rows])
+    return Target(hook.id, hook.url, hook.secret, [to_event(row) for row in rows])
 
 
 def _covered_projects(repos: Repositories, hook: Webhook) -> list[str]:

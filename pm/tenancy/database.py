@@ -3,18 +3,23 @@
 The pysqlite driver's own transaction handling is switched off (``isolation_level=None``) so that
 we emit ``BEGIN IMMEDIATE`` on the writer (the write lock is taken at the start, so a transaction
 never fails half-way with ``database is locked``) and a deferred ``BEGIN`` on readers (a WAL
-snapshot for the whole query).
+snapshot for the whole query). With several processes on one file (``pm serve --workers``) the
+writer's ``BEGIN IMMEDIATE`` waits, up to ``busy_timeout``, for another process's write to end:
+that wait is measured (``pm_db_lock_wait_seconds``).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import QueuePool, StaticPool
+
+from pm.observability import metrics
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,10 @@ def _engine(path: Path, pragmas: Pragmas, *, read_only: bool, pool_size: int) ->
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        started = time.perf_counter()
         conn.exec_driver_sql(begin)
+        if not read_only:  # the wait for another process's write lock (SQLite's busy_timeout)
+            metrics.DB_LOCK_WAIT_SECONDS.observe(time.perf_counter() - started)
 
     return engine
 

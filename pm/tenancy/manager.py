@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from filelock import FileLock
+from filelock import Timeout as LockTimeout
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -33,6 +35,8 @@ from pm.observability import metrics
 from pm.tenancy.database import Pragmas, reader_engine, writer_engine
 from pm.tenancy.ids import tenant_db_path, validate_tenant_id
 from pm.tenancy.migrations import Migrator
+from pm.tenancy.moves import TenantMovedAway, refuse_if_moved
+from pm.tenancy.placement import Placement
 from pm.tenancy.write_queue import WriteQueue
 
 T = TypeVar("T")
@@ -48,6 +52,13 @@ def _is_busy(exc: OperationalError) -> bool:
 
 def _probe_write(session: Session) -> None:
     session.connection().execute(text("PRAGMA user_version = 1"))
+
+
+def _unless_moved(fn: SessionFn[T], session: Session) -> T:
+    driver = session.connection().connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    refuse_if_moved(driver)
+    return fn(session)
 
 
 class TenantClosed(Exception):
@@ -69,6 +80,10 @@ class TenancyConfig:
     write_timeout_seconds: float = 10.0
     auto_provision: bool = True
     pragmas: Pragmas = field(default_factory=Pragmas)
+    # How long an open waits for another process migrating the same file (pm.tenancy.migrations)
+    migration_lock_seconds: float = 60.0
+    # Which tenants this node serves (a cluster: PM_NODE_ID, PM_NODES); all of them by default
+    placement: Placement = field(default_factory=Placement)
 
 
 class Tenant:
@@ -111,9 +126,10 @@ class Tenant:
             self._manager._exit(self)
 
     def write_sync(self, fn: SessionFn[T]) -> T:
-        """The synchronous core of ``write``, for worker threads and command-line tools."""
+        """The synchronous core of ``write``, for worker threads and command-line tools. Each
+        write first checks, under the write lock, that the file was not moved away."""
         with self._write_thread_lock:
-            return self._transact(self._writer, fn, "write")
+            return self._transact(self._writer, functools.partial(_unless_moved, fn), "write")
 
     def read_sync(self, fn: SessionFn[T]) -> T:
         return self._transact(self._readers, fn, "read")
@@ -164,8 +180,10 @@ class TenantConnectionManager:
     # -- public API -----------------------------------------------------------------------
 
     async def get(self, tenant_id: str) -> Tenant:
-        """The open tenant, opening (and migrating) it on first use."""
+        """The open tenant, opening (and migrating) it on first use; refused (WRONG_NODE) when
+        another node of the cluster serves it."""
         validate_tenant_id(tenant_id)
+        self.config.placement.require_here(tenant_id)
         with self._lock:
             tenant = self._open.get(tenant_id)
             if tenant is not None:
@@ -181,6 +199,10 @@ class TenantConnectionManager:
             pending.add_done_callback(lambda _f: self._pending.pop(tenant_id, None))
         return await asyncio.shield(pending)
 
+    def require_here(self, tenant_id: str) -> None:
+        """Refuse (WRONG_NODE) a tenant that another node of the cluster serves."""
+        self.config.placement.require_here(validate_tenant_id(tenant_id))
+
     async def write(self, tenant_id: str, fn: SessionFn[T]) -> T:
         """Open the tenant if needed and run ``fn`` as one write transaction."""
         while True:
@@ -189,6 +211,9 @@ class TenantConnectionManager:
                 return await tenant.write(fn)
             except TenantClosed:
                 continue
+            except TenantMovedAway:
+                self.require_here(tenant_id)  # WRONG_NODE once the new owner is known here
+                raise
 
     async def read(self, tenant_id: str, fn: SessionFn[T]) -> T:
         while True:
@@ -199,8 +224,11 @@ class TenantConnectionManager:
                 continue
 
     def open_sync(self, tenant_id: str, *, create: bool | None = None) -> Tenant:
-        """Open a tenant from any thread. ``create`` overrides ``auto_provision``."""
+        """Open a tenant from any thread. ``create`` overrides ``auto_provision`` (an operator's
+        or the readiness probe's explicit open, which placement does not refuse)."""
         validate_tenant_id(tenant_id)
+        if create is None:
+            self.config.placement.require_here(tenant_id)
         with self._lock:
             tenant = self._open.get(tenant_id)
             if tenant is not None:
@@ -336,7 +364,7 @@ class TenantConnectionManager:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = writer_engine(path, self.config.pragmas)
         try:
-            kind = self._migrate_if_needed(writer, tenant_id)
+            kind = self._migrate_if_needed(writer, path)
         except Exception:
             writer.dispose()
             raise
@@ -345,12 +373,32 @@ class TenantConnectionManager:
         metrics.TENANT_OPEN_SECONDS.labels(kind).observe(time.perf_counter() - started)
         return Tenant(tenant_id, path, writer, readers, self)
 
-    def _migrate_if_needed(self, writer: Engine, tenant_id: str) -> str:
+    def _migrate_if_needed(self, writer: Engine, path: Path) -> str:
+        """Already at head: nothing to do (the common case, no lock). Otherwise migrate under a
+        file lock beside the database, so that of several processes opening a new tenant at
+        once (workers sharing a data directory) one migrates and seeds it and the others find
+        it at head; within one process the opening lock already lets only one thread here."""
+        if self._at_head(writer):
+            return "warm"
+        lock = FileLock(path.with_name(path.name + ".migrate.lock"))
+        try:
+            with lock.acquire(timeout=self.config.migration_lock_seconds):
+                return self._migrate_locked(writer)
+        except LockTimeout:
+            raise Unavailable("the tenant is being migrated by another process; retry") from None
+
+    def _at_head(self, writer: Engine) -> bool:
+        with writer.connect() as conn:
+            current = self.migrator.current_revision(conn)
+            conn.rollback()
+        return current == self.migrator.head
+
+    def _migrate_locked(self, writer: Engine) -> str:
         with writer.connect() as conn:
             current = self.migrator.current_revision(conn)
             conn.rollback()
             if current == self.migrator.head:
-                return "warm"
+                return "warm"  # another process migrated it while this one waited
             started = time.perf_counter()
             try:
                 self.migrator.bring_to_head(conn)

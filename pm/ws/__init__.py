@@ -15,7 +15,7 @@ def install_ws(app: FastAPI, components: Components) -> WsState:
     """Route ``/ws``, feed the hub from the bus, and drain the sockets at shutdown."""
     settings = components.settings
     state = WsState(
-        hub=Hub(),
+        hub=Hub(components.bus),
         caps=ConnectionCaps(
             total=settings.ws_max_connections,
             per_tenant=settings.ws_max_connections_per_tenant,
@@ -23,7 +23,6 @@ def install_ws(app: FastAPI, components: Components) -> WsState:
         ),
         rate=settings.ws_rate_limit,
     )
-    components.bus.subscribe(state.hub.publish)
     components.lifecycle.on_drain(state.drain)
 
     async def websocket_endpoint(websocket: WebSocket) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from typing import Any
@@ -25,8 +26,9 @@ from starlette.websockets import WebSocketDisconnect
 
 from pm.auth import Principal
 from pm.doorkit.caller import caller_context
-from pm.doorkit.statuses import HTTP_STATUS
-from pm.errors import InvalidMessage, PmError, RateLimited, Unauthenticated
+from pm.doorkit.statuses import HTTP_STATUS, OWNER_HEADER
+from pm.doorkit.tenant_route import check_route
+from pm.errors import Forbidden, InvalidMessage, PmError, RateLimited, Unauthenticated, WrongNode
 from pm.observability import metrics
 from pm.observability.logging import bind_request, update_bound
 from pm.observability.tracing import Tracing, request_attributes
@@ -36,7 +38,7 @@ from pm.services.kernel.runner import ServiceRunner
 from pm.wiring import Components
 from pm.ws.codec import REQUEST_PAYLOADS, Encoding, decode, encode, request_args
 from pm.ws.dispatch import DISPATCH
-from pm.ws.hub import Hub
+from pm.ws.hub import MOVED_CLOSE, Hub
 from pm.ws.origin import origin_allowed
 from pm.ws.state import WsState
 
@@ -245,6 +247,8 @@ class Connection:
         except PmError as exc:
             metrics.WS_ERRORS.labels(exc.code).inc()
             await self._send(error_envelope(message_id, exc), "error")
+            if isinstance(exc, WrongNode):  # the tenant moved: reconnect through the proxy
+                self.close_soon(*MOVED_CLOSE)
             return exc.code
         finally:
             metrics.WS_MESSAGES_IN.labels(kind).inc()  # undecodable frames count as "invalid"
@@ -285,8 +289,8 @@ class Connection:
     async def subscribe(self, ctx: RequestContext, message_id: str, project_ids: list[str]) -> None:
         """Register with the hub before the current seq is read, so no event falls between the
         feed the client holds and the live events that follow."""
-        self._hub.begin(self, project_ids)
         try:
+            await self._hub.begin(self, project_ids)
             seq = await self.services.query(ctx, subscribe_projects, project_ids=project_ids)
         except BaseException:
             self._hub.cancel(self, project_ids)
@@ -329,11 +333,19 @@ def _credentials(websocket: WebSocket) -> tuple[str, Encoding | None, str | None
     return token, None, None
 
 
-async def _deny(websocket: WebSocket, code: str, message: str, reason: str) -> None:
-    """Refuse the upgrade with the HTTP status of ``code`` and the JSON error body."""
+async def _deny(
+    websocket: WebSocket, code: str, message: str, reason: str, owner: str | None = None
+) -> None:
+    """Refuse the upgrade with the HTTP status of ``code`` and the JSON error body (a 421 names
+    the node that serves the tenant, in the body and in a header the proxy follows)."""
     metrics.WS_REFUSED.labels(reason).inc()
-    body = {"error": {"code": code, "message": message, "field": None}}
-    await websocket.send_denial_response(JSONResponse(body, status_code=HTTP_STATUS[code]))
+    body: dict[str, Any] = {"error": {"code": code, "message": message, "field": None}}
+    headers = None
+    if owner is not None:
+        body["error"]["owner"] = owner
+        headers = {OWNER_HEADER: owner}
+    response = JSONResponse(body, status_code=HTTP_STATUS[code], headers=headers)
+    await websocket.send_denial_response(response)
 
 
 async def serve_socket(websocket: WebSocket, components: Components, state: WsState) -> None:
@@ -350,7 +362,8 @@ async def serve_socket(websocket: WebSocket, components: Components, state: WsSt
     token, encoding, subprotocol = _credentials(websocket)
     try:
         principal = components.verifier.verify(token)
-    except Unauthenticated as exc:
+        check_route(websocket.scope, principal)
+    except (Unauthenticated, Forbidden) as exc:
         await _deny(websocket, exc.code, exc.message, "unauthenticated")
         return
     refusal = state.caps.refusal(principal.tenant_id, principal.user_id)
@@ -361,12 +374,16 @@ async def serve_socket(websocket: WebSocket, components: Components, state: WsSt
     try:
         await components.services.touch_user(caller_context(principal))
     except PmError as exc:
-        await _deny(websocket, exc.code, exc.message, "tenant")
+        owner = exc.owner if isinstance(exc, WrongNode) else None
+        await _deny(websocket, exc.code, exc.message, "tenant", owner)
         return
     state.caps.acquire(principal.tenant_id, principal.user_id)
     metrics.WS_CONNECTIONS.inc()
     try:
-        await websocket.accept(subprotocol=subprotocol)
+        # With several workers, the handshake names the one serving the socket (its pid, as in
+        # the logs), so an operator or a test can tell where a socket lives.
+        headers = [(b"pm-worker", str(os.getpid()).encode())] if settings.workers > 1 else None
+        await websocket.accept(subprotocol=subprotocol, headers=headers)
         connection = Connection(websocket, principal, encoding, components, state)
         state.track(connection)
         try:

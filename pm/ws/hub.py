@@ -1,10 +1,17 @@
 """The hub: which connection views which project, fan-out of committed events, presence.
 
-Events come from the bus after commit. Each is encoded at most once per encoding and queued on
-every subscriber of its project in its tenant except the connection that made the change (it
-gets the response instead). A subscription starts "pending" until the connection has read the
-tenant's current seq: events committed before that point are left to GetChanges, later ones are
-delivered live, so between the feed and live events nothing is missed and nothing repeats.
+Events come from the bus after commit (from this process or, with Redis, from any). Each is
+encoded at most once per encoding and queued on every subscriber of its project in its tenant
+except the connection that made the change (it gets the response instead). A subscription
+starts "pending" until the connection has read the tenant's current seq: events committed
+before that point are left to GetChanges, later ones are delivered live, so between the feed
+and live events nothing is missed and nothing repeats.
+
+The bus listens to a tenant for as long as a connection here subscribes to one of its projects
+(``Bus.watch``: it is listening before the subscription reads its seq), and presence is the
+union of every process's viewers (``Bus.share_presence``). When the bus says live events of a
+tenant were interrupted, each of its subscribers here gets ``Error{RESYNC_REQUIRED}`` (message
+id empty) and catches up with GetChanges from the last seq it saw.
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ import time
 from collections import defaultdict
 from typing import Any, Protocol
 
+from pm.bus.base import Bus
 from pm.domain.events import Event
 from pm.doorkit.events import event_envelope
+from pm.errors import ResyncRequired
 from pm.observability import metrics
 from pm.ws.codec import Encoding, encode
 
@@ -29,6 +38,8 @@ class Subscriber(Protocol):
 
     def enqueue(self, frame: str | bytes, payload_name: str) -> None: ...
 
+    def close_soon(self, code: int, reason: str) -> None: ...
+
 
 class _Subscription:
     __slots__ = ("floor", "pending")
@@ -38,17 +49,27 @@ class _Subscription:
         self.pending: list[Event] = []
 
 
+MOVED_CLOSE = (1012, "the tenant moved: reconnect and resync with GetChanges")
+RESYNC_MESSAGE = "live events were interrupted: catch up with GetChanges from your last seq"
+
+
 class Hub:
-    def __init__(self) -> None:
+    def __init__(self, bus: Bus) -> None:
+        self._bus = bus
         self._subs: dict[Key, dict[Subscriber, _Subscription]] = defaultdict(dict)
         self._presence_sent: dict[Key, tuple[str, ...]] = {}  # the users last announced
+        bus.subscribe(self.publish)
+        bus.listen(self)
 
     # -- subscriptions ----------------------------------------------------------------------
 
-    def begin(self, conn: Subscriber, project_ids: list[str]) -> None:
+    async def begin(self, conn: Subscriber, project_ids: list[str]) -> None:
         """Register before the current seq is read, so no event can fall in between."""
         for project_id in project_ids:
-            self._subs[(conn.tenant_id, project_id)].setdefault(conn, _Subscription())
+            subs = self._subs[(conn.tenant_id, project_id)]
+            if conn not in subs:
+                subs[conn] = _Subscription()
+                await self._bus.watch(conn.tenant_id)
 
     def confirm(self, conn: Subscriber, project_ids: list[str], current_seq: int) -> None:
         """The client now holds ``current_seq``: release later events held while pending."""
@@ -69,6 +90,7 @@ class Hub:
             subs = self._subs.get((conn.tenant_id, project_id))
             if subs is not None and subs.get(conn) is not None and subs[conn].floor is None:
                 del subs[conn]
+                self._bus.unwatch(conn.tenant_id)
                 if not subs:
                     del self._subs[(conn.tenant_id, project_id)]
 
@@ -78,6 +100,7 @@ class Hub:
             subs = self._subs.get(key)
             if subs is None or subs.pop(conn, None) is None:
                 continue
+            self._bus.unwatch(conn.tenant_id)
             if not subs:
                 del self._subs[key]
             self._presence(conn.tenant_id, project_id)
@@ -91,6 +114,31 @@ class Hub:
 
     def subscribed(self, conn: Subscriber) -> list[str]:
         return [p for (t, p), subs in self._subs.items() if t == conn.tenant_id and conn in subs]
+
+    # -- what the bus tells (BusListener) ----------------------------------------------------
+
+    def presence_changed(self, tenant_id: str, project_id: str) -> None:
+        self._presence(tenant_id, project_id)
+
+    def moved(self, tenant_id: str) -> None:
+        for conn in {c for (t, _p), subs in self._subs.items() if t == tenant_id for c in subs}:
+            conn.close_soon(*MOVED_CLOSE)
+
+    def resync(self, tenant_id: str) -> None:
+        conns = {conn for (t, _p), subs in self._subs.items() if t == tenant_id for conn in subs}
+        if not conns:
+            return
+        envelope = {
+            "message_id": "",
+            "sent_at_ms": int(time.time() * 1000),
+            "error": {"code": ResyncRequired.code, "message": RESYNC_MESSAGE, "field": None},
+        }
+        frames: dict[Encoding, str | bytes] = {}
+        for conn in conns:
+            frame = frames.get(conn.encoding)
+            if frame is None:
+                frame = frames[conn.encoding] = encode(envelope, conn.encoding)
+            conn.enqueue(frame, "error")
 
     # -- fan-out ----------------------------------------------------------------------------
 
@@ -134,7 +182,8 @@ class Hub:
         key = (tenant_id, project_id)
         subs = self._subs.get(key, {})
         viewers = [conn for conn, sub in subs.items() if sub.floor is not None]
-        users = tuple(sorted({conn.user_id for conn in viewers}))
+        here = frozenset(conn.user_id for conn in viewers)
+        users = tuple(sorted(self._bus.share_presence(tenant_id, project_id, here)))
         changed = self._presence_sent.get(key) != users
         if users:
             self._presence_sent[key] = users

@@ -30,6 +30,6 @@ def published() -> list[tuple[str, Event]]:
 async def runner(
     settings: Settings, manager: TenantConnectionManager, published: list[tuple[str, Event]]
 ) -> AsyncIterator[ServiceRunner]:
-    bus = build_bus(settings)
+    bus = build_bus(settings, manager)
     bus.subscribe(lambda tenant, event: published.append((tenant, event)))
     yield build_services(settings, manager, bus)

@@ -104,7 +104,7 @@ async def test_a_lazily_migrated_file_is_searchable_and_keeps_its_index(
 ) -> None:
     _file_at_0001(settings)
     tenants = build_tenants(settings)
-    runner = build_services(settings, tenants, build_bus(settings))
+    runner = build_services(settings, tenants, build_bus(settings, tenants))
     try:
 
         async def titles(query: str) -> list[str]:

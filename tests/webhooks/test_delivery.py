@@ -35,7 +35,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @contextlib.contextmanager
 def served(data_dir: Path, port: int | None = None, **settings: str) -> Iterator[ServeProcess]:
-    with pm_serve(data_dir, port, **{**FAST_RETRIES, **settings}) as server:
+    with pm_serve(data_dir, port=port, **{**FAST_RETRIES, **settings}) as server:
         yield server
 
 

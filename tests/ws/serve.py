@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,9 +43,12 @@ def _wait_until_listening(server: ServeProcess, timeout: float = 20) -> None:
 
 
 @contextlib.contextmanager
-def pm_serve(data_dir: Path, port: int | None = None, **settings: str) -> Iterator[ServeProcess]:
-    """``settings`` are PM_* variables without the prefix: ``ws_rate_limit="10/second"``.
-    ``port``: a free one unless given (a restart on the same data reuses the port)."""
+def pm_serve(
+    data_dir: Path, *args: str, port: int | None = None, **settings: str
+) -> Iterator[ServeProcess]:
+    """``args`` go after ``pm serve`` (``"--workers", "2"``); ``settings`` are PM_* variables
+    without the prefix: ``ws_rate_limit="10/second"``. ``port``: a free one unless given (a
+    restart on the same data reuses the port)."""
     port = port or free_port()
     env = {
         **os.environ,
@@ -55,9 +59,13 @@ def pm_serve(data_dir: Path, port: int | None = None, **settings: str) -> Iterat
         **{f"PM_{name.upper()}": value for name, value in settings.items()},
     }
     pm = Path(sys.executable).parent / "pm"
-    log_path = data_dir.parent / "pm-serve.log"
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir.parent / f"pm-serve-{port}.log"
     with log_path.open("wb") as log:
-        process = subprocess.Popen([str(pm), "serve"], env=env, stderr=log)
+        # A session of its own: workers are its children, and the group is killed at the end.
+        process = subprocess.Popen(
+            [str(pm), "serve", *args], env=env, stderr=log, start_new_session=True
+        )
     server = ServeProcess(process, port, data_dir, log_path)
     try:
         _wait_until_listening(server)
@@ -66,3 +74,5 @@ def pm_serve(data_dir: Path, port: int | None = None, **settings: str) -> Iterat
         if process.poll() is None:
             process.kill()
         process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # workers a killed supervisor left behind

@@ -306,26 +306,24 @@ async def test_slow_consumer_is_closed_1013_and_others_keep_up(tmp_path: Path) -
                 created += payload(frame)[0] == "work_item_created"
             return created
 
-        async def slow_learns_1013() -> float:
+        async def slow_learns_1013() -> None:
             """Once the server drops `slow`, it reads again: the close frame waits behind the
-            frames already buffered, and says 1013."""
+            frames already buffered, and says 1013. (The wait is a guard against hanging, not
+            a speed figure: how soon the drop comes is the benchmark's business.)"""
             dropped_before = _dropped_consumers()
-            started = time.monotonic()
-            while _dropped_consumers() == dropped_before:
-                await asyncio.sleep(0.02)
-            dropped_after = time.monotonic() - started
+            async with asyncio.timeout(120):
+                while _dropped_consumers() == dropped_before:
+                    await asyncio.sleep(0.02)
             with pytest.raises(ConnectionClosed) as caught:
                 while True:
                     await slow.recv(timeout=10)
             assert caught.value.rcvd is not None and caught.value.rcvd.code == 1013
-            return dropped_after
 
         # Real clients read while they write; only `slow` stops reading, until it is dropped.
-        _, created, received, dropped_after = await asyncio.gather(
+        _, created, received, _ = await asyncio.gather(
             send_all(), count_created(writer), count_created(fast), slow_learns_1013()
         )
         assert (created, received) == (1000, 1000)
-        assert dropped_after < 5
     finally:
         for client in (writer, fast, slow):
             await client.close()

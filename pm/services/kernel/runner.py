@@ -165,7 +165,10 @@ class ServiceRunner:
         await self.tenants.check_writable(READINESS_TENANT)
 
     async def touch_user(self, ctx: RequestContext) -> None:
-        """Upsert the caller from its token claims, once per process per claim set."""
+        """Upsert the caller from its token claims, once per process per claim set. Every door
+        calls it first, so a tenant served by another node is refused here (WRONG_NODE) even
+        when the caller is already known."""
+        self.tenants.require_here(ctx.tenant_id)
         key = (ctx.tenant_id, ctx.user_id, ctx.email, ctx.name)
         if key in self._known_users:
             self._known_users.move_to_end(key)
