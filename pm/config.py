@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     webhook_retry_max_seconds: float = Field(default=600.0, gt=0)
     webhook_disable_after_failures: int = Field(default=20, ge=1)
     webhook_max_response_bytes: int = Field(default=4096, ge=0, le=1024 * 1024)
+    # One process per data folder delivers (the holder of webhooks.lock); it re-reads a
+    # webhook's due events this often even unwoken (commits of other workers), and looks for
+    # webhooks made on other workers this often.
+    webhook_poll_seconds: float = Field(default=5.0, gt=0)
+    webhook_rescan_seconds: float = Field(default=60.0, gt=0)
 
     @classmethod
     def settings_customise_sources(

@@ -8,7 +8,11 @@ between receivers' answers and their record (at most a batch, ``webhook_batch``;
 delivery carries the event's id as ``webhook-id``, so receivers can deduplicate). One write
 per batch lets a webhook that fell behind catch up faster than events arrive.
 
-Loops wake when the bus brings a committed event of their tenant; a loop never holds a
+One process per data folder delivers: the holder of ``webhooks.lock`` there (with ``pm serve
+--workers N`` the others stand by and take over if it ends). Loops wake when the bus brings a
+committed event of their tenant, and read their due events every ``webhook_poll_seconds``
+anyway (a commit of another worker may not come by this process's bus); the holder looks
+for webhooks made on other workers every ``webhook_rescan_seconds``. A loop never holds a
 transaction while it waits for a receiver, and each waits for its own receiver only, so a slow
 or hanging receiver delays neither commits nor other webhooks. At most
 ``webhook_concurrency`` posts are in flight in the process, each bounded by
@@ -27,6 +31,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
+from filelock import FileLock
+from filelock import Timeout as LockTimeout
 
 from pm.config import Settings
 from pm.domain.events import Event
@@ -74,6 +80,7 @@ class Deliverer:
         self._posts = asyncio.Semaphore(settings.webhook_concurrency)
         self._client: httpx.AsyncClient | None = None
         self._resume: asyncio.Task[None] | None = None
+        self._lock = FileLock(settings.data_dir / "webhooks.lock", thread_local=False)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -89,7 +96,7 @@ class Deliverer:
             limits=httpx.Limits(max_connections=self.settings.webhook_concurrency),
         )
         self.services.bus.subscribe(self.on_event)
-        self._resume = asyncio.create_task(self._resume_all())
+        self._resume = asyncio.create_task(self._hold_and_scan())
         try:
             yield
         finally:
@@ -107,21 +114,45 @@ class Deliverer:
             self._loops.clear()
             metrics.WEBHOOK_LOOPS.set(0)
             await self._client.aclose()
+            if self._lock.is_locked:
+                self._lock.release()
 
     def on_event(self, tenant_id: str, event: Event) -> None:
         """Bus subscriber: a change to the tenant's webhooks refreshes its loops; any other
-        event wakes them (learning the tenant's webhooks first, once)."""
+        event wakes them (learning the tenant's webhooks first, once). A process that does not
+        hold the lock delivers nothing."""
+        if not self.holds_lock:
+            return
         if event.project_id == TENANT_WIDE or tenant_id not in self._checked:
             self._refresh_soon(tenant_id)
             return
         for loop in self._loops.get(tenant_id, {}).values():
             loop.wake.set()
 
-    async def _resume_all(self) -> None:
-        """Webhooks with deliveries due from before this process started."""
-        for tenant_id in self.services.tenant_ids_on_disk():
-            if tenant_id not in self._checked:
+    async def _hold_and_scan(self) -> None:
+        """Hold the lock (tried every poll period, never blocking the loop), then look at every
+        tenant on disk for webhooks with deliveries due; with several workers, again every
+        rescan period (webhooks made on another worker come by its bus, not this one's)."""
+        # a file lock has no event to wait on: try it again each poll period
+        while not self._try_lock():  # noqa: ASYNC110
+            await asyncio.sleep(self.settings.webhook_poll_seconds)
+        while True:
+            for tenant_id in self.services.tenant_ids_on_disk():
                 await self._refresh(tenant_id)
+            if self.settings.workers == 1:
+                return
+            await asyncio.sleep(self.settings.webhook_rescan_seconds)
+
+    @property
+    def holds_lock(self) -> bool:
+        return self._lock.is_locked
+
+    def _try_lock(self) -> bool:
+        try:
+            self._lock.acquire(timeout=0)
+        except LockTimeout:
+            return False
+        return True
 
     def _refresh_soon(self, tenant_id: str) -> None:
         if tenant_id not in self._refreshing:
@@ -177,7 +208,9 @@ class Deliverer:
             if target is None:
                 return  # deleted or turned off
             if not target.events:
-                await loop.wake.wait()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.settings.webhook_poll_seconds):
+                        await loop.wake.wait()
                 continue
             if not await self._deliver_batch(tenant_id, target):
                 return

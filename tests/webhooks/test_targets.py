@@ -3,7 +3,9 @@ and the request is pinned to the address that was checked."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +62,32 @@ def test_backoff_doubles_with_jitter_up_to_its_cap() -> None:
         waits = [backoff_seconds(failures, base=1.0, cap=10.0) for _ in range(50)]
         assert all(low <= wait <= high for wait in waits)
         assert len(set(waits)) > 1  # jittered
+
+
+async def test_one_deliverer_per_data_folder_holds_the_lock(tmp_path: Path) -> None:
+    """Two processes' deliverers on one folder (workers): the second delivers nothing until
+    the first lets go."""
+    from pm.config import load_settings
+    from pm.webhooks.deliverer import Deliverer
+    from pm.wiring import build_components
+
+    settings = load_settings(
+        data_dir=tmp_path / "data", jwt_secret="x" * 40, webhook_poll_seconds=0.05
+    )
+    first, second = (build_components(settings) for _ in range(2))
+    a, b = Deliverer(first.services, settings), Deliverer(second.services, settings)
+    try:
+        async with a.running():
+            async with asyncio.timeout(30):
+                while not a.holds_lock:
+                    await asyncio.sleep(0.01)
+            async with b.running():
+                await asyncio.sleep(0.2)  # several of b's polls
+                assert a.holds_lock and not b.holds_lock
+        async with b.running():
+            async with asyncio.timeout(30):
+                while not b.holds_lock:
+                    await asyncio.sleep(0.01)
+    finally:
+        first.tenants.close()
+        second.tenants.close()
