@@ -41,8 +41,12 @@ def create_app(components: Components) -> PmApp:
         finally:
             await components.stop()
 
+    docs = components.settings.api_docs  # off: no /docs, /redoc, /openapi.json
     app = PmApp(
         components,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
         title="pm",
         version="0.1.0",
         summary="Agile project board: live WebSocket collaboration and a read API for LLM agents.",

@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from pm.errors import PmError, RateLimited, Unavailable, WrongNode
+from pm.errors import PmError, QuotaExceeded, RateLimited, Unavailable, WrongNode
 
 HTTP_STATUS: Mapping[str, int] = MappingProxyType(
     {
@@ -24,6 +24,7 @@ HTTP_STATUS: Mapping[str, int] = MappingProxyType(
         "INVALID_MESSAGE": 400,
         "RESYNC_REQUIRED": 410,
         "UNAVAILABLE": 503,
+        "QUOTA_EXCEEDED": 429,
         "WRONG_NODE": 421,
         "INTERNAL": 500,
     }
@@ -34,12 +35,13 @@ OWNER_HEADER = "PM-Owner"
 
 
 def refusal_headers(exc: PmError) -> dict[str, str]:
-    """``Retry-After`` (whole seconds) when a retry is due later, ``WWW-Authenticate`` when a
-    token is missing or refused, the owner node of a tenant served elsewhere."""
+    """``Retry-After`` (whole seconds) when a retry is due later (none for a budget that waiting
+    won't refill), ``WWW-Authenticate`` when a token is missing or refused, the owner node of a
+    tenant served elsewhere."""
     headers: dict[str, str] = {}
     if isinstance(exc, WrongNode):
         headers[OWNER_HEADER] = exc.owner
-    if isinstance(exc, RateLimited | Unavailable):
+    if isinstance(exc, RateLimited | Unavailable | QuotaExceeded) and exc.retry_after_ms:
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_ms / 1000)))
     if exc.code == "UNAUTHENTICATED":
         headers["WWW-Authenticate"] = "Bearer"

@@ -75,7 +75,7 @@ class SearchFilters:
 class Hit:
     work_item_id: str
     rank: float  # bm25: lower is better
-    snippet: str
+    doc_id: int  # the item's best row of the index (its snippet comes from it)
 
 
 def ranked_sql(filters: SearchFilters, *, after: bool) -> tuple[str, list[object]]:
@@ -124,12 +124,15 @@ class SearchRepository(Repository):
         after: tuple[float, str] | None = None,
     ) -> list[Hit]:
         """Items matching ``match`` (an ``fts_query``) under ``filters``, best first, after the
-        key ``(rank, id)``, each with the snippet of its best row."""
+        key ``(rank, id)``: their keys only (the caller reads the rows it keeps, then their
+        snippets)."""
         sql, params = ranked_sql(filters, after=after is not None)
         cursor: list[object] = [] if after is None else [after[0], after[0], after[1]]
         rows = self._rows(sql, [match, *params, *cursor, limit])
-        if not rows:
-            return []
-        doc_ids = [row[2] for row in rows]
-        snippets = dict(self._rows(snippet_sql(len(doc_ids)), [match, *doc_ids]))
-        return [Hit(row[0], float(row[1]), snippets.get(row[2], "")) for row in rows]
+        return [Hit(row[0], float(row[1]), int(row[2])) for row in rows]
+
+    def snippets(self, match: str, doc_ids: Sequence[int]) -> dict[int, str]:
+        """The snippet of each of these index rows for ``match``."""
+        if not doc_ids:
+            return {}
+        return dict(self._rows(snippet_sql(len(doc_ids)), [match, *doc_ids]))

@@ -3,18 +3,23 @@
 
 With text, it is a full-text search (pm.repositories.search: titles, descriptions and
 comments, ranked, prefix matching, every character literal), best first; without, the filtered
-items, oldest first. Either way only the projects the caller can see, cursor paginated.
+items, oldest first. Either way only the projects the caller can see, cursor paginated, each
+page bounded in count and in bytes (``max_response_bytes``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import TypedDict
 
 from pm.domain.enums import ItemType, Priority, Status
-from pm.repositories.search import SearchFilters, fts_query
+from pm.domain.models import WorkItem
+from pm.repositories.base import STREAM_BATCH
+from pm.repositories.search import Hit, SearchFilters, fts_query
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import projects_in_view
+from pm.services.kernel.bounds import text_size
 from pm.services.kernel.pagination import Page, PageRequest, page_of
 from pm.services.kernel.reader import Reader
 from pm.services.views import WorkItemView
@@ -64,6 +69,8 @@ def _option(value: str | None, enum: type[StrEnum], field: str) -> str | None:
 
 
 def _ranked(read: Reader, text: str, filters: SearchFilters, page: PageRequest) -> Page[SearchHit]:
+    """Keys first, like every bounded read: the ranked ids, then their rows and snippets a few
+    at a time, until the page is full in count or in bytes."""
     match = fts_query(text)
     if match is None:  # only punctuation: nothing can match it
         return Page([], None)
@@ -71,14 +78,29 @@ def _ranked(read: Reader, text: str, filters: SearchFilters, page: PageRequest) 
     found = read.search.ranked(
         match, filters, limit=page.limit + 1, after=None if after is None else (after[0], after[1])
     )
-    result = page_of(found, page, key=lambda hit: [hit.rank, hit.work_item_id])
-    by_id = {item.id: item for item in read.items.get_many([h.work_item_id for h in result.items])}
-    views = {view["id"]: view for view in item_views(read, list(by_id.values()))}
+    result = page_of(
+        _hit_rows(read, match, found),
+        page,
+        key=lambda row: [row[0].rank, row[0].work_item_id],
+        size=lambda row: text_size(row[1].title, row[1].description, row[2]),
+    )
+    views = item_views(read, [item for _hit, item, _snippet in result.items])
     hits: list[SearchHit] = [
-        {"work_item": views[hit.work_item_id], "snippet": hit.snippet, "rank": -hit.rank}
-        for hit in result.items
+        {"work_item": view, "snippet": snippet, "rank": -hit.rank}
+        for (hit, _item, snippet), view in zip(result.items, views, strict=True)
     ]
     return Page(hits, result.next_cursor)
+
+
+def _hit_rows(read: Reader, match: str, found: list[Hit]) -> Iterator[tuple[Hit, WorkItem, str]]:
+    """Each hit with its item's row and its snippet, read one small batch at a time as taken
+    (a snippet costs a pass over its row's text)."""
+    for start in range(0, len(found), STREAM_BATCH):
+        batch = found[start : start + STREAM_BATCH]
+        snippets = read.search.snippets(match, [hit.doc_id for hit in batch])
+        items = read.items.in_batches([hit.work_item_id for hit in batch])
+        for hit, item in zip(batch, items, strict=True):
+            yield hit, item, snippets.get(hit.doc_id, "")
 
 
 def _filtered(read: Reader, filters: SearchFilters, page: PageRequest) -> Page[SearchHit]:
@@ -93,7 +115,12 @@ def _filtered(read: Reader, filters: SearchFilters, page: PageRequest) -> Page[S
         sprint_id=filters.sprint_id,
         priority=filters.priority,
     )
-    result = page_of(rows, page, key=lambda item: [item.created_at, item.id])
+    result = page_of(
+        rows,
+        page,
+        key=lambda item: [item.created_at, item.id],
+        size=lambda item: text_size(item.title, item.description),
+    )
     hits: list[SearchHit] = [
         {"work_item": view, "snippet": None, "rank": None}
         for view in item_views(read, result.items)

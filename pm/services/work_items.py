@@ -6,6 +6,9 @@ Commands: ``create_work_item``, ``update_work_item``, ``move_work_item``, ``dele
 Keys: a project gets its key at creation (given, or derived from its title), every other item
 the next number of its project's sequence (``APO-12``), in the creating transaction.
 
+Projects are roots of their own: they share no sibling list (they are listed oldest first and
+never reordered), so no command on one project reads the order of another or writes one.
+
 Stale updates merge field by field: the activity log records the version each field change
 produced, so "did any field I set change since the version I saw?" is one indexed query.
 """
@@ -22,7 +25,13 @@ from pm.domain.models import WorkItem
 from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
 from pm.errors import DeleteBlocked, NotFound, ValidationFailed
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import live_item, require_project, require_role
+from pm.services.kernel.access import (
+    fresh_id,
+    item_id_of,
+    require_item_role,
+    require_project,
+    require_role,
+)
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import refuse_collisions, require_current_version
 from pm.services.kernel.scope import Scope
@@ -32,6 +41,7 @@ from pm.services.swim_lanes import create_default_lanes
 from pm.services.users import require_user
 from pm.services.views import WorkItemView, work_item_view
 
+PROJECT_POSITION = key_between(None, None)  # every project's: projects have no siblings
 UPDATABLE_FIELDS = frozenset(
     {"title", "description", "status", "priority", "assignee_id", "story_points", "sprint_id"}
 )
@@ -121,9 +131,7 @@ def create_work_item(
     """Create a project (caller becomes its admin, default lanes made; ``key`` its key, else
     one derived from the title) or an item under one (numbered in its project)."""
     kind = v.choice(item_type, ItemType, "item_type")
-    item_id = v.entity_id(id, "id") if id else new_id()
-    if id and uow.items.get(item_id) is not None:
-        raise ValidationFailed("an entity with this id already exists", field="id")
+    item_id = fresh_id(uow.items, id) if id else new_id()
     root, parent = _placement(uow, kind, item_id, parent_id=parent_id, project_id=project_id)
     values = {
         name: _clean_field(uow, root, name, value)
@@ -145,7 +153,9 @@ def create_work_item(
         item_type=kind.value,
         project_id=root,
         parent_id=parent_key,
-        position=_end_position(uow, parent_key, moving=item_id),
+        position=PROJECT_POSITION
+        if parent_key is None
+        else _end_position(uow, parent_key, moving=item_id),
         version=1,
         **_key_and_number(uow, kind, root, key, values["title"]),
         **uow.stamps(),
@@ -205,11 +215,10 @@ def _placement(
     else:
         if project_id:
             project_id = require_project(uow, project_id, Role.EDITOR)
-        parent = live_item(uow, parent_id or project_id, "parent_id")
+        parent = require_item_role(uow, parent_id or project_id, Role.EDITOR, "parent_id")
         if project_id and parent.project_id != project_id:
             raise ValidationFailed("the parent is in another project", field="parent_id")
         root = parent.project_id
-        require_role(uow, root, Role.EDITOR)
     _check_parent(kind, parent)
     return root, parent
 
@@ -223,8 +232,7 @@ def update_work_item(
 ) -> Outcome:
     """Set some fields. A stale version merges unless a field it sets changed since then; no
     version at all means the stored one (only the fields named change)."""
-    item = live_item(uow, work_item_id)
-    require_role(uow, item.project_id, Role.EDITOR)
+    item = require_item_role(uow, work_item_id, Role.EDITOR)
     version = _seen_version(item, expected_version)
     v.known_fields(fields, UPDATABLE_FIELDS)
     cleaned = {
@@ -256,13 +264,12 @@ def move_work_item(
     transaction and each with its own event, and the key is taken between the new neighbours.
     No ``expected_version`` means the stored one.
     """
-    item = live_item(uow, work_item_id)
-    require_role(uow, item.project_id, Role.EDITOR)
+    item = require_item_role(uow, work_item_id, Role.EDITOR)
     version = _seen_version(item, expected_version)
     changes: dict[str, Any] = {}
     parent_key = item.parent_id
     if parent_id:
-        parent = live_item(uow, parent_id, "parent_id")
+        parent = require_item_role(uow, parent_id, Role.VIEWER, "parent_id")
         if parent.project_id != item.project_id:
             raise ValidationFailed("the new parent is in another project", field="parent_id")
         _check_parent(ItemType(item.item_type), parent)
@@ -272,21 +279,23 @@ def move_work_item(
     if status is not None:
         changes["status"] = v.choice(status, Status, "status").value
     if after_id or before_id:
+        if parent_key is None:
+            raise ValidationFailed("projects are listed oldest first, not placed", field="after_id")
         key = _position_between(uow, item, parent_key, after_id, before_id)
         if len(key) > MAX_KEY_LENGTH:
             _respace_siblings(uow, parent_key, moving=item.id)
             key = _position_between(uow, item, parent_key, after_id, before_id)
         changes["position"] = key
-    elif parent_key != item.parent_id:
+    elif parent_key is not None and parent_key != item.parent_id:
         changes["position"] = _end_position(uow, parent_key, moving=item.id)
     return _apply(uow, item, version, changes, action="moved")
 
 
 def delete_work_item(uow: UnitOfWork, *, work_item_id: str, expected_version: int) -> Outcome:
     """Soft-delete an item with no live children, and its dependencies with it."""
-    item = live_item(uow, work_item_id)
-    is_project = item.item_type == ItemType.PROJECT
-    require_role(uow, item.project_id, Role.ADMIN if is_project else Role.EDITOR)
+    item = require_item_role(uow, work_item_id, Role.EDITOR)
+    if item.item_type == ItemType.PROJECT:
+        require_role(uow, item.project_id, Role.ADMIN)
     version = v.expected_version(expected_version)
     require_current_version(item, version, lambda: item_view(uow, item))
     children = uow.items.count_live_children(item.id)
@@ -335,9 +344,11 @@ def _refuse_own_subtree(scope: Scope, item: WorkItem, parent: WorkItem) -> None:
         node = scope.items.get(node.parent_id) if node.parent_id else None
 
 
-def _sibling(scope: Scope, item_id: str, parent_key: str | None, field: str) -> WorkItem:
-    sibling = live_item(scope, item_id, field)
-    if sibling.parent_id != parent_key or sibling.id == sibling.parent_id:
+def _sibling(scope: Scope, item_id: str, parent_key: str, field: str) -> WorkItem:
+    """A live item under ``parent_key`` (in the caller's project), by id or key; anything else,
+    absent or elsewhere, gets the same answer."""
+    sibling = scope.items.get(item_id_of(scope, item_id)) if isinstance(item_id, str) else None
+    if sibling is None or sibling.deleted_at is not None or sibling.parent_id != parent_key:
         raise ValidationFailed(f"{field} is not a sibling at the destination", field=field)
     return sibling
 
@@ -345,7 +356,7 @@ def _sibling(scope: Scope, item_id: str, parent_key: str | None, field: str) -> 
 def _position_between(
     uow: UnitOfWork,
     item: WorkItem,
-    parent_key: str | None,
+    parent_key: str,
     after_id: str | None,
     before_id: str | None,
 ) -> str:
@@ -364,7 +375,7 @@ def _position_between(
     return key_between(low, high)
 
 
-def _end_position(uow: UnitOfWork, parent_key: str | None, *, moving: str) -> str:
+def _end_position(uow: UnitOfWork, parent_key: str, *, moving: str) -> str:
     """A key after the last live sibling, respacing the siblings first in the rare case that
     keys at the end grew too long."""
     key = key_between(uow.items.last_child_position(parent_key), None)
@@ -374,9 +385,10 @@ def _end_position(uow: UnitOfWork, parent_key: str | None, *, moving: str) -> st
     return key
 
 
-def _respace_siblings(uow: UnitOfWork, parent_key: str | None, *, moving: str) -> None:
+def _respace_siblings(uow: UnitOfWork, parent_key: str, *, moving: str) -> None:
     """Give every sibling but the moving one a short, evenly spaced key (rare: only when keys
-    at one spot grew too long)."""
+    at one spot grew too long). Siblings share a parent in the caller's project, where the
+    caller edits: a respace never writes beyond one list the caller may change."""
     siblings = uow.items.live_children(parent_key, excluding=moving)
     for sibling, key in zip(siblings, spread_keys(len(siblings)), strict=True):
         change_on_the_side(uow, sibling, {"position": key}, action="moved")

@@ -37,6 +37,7 @@ from pm.tenancy.ids import tenant_db_path, validate_tenant_id
 from pm.tenancy.migrations import Migrator
 from pm.tenancy.moves import TenantMovedAway, refuse_if_moved
 from pm.tenancy.placement import Placement
+from pm.tenancy.provisioning import ProvisioningBudget
 from pm.tenancy.write_queue import WriteQueue
 
 T = TypeVar("T")
@@ -79,6 +80,9 @@ class TenancyConfig:
     readers_per_tenant: int = 4
     write_timeout_seconds: float = 10.0
     auto_provision: bool = True
+    # (max tenants, creation rate): bounds creations a token asks for; None: unbounded
+    # (operator tools, the bench)
+    provisioning: tuple[int, str] | None = None
     pragmas: Pragmas = field(default_factory=Pragmas)
     # How long an open waits for another process migrating the same file (pm.tenancy.migrations)
     migration_lock_seconds: float = 60.0
@@ -176,6 +180,14 @@ class TenantConnectionManager:
         self._opening_locks: dict[str, threading.Lock] = {}
         self._pending: dict[str, asyncio.Future[Tenant]] = {}
         self.migrations_run = 0
+        self.provisioning: ProvisioningBudget | None = None
+        if config.provisioning is not None:
+            max_tenants, rate = config.provisioning
+            self.provisioning = ProvisioningBudget(
+                max_tenants=max_tenants,
+                rate=rate,
+                count_existing=lambda: len(self.list_tenant_ids()),
+            )
 
     # -- public API -----------------------------------------------------------------------
 
@@ -241,7 +253,7 @@ class TenantConnectionManager:
                 if tenant is not None:
                     return tenant
             allow_create = self.config.auto_provision if create is None else create
-            tenant = self._load(tenant_id, allow_create=allow_create)
+            tenant = self._load(tenant_id, allow_create=allow_create, bounded=create is None)
             with self._lock:
                 self._open[tenant_id] = tenant
                 self._opening_locks.pop(tenant_id, None)
@@ -354,13 +366,17 @@ class TenantConnectionManager:
             metrics.TENANT_EVICTIONS.labels("lru").inc()
         return evicted
 
-    def _load(self, tenant_id: str, *, allow_create: bool) -> Tenant:
+    def _load(self, tenant_id: str, *, allow_create: bool, bounded: bool = False) -> Tenant:
+        """Open (and migrate) a tenant's file; ``bounded``: a creation counts against the
+        provisioning budget (one a token asks for, not an operator's)."""
         started = time.perf_counter()
         path = tenant_db_path(self.config.tenants_root, tenant_id)
         exists = path.is_file()
         if not exists and not allow_create:
             metrics.TENANT_REFUSALS.labels("unknown").inc()
             raise UnknownTenant()
+        if not exists and bounded and self.provisioning is not None:
+            self.provisioning.admit()
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = writer_engine(path, self.config.pragmas)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, WebSocket
 
+from pm.doorkit.asgi import pm_app
 from pm.wiring import Components
 from pm.ws.connection import serve_socket
 from pm.ws.hub import Hub
@@ -21,7 +22,7 @@ def install_ws(app: FastAPI, components: Components) -> WsState:
             per_tenant=settings.ws_max_connections_per_tenant,
             per_user=settings.ws_max_connections_per_user,
         ),
-        rate=settings.ws_rate_limit,
+        limiter=pm_app(app).user_limiter,
     )
     components.lifecycle.on_drain(state.drain)
 

@@ -5,7 +5,8 @@ A service function authorizes once, here, at its start; what it reads after that
 through the repositories (a composite read does not ask again for each part).
 
 Wherever an item's id is accepted, its short key is too (``APO-12``; a project's ``APO``), in
-any case: ``live_item`` and ``require_project`` resolve it before anything else reads the id.
+any case: ``live_item``, ``item_id_of`` and ``require_project`` resolve it before anything else
+reads the id.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pm.domain.keys import as_item_key, as_project_key
 from pm.domain.models import WorkItem
 from pm.errors import Forbidden, NotFound, ValidationFailed
 from pm.services.kernel.scope import Scope
+from pm.services.kernel.validation import entity_id
 
 
 class ProjectRow(Protocol):
@@ -80,7 +82,7 @@ def _id_of_key(scope: Scope, key: str | None) -> str | None:
 
 
 def visible_project_ids(scope: Scope) -> list[str]:
-    """Ids of the live projects the caller may view, in board order."""
+    """Ids of the live projects the caller may view, oldest first."""
     if scope.ctx.is_tenant_admin:
         return scope.items.live_project_ids()
     return scope.members.project_ids_of(scope.ctx.user_id)
@@ -121,11 +123,27 @@ def _authorized(scope: Scope, row: Row, needed: Role, *, field: str, what: str) 
     return row
 
 
+def fresh_id(rows: Rows[ProjectRow], value: object) -> str:
+    """A client-chosen id for a new row (a UUID). One taken by any row, live or deleted, seen
+    by the caller or not, is refused with one answer that names neither the row nor its kind,
+    so a collision says no more than "choose another"."""
+    chosen = entity_id(value, "id")
+    if rows.get(chosen) is not None:
+        raise ValidationFailed("this id can't be used: choose a fresh UUID", field="id")
+    return chosen
+
+
+def item_id_of(scope: Scope, item_ref: str) -> str:
+    """The id of the item (or project) a key names; anything else as given (an id, or nothing
+    that exists: the caller's lookup answers that as for any unknown id)."""
+    key = as_item_key(item_ref) or as_project_key(item_ref)
+    return _id_of_key(scope, key) or item_ref
+
+
 def live_item(scope: Scope, item_ref: object, field: str = "work_item_id") -> WorkItem:
     """A live work item by id or key, or NOT_FOUND naming ``field`` (no authorization)."""
     if isinstance(item_ref, str):
-        key = as_item_key(item_ref) or as_project_key(item_ref)
-        item_ref = _id_of_key(scope, key) or item_ref
+        item_ref = item_id_of(scope, item_ref)
     return live_row(scope.items, item_ref, field=field, what="work item")
 
 

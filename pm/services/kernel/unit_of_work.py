@@ -62,9 +62,9 @@ class UnitOfWork(Scope):
         self,
         session: Session,
         ctx: RequestContext,
+        settings: ServiceSettings | None = None,
         *,
         now: int | None = None,
-        settings: ServiceSettings | None = None,
     ) -> None:
         super().__init__(session, ctx)
         self.settings = settings or ServiceSettings()
