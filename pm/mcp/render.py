@@ -161,6 +161,14 @@ def _event_subject(event: Event) -> str:
             label = entity.get("name") or entity.get("title") or entity.get("user_id") or ""
             return f"{name} `{entity.get('id')}` {label}".rstrip()
     ids = ", ".join(f"{k} `{v}`" for k, v in payload.items() if k.endswith("_id"))
+    flips = payload.get("changes")  # blocked_changed: each item whose is_blocked changed
+    if isinstance(flips, list):
+        states = ", ".join(
+            f"`{flip['work_item_id']}` {'blocked' if flip.get('is_blocked') else 'unblocked'}"
+            for flip in flips
+            if isinstance(flip, Mapping)
+        )
+        return f"{ids}: {states}"
     return ids
 
 

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import col, select
 
 from pm.domain.models import Webhook, WebhookDelivery
-from pm.repositories.base import Entities
+from pm.repositories.base import Entities, RowInsert
 
-_INSERT_DELIVERY = insert(WebhookDelivery)
+# Log rows are never read back in the transaction that writes them: no ORM unit of work.
+_INSERT_DELIVERY = RowInsert.of(
+    WebhookDelivery,
+    [
+        "webhook_id",
+        "event_id",
+        "seq",
+        "attempt",
+        "outcome",
+        "status_code",
+        "error",
+        "duration_ms",
+        "at",
+    ],
+)
 _TRIM_LOG = (
     "DELETE FROM webhook_deliveries WHERE webhook_id = ? AND id <= ("
     " SELECT id FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)"
@@ -28,7 +41,7 @@ class WebhookRepository(Entities[Webhook]):
         """Add attempts of one webhook to its log and drop all but its ``keep`` latest."""
         if not rows:
             return
-        self._insert(_INSERT_DELIVERY, rows)
+        self._insert_many(_INSERT_DELIVERY, rows)
         webhook_id = rows[0]["webhook_id"]
         self._execute(_TRIM_LOG, (webhook_id, webhook_id, keep))
 

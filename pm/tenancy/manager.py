@@ -6,8 +6,9 @@ pool. Work runs whole in a worker thread from one bounded pool shared by all ten
 when it returns (rolls back if it raises); ``await tenant.read(fn)`` does the same on a reader.
 
 Writes queue per tenant (``WriteQueue``: waiting costs no thread; one worker drains the queue
-back to back) and take a ``threading.Lock`` in the worker, so no two writes of a tenant ever
-overlap, whichever thread or tool runs them.
+back to back, several queued writes in one transaction with a savepoint each: group commit)
+and take a ``threading.Lock`` in the worker, so no two writes of a tenant ever overlap,
+whichever thread or tool runs them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from filelock import FileLock
 from filelock import Timeout as LockTimeout
@@ -38,7 +39,7 @@ from pm.tenancy.migrations import Migrator
 from pm.tenancy.moves import TenantMovedAway, refuse_if_moved
 from pm.tenancy.placement import Placement
 from pm.tenancy.provisioning import ProvisioningBudget
-from pm.tenancy.write_queue import WriteQueue
+from pm.tenancy.write_queue import Settled, WriteQueue
 
 T = TypeVar("T")
 SessionFn = Callable[[Session], T]
@@ -79,6 +80,7 @@ class TenancyConfig:
     worker_threads: int = 4
     readers_per_tenant: int = 4
     write_timeout_seconds: float = 10.0
+    write_batch_max: int = 32  # queued writes of one tenant committed together (group commit)
     auto_provision: bool = True
     # (max tenants, creation rate): bounds creations a token asks for; None: unbounded
     # (operator tools, the bench)
@@ -99,15 +101,24 @@ class Tenant:
         path: Path,
         writer: Engine,
         readers: Engine,
+        loop_reader: Engine,
         manager: TenantConnectionManager,
     ) -> None:
         self.id = tenant_id
         self.path = path
         self._writer = writer
         self._readers = readers
+        self._loop_reader = loop_reader  # read_here's own connection: never waits for the pool
         self._manager = manager
         self._write_thread_lock = threading.Lock()
-        self._writes = WriteQueue(manager.executor, timeout=manager.config.write_timeout_seconds)
+        config = manager.config
+        self._writes = WriteQueue(
+            manager.executor,
+            self.write_sync,
+            self.write_many_sync,
+            timeout=config.write_timeout_seconds,
+            batch_max=config.write_batch_max,
+        )
         self.inflight = 0
         self.last_used = time.monotonic()
         self.closed = False
@@ -116,7 +127,7 @@ class Tenant:
         """Run ``fn`` in one write transaction on a worker thread; commit if it returns."""
         self._manager._enter(self)
         try:
-            return await self._writes.run(functools.partial(self.write_sync, fn))
+            return cast(T, await self._writes.run(fn))
         finally:
             self._manager._exit(self)
 
@@ -129,11 +140,44 @@ class Tenant:
         finally:
             self._manager._exit(self)
 
+    def read_here(self, fn: SessionFn[T]) -> T:
+        """``read`` in the calling thread, for a small bounded query on the event loop: no
+        hand-off to a worker and back (two thread switches and a loop wake-up cost more than
+        a one-row read). It has a reader connection of its own, so it never waits for one the
+        worker threads hold; WAL readers never wait for the writer."""
+        self._manager._enter(self)
+        try:
+            return self._transact(self._loop_reader, fn, "read")
+        finally:
+            self._manager._exit(self)
+
     def write_sync(self, fn: SessionFn[T]) -> T:
         """The synchronous core of ``write``, for worker threads and command-line tools. Each
         write first checks, under the write lock, that the file was not moved away."""
         with self._write_thread_lock:
             return self._transact(self._writer, functools.partial(_unless_moved, fn), "write")
+
+    def write_many_sync(self, fns: list[SessionFn[Any]]) -> list[Settled]:
+        """Group commit: several writes in one transaction, each in a savepoint of its own, so
+        one that raises is rolled back alone and gets its exception; the others get their
+        results once the transaction committed. If the transaction itself fails (the file is
+        busy, moved, or the commit fails), every write gets that failure."""
+        settled: list[Settled] = []
+
+        def run_all(session: Session) -> None:
+            for fn in fns:
+                try:
+                    with session.begin_nested():
+                        settled.append((_unless_moved(fn, session), None))
+                except BaseException as exc:  # its savepoint rolled back; the others go on
+                    settled.append((None, exc))
+
+        try:
+            with self._write_thread_lock:
+                self._transact(self._writer, run_all, "write")
+        except BaseException as exc:
+            return [(None, exc)] * len(fns)
+        return settled
 
     def read_sync(self, fn: SessionFn[T]) -> T:
         return self._transact(self._readers, fn, "read")
@@ -157,6 +201,7 @@ class Tenant:
     def dispose(self) -> None:
         self._writer.dispose()
         self._readers.dispose()
+        self._loop_reader.dispose()
 
 
 class TenantConnectionManager:
@@ -232,6 +277,15 @@ class TenantConnectionManager:
             tenant = await self.get(tenant_id)
             try:
                 return await tenant.read(fn)
+            except TenantClosed:
+                continue
+
+    async def read_here(self, tenant_id: str, fn: SessionFn[T]) -> T:
+        """``read``, the query itself run in the calling thread (``Tenant.read_here``)."""
+        while True:
+            tenant = await self.get(tenant_id)
+            try:
+                return tenant.read_here(fn)
             except TenantClosed:
                 continue
 
@@ -385,9 +439,10 @@ class TenantConnectionManager:
             writer.dispose()
             raise
         readers = reader_engine(path, self.config.pragmas, self.config.readers_per_tenant)
+        loop_reader = reader_engine(path, self.config.pragmas, 1)
         metrics.TENANT_OPENS.labels(kind).inc()
         metrics.TENANT_OPEN_SECONDS.labels(kind).observe(time.perf_counter() - started)
-        return Tenant(tenant_id, path, writer, readers, self)
+        return Tenant(tenant_id, path, writer, readers, loop_reader, self)
 
     def _migrate_if_needed(self, writer: Engine, path: Path) -> str:
         """Already at head: nothing to do (the common case, no lock). Otherwise migrate under a

@@ -144,6 +144,27 @@ async def test_an_agent_creates_updates_comments_logs_time_and_finds_by_key(
     assert "antenna calibrated" in detail and "total 0h 45m" in detail
 
 
+async def test_the_changes_tool_reports_derived_blocked_changed_events(
+    served: ServeProcess, make_token: TokenFactory, tenant: str, project: dict[str, Any]
+) -> None:
+    key = project["key"]
+    async with agent(served, make_token("eddie", tenant)) as client:
+        keys = []
+        for title in ("Pour the pad", "Stack the stage"):
+            created = await ok(
+                client, "create_work_item", project=key, item_type="task", title=title
+            )
+            found = re.search(rf"\b{key}-\d+\b", created)
+            assert found is not None
+            keys.append(found.group(0))
+        before = await ok(client, "get_changes", since_seq=0, project=key)
+        since = int(before.rsplit("as_of_seq=", 1)[1].split(";")[0])
+        await ok(client, "add_dependency", blocking=keys[0], blocked=keys[1])
+        after = await ok(client, "get_changes", since_seq=since, project=key)
+    (line,) = [line for line in after.splitlines() if " blocked_changed " in line]
+    assert f"project_id `{project['id']}`" in line and line.endswith(" blocked")
+
+
 async def test_the_same_request_id_twice_applies_once(
     served: ServeProcess, make_token: TokenFactory, tenant: str, project: dict[str, Any]
 ) -> None:

@@ -120,6 +120,35 @@ async def test_every_event_arrives_once_in_seq_order_signed(
             Webhook("whsec_" + "A" * 43).verify(request.body, request.headers)
 
 
+async def test_derived_blocked_changed_events_are_delivered_like_any_other(
+    data_dir: Path, make_token: TokenFactory
+) -> None:
+    async with receiver() as hook:
+        with served(data_dir) as server:
+            async with board(server, make_token("alice")) as alice:
+                project, created = await project_with_webhook(alice, hook.url)
+                tasks = []
+                for title in ("Blocker", "Blocked"):
+                    body = {"item_type": "task", "parent_id": project["id"], "title": title}
+                    tasks.append((await answer(alice, "create_work_item", body))[1]["work_item"])
+                name, _ = await answer(
+                    alice,
+                    "create_dependency",
+                    {
+                        "blocking_item_id": tasks[0]["key"],
+                        "blocked_item_id": tasks[1]["key"],
+                        "dependency_type": "blocks",
+                    },
+                )
+                assert name == "dependency_created"
+                expected = await changes_of(alice, created["webhook"]["cursor_seq"], project["id"])
+                await hook.wait_for(lambda h: len(h.delivered()) >= len(expected))
+    assert delivered_envelopes(hook) == [normalised(e) for e in expected]
+    (blocked,) = [e["blocked_changed"] for e in expected if "blocked_changed" in e]
+    assert blocked["project_id"] == project["id"]
+    assert blocked["changes"] == [{"work_item_id": tasks[1]["id"], "is_blocked": True}]
+
+
 async def test_a_receiver_that_fails_three_times_then_recovers_gets_everything_in_order(
     data_dir: Path, make_token: TokenFactory
 ) -> None:

@@ -91,7 +91,7 @@ export function ItemDetail({ board, pool, itemId, canEdit, onClose, onOpen }: {
       <header class="detail-head">
         <TypeBadge type={item.itemType} />
         {item.key && <span class="key" aria-label="Key">{item.key}</span>}
-        {isBlocked(item, pool, items) && <span class="badge blocked">Blocked</span>}
+        {isBlocked(item, pool) && <span class="badge blocked">Blocked</span>}
         <StatusPill status={item.status} />
         <span class="muted">v{String(item.version)}</span>
         <button type="button" class="ghost close" onClick={onClose} aria-label="Close">×</button>
