@@ -113,16 +113,20 @@ class Entities(Repository, Generic[Row]):
         row: Row | None = self._session.get(self.model, row_id)
         return row
 
+    def in_batches(self, row_ids: Sequence[str]) -> Iterator[Row]:
+        """The rows of these ids, in their order, read a few at a time as they are taken: a
+        caller that stops early reads no more rows (an id without a row is skipped)."""
+        for start in range(0, len(row_ids), STREAM_BATCH):
+            batch = row_ids[start : start + STREAM_BATCH]
+            query = select(self.model).where(col(self.model.id).in_(batch))
+            rows = {row.id: row for row in self._session.exec(query)}
+            yield from (rows[key] for key in batch if key in rows)
+
     def _keyed(self, keys_sql: str, params: Params) -> Iterator[Row]:
         """The rows whose ids a plain-SQL key query returns, in its order, read a few at a time
         as they are taken. A bounded list reads its keys first (columns stored ahead of any
         long text, or an index), so what it loads is bounded by what it answers."""
-        keys = self._column(keys_sql, params)
-        for start in range(0, len(keys), STREAM_BATCH):
-            batch = keys[start : start + STREAM_BATCH]
-            query = select(self.model).where(col(self.model.id).in_(batch))
-            rows = {row.id: row for row in self._session.exec(query)}
-            yield from (rows[key] for key in batch if key in rows)
+        return self.in_batches(self._column(keys_sql, params))
 
     def _live(self, *where: Any, order_by: Sequence[Any] = ()) -> list[Row]:
         query = select(self.model).where(*where, col(self.model.deleted_at).is_(None))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -35,7 +34,7 @@ _MEMBER_PROJECTS_KEYS = (
     " AND m.user_id = ? AND m.deleted_at IS NULL"
     " AND (w.created_at > ? OR (w.created_at = ? AND w.id > ?)) ORDER BY w.created_at, w.id LIMIT ?"
 )
-_REFS = "SELECT id, title, status FROM work_items WHERE id IN ({marks})"
+_REFS = "SELECT id, key, title, status FROM work_items WHERE id IN ({marks})"
 # The new row goes in as one prebuilt insert: nothing in the creating transaction changes the
 # object again, so the ORM's unit of work (a flush pass) would only add cost.
 _COLUMNS = tuple(column.name for column in WorkItem.__table__.columns)  # type: ignore[attr-defined]
@@ -51,6 +50,10 @@ _PREVIOUS_POSITION = (
     "SELECT max(position) FROM work_items WHERE parent_id IS ? AND deleted_at IS NULL"
     " AND position < ? AND id != ?"
 )
+_KEY_TAKEN = "SELECT 1 FROM work_items WHERE key = ?"
+# The project's sequence: every item it ever had counts (deleted ones too), so no number is
+# reused; one writer per tenant makes max + 1 gap-free.
+_NEXT_NUMBER = "SELECT coalesce(max(number), 0) + 1 FROM work_items WHERE project_id = ?"
 _LIVE_PROJECT_IDS = (
     "SELECT id FROM work_items WHERE item_type = 'project' AND deleted_at IS NULL"
     " ORDER BY created_at, id"
@@ -71,6 +74,7 @@ CONTEXT_COLUMNS = (
     "position",
     "version",
     "updated_at",
+    "key",
 )
 _LEVEL = {ItemType.PROJECT: 0, ItemType.EPIC: 1, ItemType.STORY: 2, ItemType.TASK: 3}
 _RELEVANCE = {
@@ -112,6 +116,10 @@ class WorkItemRepository(Entities[WorkItem]):
         query = select(WorkItem).where(col(WorkItem.id).in_(item_ids))
         return list(self._session.exec(query).all())
 
+    def by_key(self, key: str) -> WorkItem | None:
+        """The item (or project) of this key, live or deleted."""
+        return self._session.exec(select(WorkItem).where(WorkItem.key == key)).first()
+
     def live_children(self, parent_id: str | None, *, excluding: str = "") -> list[WorkItem]:
         """In board order: position, then id."""
         return self._live(
@@ -150,13 +158,14 @@ class WorkItemRepository(Entities[WorkItem]):
             return self._keyed(_PROJECTS_KEYS, (low_at, low_at, low_id, limit))
         return self._keyed(_MEMBER_PROJECTS_KEYS, (member, low_at, low_at, low_id, limit))
 
-    def refs(self, item_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
-        """(title, status) of these items, live or deleted, read without their descriptions."""
+    def refs(self, item_ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
+        """(key, title, status) of these items, live or deleted, read without their
+        descriptions."""
         if not item_ids:
             return {}
         ids = list(dict.fromkeys(item_ids))
         rows = self._rows(_REFS.format(marks=placeholders(len(ids))), ids)
-        return {row[0]: (row[1], row[2]) for row in rows}
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
     def live_in_sprint(self, sprint_id: str) -> list[WorkItem]:
         return self._live(WorkItem.sprint_id == sprint_id, order_by=BOARD_ORDER)
@@ -171,11 +180,11 @@ class WorkItemRepository(Entities[WorkItem]):
         item_type: str | None = None,
         assignee_id: str | None = None,
         sprint_id: str | None = None,
-        text: str | None = None,
+        priority: str | None = None,
     ) -> Iterator[WorkItem]:
-        """Live items of the projects, oldest first, after the key ``(created_at, id)``;
-        ``text`` is found literally in the title or the description. The filters run in
-        SQLite over the keys, so a row is loaded only when it is answered."""
+        """Live items of the projects, oldest first, after the key ``(created_at, id)`` (text
+        queries are the search repository's). The filters run in SQLite over the keys, so a
+        row is loaded only when it is answered."""
         if not project_ids:
             return iter(())
         low_at, low_id = after if after is not None else (-1, "")
@@ -186,14 +195,11 @@ class WorkItemRepository(Entities[WorkItem]):
             ("item_type", item_type),
             ("assignee_id", assignee_id),
             ("sprint_id", sprint_id),
+            ("priority", priority),
         ):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        if text:
-            needle = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
-            where.append("(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')")
-            params += [needle, needle]
         where.append(_AFTER_CREATED)
         params += [low_at, low_at, low_id, limit]
         conditions = " AND ".join(where)
@@ -226,6 +232,13 @@ class WorkItemRepository(Entities[WorkItem]):
         position: str | None = self._scalar(_PREVIOUS_POSITION, (parent_id, before, excluding))
         return position
 
+    def key_taken(self, key: str) -> bool:
+        return self._scalar(_KEY_TAKEN, (key,)) is not None
+
+    def next_number(self, project_id: str) -> int:
+        """The next number of the project's item sequence."""
+        return int(self._scalar(_NEXT_NUMBER, (project_id,)))
+
     def live_project_ids(self) -> list[str]:
         """Every live project of the tenant, oldest first."""
         return self._column(_LIVE_PROJECT_IDS)
@@ -236,6 +249,17 @@ class WorkItemRepository(Entities[WorkItem]):
         todo, backlog, done; higher levels first; then board order)."""
         params = {"project_id": project_id, "text_chars": text_chars}
         return self._rows(_RANKED_ITEMS, params)
+
+    def status_counts(self, project_ids: Sequence[str]) -> list[tuple[str, str, int]]:
+        """(project id, status, live items below the project) for each of the projects."""
+        if not project_ids:
+            return []
+        sql = (
+            "SELECT project_id, status, count(*) FROM work_items"
+            f" WHERE project_id IN ({placeholders(len(project_ids))})"
+            " AND deleted_at IS NULL AND id != project_id GROUP BY project_id, status"
+        )
+        return self._rows(sql, list(project_ids))
 
     def counts_below(self, project_id: str) -> list[tuple[str, str, str | None, int, int]]:
         """(status, item_type, assignee_id, items, story points) over the live items below."""

@@ -11,9 +11,9 @@ from fastapi import Query as QueryString
 from fastapi.responses import PlainTextResponse, Response
 
 from pm.doorkit.events import event_view
+from pm.doorkit.markdown import render_context
 from pm.rest import schemas
 from pm.rest.deps import Caller, Services
-from pm.rest.markdown import render_context
 from pm.rest.render import json_answer
 from pm.services import (
     activity,
@@ -22,6 +22,7 @@ from pm.services import (
     dependencies,
     llm_context,
     members,
+    search,
     time_entries,
     work_items,
 )
@@ -122,10 +123,18 @@ async def get_project_context(
 async def list_work_items(
     services: Services, ctx: Caller, params: Annotated[schemas.WorkItemFilters, QueryString()]
 ) -> Response:
-    """Items of the projects you can see, oldest first; every filter narrows the result."""
-    page = await services.query(ctx, work_items.list_work_items, **params.model_dump())
+    """Items of the projects you can see; every filter narrows the result. With `q`, a
+    full-text search of titles, descriptions and comments, best match first, each item with
+    its best passage; without, oldest first."""
+    arguments = params.model_dump()
+    page = await services.query(
+        ctx, search.search_work_items, query=arguments.pop("q"), **arguments
+    )
+    items = [
+        {**hit["work_item"], "snippet": hit["snippet"], "rank": hit["rank"]} for hit in page.items
+    ]
     return await json_answer(
-        schemas.WorkItemPage, {"items": page.items, "next_cursor": page.next_cursor}
+        schemas.WorkItemPage, {"items": items, "next_cursor": page.next_cursor}
     )
 
 

@@ -118,7 +118,9 @@ def _linked(read: Reader, deps: list[Dependency], item_id: str) -> list[LinkedDe
         other = _other_side(dep, item_id)
         found = refs.get(other)
         ref: ItemRef | None = (
-            None if found is None else {"id": other, "title": found[0], "status": found[1]}
+            None
+            if found is None
+            else {"id": other, "key": found[0], "title": found[1], "status": found[2]}
         )
         result.append({**dependency_view(dep), "other_item": ref})
     return result

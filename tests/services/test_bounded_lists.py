@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pm.config import Settings, load_settings
-from pm.services import comments, dependencies, members, time_entries, work_items
+from pm.services import comments, dependencies, members, search, time_entries, work_items
 from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.runner import ServiceRunner
@@ -219,7 +219,7 @@ def _traced(statements: list[str]) -> Callable[..., Any]:
         driver = read.items._driver()
         driver.set_trace_callback(statements.append)
         try:
-            return work_items.list_work_items(read, **filters)
+            return search.search_work_items(read, **filters)
         finally:
             driver.set_trace_callback(None)
 
@@ -238,7 +238,7 @@ async def test_a_filter_reads_descriptions_only_of_the_rows_it_answers(
             wanted.append(made)
     statements: list[str] = []
     page = await runner.query(ALICE, _traced(statements), status="review", limit=2)
-    assert [i["id"] for i in page.items] == [w["id"] for w in wanted[:2]]
+    assert [hit["work_item"]["id"] for hit in page.items] == [w["id"] for w in wanted[:2]]
     reading_rows = [s for s in statements if "description" in s and "FROM work_items" in s]
     assert reading_rows, statements
     for statement in reading_rows:
