@@ -31,6 +31,7 @@ from pm.services.kernel.unit_of_work import BlockedChanged, BlockedState, FieldC
 from pm.services.read_models import project_context as context
 from pm.services.read_models.projects import (
     ProjectOverview,
+    ProjectOverviewPage,
     ProjectSnapshot,
     ProjectsPage,
     WorkItemsAsOf,
@@ -105,6 +106,7 @@ CONTRACTS = [
     Contract(webhooks.WebhookDeliveries, None, pm_pb2.WebhookDeliveries.DESCRIPTOR),
     # the MCP door renders it as text: no schema or message carries it
     Contract(ProjectOverview, None, None),
+    Contract(ProjectOverviewPage, None, None),
 ]
 
 

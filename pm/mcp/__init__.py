@@ -9,8 +9,8 @@ per-client session a client could pile up or another user could reuse; a request
 ``mcp_max_request_bytes``. The SDK's session manager needs its task group running: the app's
 lifespan enters ``McpDoor.running()``.
 
-Resources: ``pm://projects/{key}/context`` (each visible project's context in Markdown) and
-``pm://llm-context`` (the tenant's LLM context entries).
+Resources: ``pm://projects/{key}/context`` (each visible project's context in Markdown, listed
+a bounded page at a time) and ``pm://llm-context`` (the tenant's LLM context entries).
 """
 
 from __future__ import annotations
@@ -112,8 +112,16 @@ class McpDoor:
         metrics.MCP_TOOL_CALLS.labels(label, "OK").inc()
         return _result(text)
 
-    async def _list_resources(self, ctx: Any, _params: Any) -> types.ListResourcesResult:
-        overview = await self._call(ctx).query(project_overview)
+    async def _list_resources(
+        self, ctx: Any, params: types.PaginatedRequestParams | None
+    ) -> types.ListResourcesResult:
+        """One bounded page of the project contexts (``next_cursor`` goes on with the rest);
+        the LLM context with the first page."""
+        cursor = None if params is None else params.cursor
+        try:
+            page = await self._call(ctx).query(project_overview, cursor=cursor)
+        except PmError as exc:
+            raise MCPError(code=types.INVALID_PARAMS, message=render.refusal(exc)) from None
         resources = [
             types.Resource(
                 uri=f"pm://projects/{row['key']}/context",
@@ -121,17 +129,18 @@ class McpDoor:
                 description=f"Project {row['title']}: tree, sprints, blocked items, activity",
                 mime_type="text/markdown",
             )
-            for row in overview
+            for row in page["projects"]
         ]
-        resources.append(
-            types.Resource(
-                uri=LLM_CONTEXT_URI,
-                name="How to use pm",
-                description="Schema docs, rules, query patterns and examples",
-                mime_type="text/markdown",
+        if cursor is None:
+            resources.append(
+                types.Resource(
+                    uri=LLM_CONTEXT_URI,
+                    name="How to use pm",
+                    description="Schema docs, rules, query patterns and examples",
+                    mime_type="text/markdown",
+                )
             )
-        )
-        return types.ListResourcesResult(resources=resources)
+        return types.ListResourcesResult(resources=resources, next_cursor=page["next_cursor"])
 
     async def _read_resource(
         self, ctx: Any, params: types.ReadResourceRequestParams

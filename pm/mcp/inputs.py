@@ -46,7 +46,8 @@ class Input(BaseModel):
 
 
 class ListProjects(Input):
-    pass
+    limit: int | None = Field(default=None, ge=1, le=100, description="Default 20")
+    cursor: str | None = Field(default=None, max_length=512, description="From the last page")
 
 
 class GetProjectContext(Input):

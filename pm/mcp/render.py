@@ -11,7 +11,7 @@ from typing import Any
 
 from pm.domain.events import Event
 from pm.errors import Conflict, PmError
-from pm.services.read_models.projects import ProjectOverview
+from pm.services.read_models.projects import ProjectOverviewPage
 from pm.services.read_models.sprint_report import SprintReport
 from pm.services.read_models.work_item_detail import WorkItemDetail
 from pm.services.search import SearchHit
@@ -33,12 +33,14 @@ def item_line(item: Mapping[str, Any]) -> str:
     return f"{head} ({', '.join(bits)}) v{item['version']}"
 
 
-def projects(rows: Iterable[ProjectOverview]) -> str:
+def projects(page: ProjectOverviewPage) -> str:
     lines = []
-    for row in rows:
+    for row in page["projects"]:
         counts = ", ".join(f"{status} {n}" for status, n in sorted(row["by_status"].items()))
         lines.append(f"- {row['key']} {row['title']}: {row['items']} items ({counts or 'none'})")
-    return "\n".join(lines) or "No projects you can see."
+    if not lines:
+        lines.append("No projects you can see.")
+    return _with_more(lines, page["next_cursor"])
 
 
 def search_page(hits: Sequence[SearchHit], next_cursor: str | None) -> str:
@@ -50,6 +52,11 @@ def search_page(hits: Sequence[SearchHit], next_cursor: str | None) -> str:
         lines.append(line)
     if not lines:
         lines.append("No items match.")
+    return _with_more(lines, next_cursor)
+
+
+def _with_more(lines: list[str], next_cursor: str | None) -> str:
+    """The lines, and the cursor that goes on with the rest when the bounds left some out."""
     if next_cursor:
         lines.append(f"More: cursor={next_cursor}")
     return "\n".join(lines)
@@ -75,7 +82,11 @@ def detail(found: WorkItemDetail) -> str:
         out.append(f"- sprint `{item['sprint_id']}`")
     if item["description"]:
         out += ["", item["description"]]
-    out += _part("Children", [f"- {item_line(child)}" for child in found["children"]])
+    out += _part(
+        "Children",
+        [f"- {item_line(child)}" for child in found["children"]],
+        more=_more(found["children_next_cursor"]),
+    )
     out += _part(
         "Comments",
         [
@@ -84,6 +95,7 @@ def detail(found: WorkItemDetail) -> str:
             + f"): {c['content']}"
             for c in found["comments"]
         ],
+        more=_more(found["comments_next_cursor"]),
     )
     people = ", ".join(
         f"{u['user_id']} {_hours(u['total_seconds'])}" for u in found["time_by_user"]
@@ -97,8 +109,10 @@ def detail(found: WorkItemDetail) -> str:
         "Dependencies",
         [f"- blocked by {_other(d)}" for d in deps["blocking"]]
         + [f"- blocks {_other(d)}" for d in deps["blocked"]],
+        more=_more(deps["next_cursor"]),
     )
     activity = found["activity"][:DETAIL_ACTIVITY]
+    older = len(found["activity"]) > DETAIL_ACTIVITY or found["activity_next_cursor"] is not None
     out += _part(
         "Recent activity",
         [
@@ -110,6 +124,7 @@ def detail(found: WorkItemDetail) -> str:
             )
             for a in activity
         ],
+        more="- older entries not shown" if older else None,
     )
     return "\n".join(out).rstrip() + "\n"
 
@@ -199,8 +214,17 @@ def refusal(exc: PmError) -> str:
     return text
 
 
-def _part(title: str, lines: list[str]) -> list[str]:
+def _part(title: str, lines: list[str], *, more: str | None = None) -> list[str]:
+    """A section; ``more``, its last line, says that the bounds left rows of it out."""
+    if more is not None:
+        return ["", f"## {title}", *lines, more]
     return ["", f"## {title}", *(lines or ["- none"])]
+
+
+def _more(next_cursor: str | None) -> str | None:
+    """The line of a bounded list that left rows out: the cursor its own list request (REST,
+    WebSocket) goes on from."""
+    return None if next_cursor is None else f"- more not shown (next_cursor={next_cursor})"
 
 
 def _when(ms: int) -> str:

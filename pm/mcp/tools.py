@@ -29,7 +29,7 @@ from pm.services.read_models.work_item_detail import work_item_detail
 
 P = ParamSpec("P")
 T = TypeVar("T")
-SEARCH_PAGE = 20  # an agent's page: a model reads every line it is given
+AGENT_PAGE = 20  # an agent's page: a model reads every line it is given
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,9 @@ def given(**values: Any) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value is not None}
 
 
-async def _list_projects(call: Call, _args: i.ListProjects) -> str:
-    return render.projects(await call.query(project_overview))
+async def _list_projects(call: Call, args: i.ListProjects) -> str:
+    page = await call.query(project_overview, limit=args.limit or AGENT_PAGE, cursor=args.cursor)
+    return render.projects(page)
 
 
 async def _get_project_context(call: Call, args: i.GetProjectContext) -> str:
@@ -91,7 +92,7 @@ async def _search(call: Call, args: i.SearchWorkItems) -> str:
         assignee_id=args.assignee_id,
         sprint_id=args.sprint_id,
         priority=args.priority,
-        limit=args.limit or SEARCH_PAGE,
+        limit=args.limit or AGENT_PAGE,
         cursor=args.cursor,
     )
     return render.search_page(page.items, page.next_cursor)
@@ -202,7 +203,8 @@ async def _get_changes(call: Call, args: i.GetChanges) -> str:
 TOOLS: tuple[Tool, ...] = (
     Tool(
         "list_projects",
-        "Projects you can see, with their keys and item counts by status. Start here.",
+        "Projects you can see, with their keys and item counts by status, a page at a time. "
+        "Start here.",
         i.ListProjects,
         _list_projects,
         project_overview,

@@ -303,3 +303,64 @@ async def test_a_request_past_the_size_bound_is_refused_before_anything_reads_it
         answer = await http.post(url, content=body, headers=headers)
     assert answer.status_code == 413
     assert answer.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_lists_come_a_bounded_page_at_a_time_and_say_when_there_is_more(
+    tmp_path_factory: pytest.TempPathFactory, make_token: TokenFactory
+) -> None:
+    """Projects (the tool and the resources), and an item's children, comments and
+    dependencies: each a bounded page (two rows here), and a page that left rows out ends
+    with the cursor that goes on; the pages together hold every project once."""
+    tenant = f"t{uuid.uuid4().hex[:12]}"
+    data = tmp_path_factory.mktemp("mcp-pages") / "data"
+    with pm_serve(data, default_page_size="2", rest_rate_limit="100000/minute") as srv:
+        ws = await WsClient.open(srv.ws, make_token("alice", tenant))
+        try:
+            for title in ("Apollo", "Gemini", "Mercury"):
+                created = await ws.request(
+                    "create_work_item", {"item_type": "project", "title": title}
+                )
+                assert payload(created)[0] == "work_item_created"
+        finally:
+            await ws.close()
+        async with agent(srv, make_token("alice", tenant)) as client:
+            first = await ok(client, "list_projects", limit=2)
+            more = re.search(r"^More: cursor=(\S+)$", first, re.MULTILINE)
+            assert more is not None and len(first.splitlines()) == 3, first
+            rest = await ok(client, "list_projects", limit=2, cursor=more.group(1))
+            assert "More:" not in rest and len(rest.splitlines()) == 1, rest
+            titles = [line.split()[2].rstrip(":") for line in [*first.splitlines()[:2], rest]]
+            assert titles == ["Apollo", "Gemini", "Mercury"]
+            is_error, text = await call(client, "list_projects", cursor="not-a-cursor")
+            assert is_error and text.startswith("VALIDATION_ERROR:"), text
+
+            listed = await client.list_resources()  # two projects and the guide
+            assert len(listed.resources) == 3 and listed.next_cursor is not None
+            after = await client.list_resources(cursor=listed.next_cursor)
+            assert after.next_cursor is None and len(after.resources) == 1
+            uris = {str(r.uri) for r in [*listed.resources, *after.resources]}
+            assert len(uris) == 4 and "pm://llm-context" in uris
+
+            key = first.splitlines()[0].split()[1]
+            epic = await ok(client, "create_work_item", project=key, item_type="epic", title="E")
+            epic_key = epic.split()[1]
+            for n in range(3):
+                task = await ok(
+                    client,
+                    "create_work_item",
+                    project=key,
+                    parent=epic_key,
+                    item_type="task",
+                    title=f"T{n}",
+                )
+                await ok(client, "add_dependency", blocking=task.split()[1], blocked=epic_key)
+                await ok(client, "add_comment", item=epic_key, body=f"note {n}")
+            detail = await ok(client, "get_work_item", item=epic_key)
+            few = await ok(client, "get_work_item", item=task.split()[1])
+    sections = dict(
+        (part.splitlines()[0], part.splitlines()[1:]) for part in detail.split("\n## ")[1:]
+    )
+    for name in ("Children", "Comments", "Dependencies"):
+        lines = [line for line in sections[name] if line]
+        assert len(lines) == 3 and lines[-1].startswith("- more not shown (next_cursor="), detail
+    assert "more not shown" not in few, few

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import TypedDict
 
 from pm.domain.enums import Role
+from pm.domain.models import WorkItem
 from pm.services.dependencies import project_dependencies
-from pm.services.kernel.access import require_project, visible_project_ids
+from pm.services.kernel.access import require_project
 from pm.services.kernel.bounds import text_size, within_bounds
-from pm.services.kernel.pagination import PageRequest, page_of
+from pm.services.kernel.pagination import Page, PageRequest, page_of
 from pm.services.kernel.reader import Reader
 from pm.services.members import members_page
 from pm.services.swim_lanes import lanes_of
@@ -52,6 +53,10 @@ class ProjectOverview(TypedDict):
     by_status: dict[str, int]
 
 
+class ProjectOverviewPage(Paged):
+    projects: list[ProjectOverview]
+
+
 class WorkItemsAsOf(TypedDict):
     work_items: list[WorkItemView]
     as_of_seq: int
@@ -64,40 +69,46 @@ def list_projects(
 ) -> ProjectsPage:
     """The live projects the caller may view (every one, for a tenant admin), oldest first,
     a bounded page from ``cursor``."""
-    page = read.page(limit, cursor)
+    result = _projects_page(read, read.page(limit, cursor))
+    return {"projects": [work_item_view(row) for row in result.items], **paged(result.next_cursor)}
+
+
+def project_overview(
+    read: Reader, *, cursor: str | None = None, limit: int | None = None
+) -> ProjectOverviewPage:
+    """The projects the caller may view, oldest first, each with its key and item counts: the
+    same bounded page as ``list_projects`` (its cursors go on with either)."""
+    result = _projects_page(read, read.page(limit, cursor))
+    ids = [row.id for row in result.items]
+    by_status: dict[str, dict[str, int]] = {project_id: {} for project_id in ids}
+    for project_id, status, count in read.items.status_counts(ids):
+        by_status[project_id][status] = count
+    overview: list[ProjectOverview] = [
+        {
+            "id": row.id,
+            "key": row.key,
+            "title": row.title,
+            "items": sum(by_status[row.id].values()),
+            "by_status": by_status[row.id],
+        }
+        for row in result.items
+    ]
+    return {"projects": overview, **paged(result.next_cursor)}
+
+
+def _projects_page(read: Reader, page: PageRequest) -> Page[WorkItem]:
     after = page.after_key(int, str)
     rows = read.items.live_projects_from(
         None if after is None else (after[0], after[1]),
         limit=page.limit + 1,
         member=None if read.ctx.is_tenant_admin else read.ctx.user_id,
     )
-    result = page_of(
+    return page_of(
         rows,
         page,
         key=lambda row: [row.created_at, row.id],
         size=lambda row: text_size(row.title, row.description),
     )
-    return {"projects": [work_item_view(row) for row in result.items], **paged(result.next_cursor)}
-
-
-def project_overview(read: Reader) -> list[ProjectOverview]:
-    """The projects the caller may view, oldest first, each with its key and item counts."""
-    ids = visible_project_ids(read)
-    by_status: dict[str, dict[str, int]] = {project_id: {} for project_id in ids}
-    for project_id, status, count in read.items.status_counts(ids):
-        by_status[project_id][status] = count
-    rows = {item.id: item for item in read.items.get_many(ids)}
-    return [
-        {
-            "id": project_id,
-            "key": rows[project_id].key,
-            "title": rows[project_id].title,
-            "items": sum(by_status[project_id].values()),
-            "by_status": by_status[project_id],
-        }
-        for project_id in ids
-        if project_id in rows
-    ]
 
 
 def project_snapshot(read: Reader, *, project_id: str) -> ProjectSnapshot:
