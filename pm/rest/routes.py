@@ -41,6 +41,7 @@ ERRORS = _documented(
     (404, "Not found, or not visible to you (NOT_FOUND); other tenants' ids are never visible"),
     (422, "A parameter is invalid (VALIDATION_ERROR, naming the `field`)"),
     (429, "Rate limited per user (RATE_LIMITED); retry after `Retry-After` seconds"),
+    (431, "The request line and headers pass `http_max_header_bytes` (PAYLOAD_TOO_LARGE)"),
     (503, "The tenant is overloaded (UNAVAILABLE); retry after `Retry-After` seconds"),
 )
 
@@ -153,7 +154,7 @@ async def get_work_item(
 
 @router.get(
     "/work-items/{work_item_id}/children",
-    response_model=schemas.WorkItemPage,
+    response_model=schemas.ChildrenPage,
     summary="The children of an item, in board order",
 )
 async def get_children(
@@ -163,7 +164,7 @@ async def get_children(
         ctx, work_items.get_children, work_item_id=work_item_id, **params.model_dump()
     )
     return await json_answer(
-        schemas.WorkItemPage, {"items": page.items, "next_cursor": page.next_cursor}
+        schemas.ChildrenPage, {"items": page.items, "next_cursor": page.next_cursor}
     )
 
 

@@ -326,6 +326,13 @@ class WorkItemPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: done")
 
 
+class ChildrenPage(BaseModel):
+    model_config = _examples({"items": [WORK_ITEM_EXAMPLE], "next_cursor": None})
+
+    items: list[WorkItem] = Field(description="In board order (position, then id)")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: done")
+
+
 class ActivityPage(BaseModel):
     model_config = _examples({"entries": [ACTIVITY_EXAMPLE], "next_cursor": None})
 
