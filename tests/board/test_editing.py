@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import expect
 
-from .conftest import BoardWorld, card, seed_project
+from .conftest import BoardWorld, card, seed_project, stored_titles
 
 
 def test_a_stale_edit_shows_the_conflict_with_its_values(world: BoardWorld) -> None:
@@ -139,8 +139,8 @@ def test_the_tree_creates_renames_and_refuses_to_delete_a_parent(world: BoardWor
 
     tree.get_by_role("button", name="Delete Send the verification email").click()
     expect(tree.get_by_role("treeitem", name="Send the verification email")).to_have_count(0)
-    stored = admin.request("get_work_items", {"project_id": project["id"]})["work_items"]
-    assert sorted(i["title"] for i in stored) == ["Accounts", "Launch", "Sign up with email"]
+    expected = ["Accounts", "Launch", "Sign up with email"]
+    assert stored_titles(admin, project["id"], expected) == expected
     admin.close()
 
 
