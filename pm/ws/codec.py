@@ -55,25 +55,79 @@ def json_depth_exceeds(text: str, limit: int) -> bool:
     return False
 
 
+class FrameRefused(InvalidMessage):
+    """A frame that is not a request pm knows, with the ``message_id`` it carried (empty when
+    none could be read), so that its answer is correlated like any other (PROTOCOL.md: every
+    request gets exactly one response): a newer client's payload or a typo gets its error."""
+
+    def __init__(self, message: str, *, message_id: str = "") -> None:
+        super().__init__(message)
+        self.message_id = message_id
+
+
 def decode(frame: str | bytes, *, max_json_depth: int) -> Envelope:
-    """Parse one frame; anything malformed raises InvalidMessage."""
+    """Parse one frame; anything malformed raises FrameRefused."""
     envelope = Envelope()
     if isinstance(frame, bytes):
         try:
             envelope.ParseFromString(frame)
         except DecodeError:
-            raise InvalidMessage("the frame is not a protobuf Envelope") from None
-    else:
-        if json_depth_exceeds(frame, max_json_depth):
-            metrics.BOUND_HITS.labels("ws_json_depth").inc()
-            raise InvalidMessage(f"JSON nested deeper than {max_json_depth} levels")
-        try:
-            json_format.Parse(frame, envelope)
-        except (json_format.ParseError, ValueError, RecursionError):
-            raise InvalidMessage("the frame is not a JSON Envelope") from None
+            raise FrameRefused("the frame is not a protobuf Envelope") from None
+        if envelope.WhichOneof("payload") is None:  # an unknown field number stays unknown
+            raise FrameRefused("the envelope has no payload pm knows", message_id=_id(envelope))
+        return envelope
+    if json_depth_exceeds(frame, max_json_depth):
+        metrics.BOUND_HITS.labels("ws_json_depth").inc()
+        raise FrameRefused(f"JSON nested deeper than {max_json_depth} levels")
+    try:
+        document = json.loads(frame, object_pairs_hook=_no_duplicate_keys)
+    except (ValueError, RecursionError):
+        raise FrameRefused("the frame is not a JSON Envelope") from None
+    try:
+        json_format.ParseDict(document, envelope)
+    except (json_format.ParseError, ValueError, RecursionError, TypeError):
+        raise FrameRefused(_why_not(document), message_id=_json_id(document)) from None
     if envelope.WhichOneof("payload") is None:
-        raise InvalidMessage("the envelope has no known payload")
+        raise FrameRefused("the envelope has no payload", message_id=_id(envelope))
     return envelope
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A key given twice is refused, as protobuf's own JSON parser refuses it: which of two
+    values a request meant is not for the server to guess."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise ValueError("a key is given twice")
+    return document
+
+
+def _id(envelope: Envelope) -> str:
+    return str(envelope.message_id)
+
+
+def _json_id(document: object) -> str:
+    """The message id of a JSON frame that did not parse as an Envelope, if it names one."""
+    if not isinstance(document, dict):
+        return ""
+    for key in ("message_id", "messageId"):
+        value = document.get(key)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def _why_not(document: object) -> str:
+    """Name the payload pm does not know; other faults get one general sentence."""
+    if isinstance(document, dict):
+        unknown = sorted(str(k) for k in document if str(k) not in _ENVELOPE_JSON_NAMES)
+        if unknown:
+            return f"unknown payload {unknown[0][:64]!r}: not a message of this server's pm.proto"
+    return "the frame is not a JSON Envelope"
+
+
+_ENVELOPE_JSON_NAMES: frozenset[str] = frozenset(
+    name for field in Envelope.DESCRIPTOR.fields for name in (field.name, field.json_name)
+)
 
 
 def encode(envelope: dict[str, Any], encoding: Encoding) -> str | bytes:
