@@ -612,6 +612,21 @@ def test_unknown_ids_are_not_found_without_detail(as_user: ClientFactory) -> Non
     refused(alice.get("/api/v1/no-such-endpoint"), 404, "NOT_FOUND")
 
 
+def test_a_method_the_path_does_not_serve_is_method_not_allowed(as_user: ClientFactory) -> None:
+    """The path exists, so not NOT_FOUND, and nothing was wrong with a message: 405 with its
+    own code and the methods the path does serve. Nothing is written."""
+    alice = as_user("alice")
+    for response in (
+        alice.post("/api/v1/work-items", json={"title": "x"}),
+        alice.delete("/api/v1/projects"),
+        alice.put("/api/v1/changes"),
+    ):
+        refused(response, 405, "METHOD_NOT_ALLOWED")
+        assert response.headers["allow"] == "GET"
+    titles = [i["title"] for i in alice.get("/api/v1/work-items").json()["items"]]
+    assert "x" not in titles
+
+
 def test_no_refusal_carries_a_stack_trace_or_sql(served: Served, as_user: ClientFactory) -> None:
     """Every kind of refusal, including the forged cursor that today reaches SQL and fails
     inside the service (500): each answers the one error shape and says nothing of the code."""
