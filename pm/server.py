@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import socket
 import sys
+import threading
 import time
+from collections.abc import Iterator
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -56,6 +59,26 @@ class DrainingServer(uvicorn.Server):
     @classmethod
     def for_settings(cls, settings: Settings) -> DrainingServer:
         return cls(build_components(settings))
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        with self._sigterm_is_a_normal_stop():
+            super().run(sockets)
+
+    @contextlib.contextmanager
+    def _sigterm_is_a_normal_stop(self) -> Iterator[None]:
+        """A drained SIGTERM ends the process with status 0. uvicorn re-raises the signal once
+        it has shut down, to the handler that was there before it; with the default handler
+        that kills the process (status 143), which a supervisor reads as a failure. This
+        handler is uvicorn's own, so a SIGTERM that arrives before uvicorn takes over still
+        stops the server as soon as it has started."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGTERM, self.handle_exit)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         settings = self.components.settings
