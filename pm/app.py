@@ -2,7 +2,7 @@
 lifespan that starts the components and stops them last.
 
     components (pm.wiring) -> doors (/ws, /api/v1, /metrics), the board (/), /health, /live,
-                              /ready
+                              /ready, and the operator's control socket (pm.control)
 
 Shutdown belongs to the server (pm.server): it drains the doors through ``Lifecycle`` while the
 sockets are still open; the lifespan's end runs once the server has closed every connection.
@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from pm.board import install_board
+from pm.control import ControlServer
 from pm.doorkit.asgi import PmApp
 from pm.doorkit.tenant_route import TenantRoute
 from pm.rest import install_rest
@@ -30,9 +31,12 @@ def create_app(components: Components) -> PmApp:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await components.start()
+        control = ControlServer(components)
+        await control.start()
         try:
             yield
         finally:
+            await control.stop()
             await components.stop()
 
     app = PmApp(

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Path("./data")
+    # The control sockets of running processes (pm.control); <data dir>/run when unset
+    run_dir: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     jwt_secret: str | None = None

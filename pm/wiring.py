@@ -156,7 +156,8 @@ def build_components(settings: Settings) -> Components:
 
 def build_tenant_admin(settings: Settings, *, create_root: bool) -> TenantAdmin:
     """Operator commands on the tenant files, one worker thread. ``create_root`` False leaves the
-    data folder as it is (backup and stats only read tenants; they never create a folder)."""
+    data folder as it is (list, check, backup, export and stats only read tenants; they never
+    create a folder)."""
     root = settings.prepare_data_dir() if create_root else settings.data_dir / "tenants"
     manager = TenantConnectionManager(
         TenancyConfig(
@@ -167,4 +168,4 @@ def build_tenant_admin(settings: Settings, *, create_root: bool) -> TenantAdmin:
         ),
         on_create=seed_llm_context,
     )
-    return TenantAdmin(manager)
+    return TenantAdmin(manager, deleted_root=settings.data_dir / "deleted")

@@ -39,6 +39,14 @@ TENANT_MIGRATION_SECONDS = Histogram(
 )
 TENANT_EVICTIONS = Counter("pm_tenant_evictions_total", "Tenants closed by the pool", ["reason"])
 TENANT_REFUSALS = Counter("pm_tenant_refusals_total", "Tenant opens refused", ["reason"])
+# Why a tenant's file is refused (pm.tenancy.files), each a label value of the counter below
+TENANT_FILE_REASONS = ("empty", "unreadable", "foreign", "newer", "damaged", "migration")
+TENANT_OPEN_FAILURES = Counter(
+    "pm_tenant_open_failures_total",
+    "Requests refused UNAVAILABLE because their tenant's file can't be used (empty, unreadable, "
+    "foreign, newer, damaged, migration): the operator's to repair, never the client's",
+    ["reason"],
+)
 DB_TRANSACTION_SECONDS = Histogram(
     "pm_db_transaction_seconds",
     "Time a transaction held its connection",
@@ -123,6 +131,8 @@ HTTP_ERRORS = Counter("pm_http_errors_total", "HTTP error answers, by DOMAIN.md 
 # Series the alert rules watch are created at zero, so the first failure is an increase
 # Prometheus can see rather than the birth of a series.
 TENANT_MIGRATIONS.labels("failed")
+for _reason in TENANT_FILE_REASONS:
+    TENANT_OPEN_FAILURES.labels(_reason)
 for _door_errors in (HTTP_ERRORS, WS_ERRORS, SERVICE_ERRORS):
     _door_errors.labels("INTERNAL")
 

@@ -134,7 +134,8 @@ class ChangesParameters(QueryParameters):
     since_seq: int = Field(
         ge=0,
         le=2**62,
-        description="The last seq you saw (0: from the start); a seq past the feed is refused",
+        description="The last seq you saw (0: from the start). A seq the feed can't vouch for "
+        "(from before a restore, or past the feed) answers 410 RESYNC_REQUIRED: load again",
     )
     project_id: list[str] | None = Field(
         default=None, max_length=100, description="Repeat for several projects (default: all)"

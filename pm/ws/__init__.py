@@ -24,6 +24,7 @@ def install_ws(app: FastAPI, components: Components) -> WsState:
         rate=settings.ws_rate_limit,
     )
     components.lifecycle.on_drain(state.drain)
+    components.services.on_tenant_reset(state.close_tenant)
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
         await serve_socket(websocket, components, state)

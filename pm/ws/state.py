@@ -14,7 +14,18 @@ log = logging.getLogger(__name__)
 
 
 class Drainable(Protocol):
+    tenant_id: str
+
     def drain(self) -> None: ...
+
+    def close_soon(self, code: int, reason: str) -> None: ...
+
+
+TENANT_RESET_CLOSE = (
+    1012,
+    "the tenant's data was replaced (a restore or an operator's evict): reconnect, and resync "
+    "with GetChanges (RESYNC_REQUIRED for a seq from before)",
+)
 
 
 @dataclass
@@ -42,6 +53,11 @@ class WsState:
         self.live.discard(connection)
         if not self.live:
             self._none_live.set()
+
+    def close_tenant(self, tenant_id: str) -> None:
+        """The tenant was reset in this process: every socket of it reconnects and resyncs."""
+        for connection in [c for c in self.live if c.tenant_id == tenant_id]:
+            connection.close_soon(*TENANT_RESET_CLOSE)
 
     async def drain(self) -> None:
         """Every socket answers the request it is serving and closes with 1012. The caller
