@@ -7,8 +7,9 @@ answers RESYNC_REQUIRED (timestamps are never the sync key).
 
 A seq the feed can't vouch for answers RESYNC_REQUIRED too, never a partial answer: one from
 before the current feed epoch (the tenant was restored from a backup, or another copy was put
-in its place: pm.tenancy.epochs), and one ahead of the feed (the file went back in time some
-other way). ``since_seq=0`` ("from the start") is always answered.
+in its place: pm.tenancy.epochs), ``0`` ("from the start") included, since the start is
+gone; and one ahead of the feed (the file went back in time some other way). A client of the
+new history loads a snapshot and follows from its ``as_of_seq``.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def get_changes(
             "since_seq is ahead of this tenant's feed: its history was replaced; load the "
             "project again"
         )
-    if 0 < since_seq < read.feed.epoch_base():
+    if since_seq < read.feed.epoch_base():
         raise ResyncRequired(
             "the tenant was restored: since_seq belongs to the history before; load the "
             "project again"

@@ -5,8 +5,8 @@ saw more of the history that is gone (260). Were the feed to go on from 130, a c
 260 would first be told it is ahead, then, once 190 new changes were made, be given 261..320 and
 never learn that 131..260 of the new history exist. So a replaced history starts a new *epoch*:
 the feed's counter jumps to a ``base_seq`` above every seq ever handed out, the next change gets
-``base_seq + 1``, and any seq a client holds from before (``0 < seq < base_seq``) is answered
-RESYNC_REQUIRED (pm.services.changes). ``0`` still means "from the start".
+``base_seq + 1``, and any seq a client holds from before (``seq < base_seq``) is answered
+RESYNC_REQUIRED (pm.services.changes), ``0`` ("from the start") included: that start is gone.
 
 ``base_seq`` is the largest of: one past the copy's own seq, one past the replaced file's seq
 (when there was one), and the current time in microseconds. The last covers what nobody can

@@ -21,11 +21,9 @@ class Drainable(Protocol):
     def close_soon(self, code: int, reason: str) -> None: ...
 
 
-TENANT_RESET_CLOSE = (
-    1012,
-    "the tenant's data was replaced (a restore or an operator's evict): reconnect, and resync "
-    "with GetChanges (RESYNC_REQUIRED for a seq from before)",
-)
+# The tenant was reset here (a restore, an operator's evict). A close reason holds at most 123
+# bytes; GetChanges then says RESYNC_REQUIRED for a seq from before a restore.
+TENANT_RESET_CLOSE = (1012, "tenant data replaced: reconnect and resync with GetChanges")
 
 
 @dataclass
