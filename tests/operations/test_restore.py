@@ -75,7 +75,7 @@ class Writer:
 
     async def wait_for(self, count: int) -> None:
         async with asyncio.timeout(WAIT):
-            while len(self.acknowledged) < count:  # noqa: ASYNC110 (the writer is a task here)
+            while len(self.acknowledged) < count:
                 await asyncio.sleep(0.01)
 
 
