@@ -7,6 +7,7 @@ its environment variable, so an operator can fix it without reading code.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -186,11 +187,14 @@ class Settings(BaseSettings):
             )
 
     def prepare_data_dir(self) -> Path:
-        """Create the tenants folder and prove it is writable, or say which setting is wrong.
-        The probe file is this call's own: workers starting together share the folder."""
+        """Create the tenants folder (0700: tenant data is for pm's user alone; a wider one is
+        tightened) and prove it is writable, or say which setting is wrong. The probe file is
+        this call's own: workers starting together share the folder."""
         tenants = self.data_dir / "tenants"
         try:
-            tenants.mkdir(parents=True, exist_ok=True)
+            tenants.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if stat.S_IMODE(tenants.stat().st_mode) & 0o077:
+                os.chmod(tenants, 0o700)
             fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=tenants)
             os.close(fd)
             os.unlink(probe)

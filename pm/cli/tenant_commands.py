@@ -105,16 +105,19 @@ def create_command(args: argparse.Namespace) -> int:
     with _admin(args, create_root=True) as (admin, _settings):
         for tenant_id in ids:
             try:
-                if admin.create(tenant_id):
-                    created += 1
-                    if len(ids) == 1:
-                        print(f"created tenant {tenant_id}")
-                else:
-                    existing += 1
-                    print(f"pm: tenant {tenant_id} already exists", file=sys.stderr)
+                outcome = admin.create(tenant_id)
             except PmError as exc:
                 invalid += 1
                 print(f"pm: {tenant_id!r}: {exc.message}", file=sys.stderr)
+                continue
+            if outcome == "created":
+                created += 1
+                if len(ids) == 1:
+                    print(f"created tenant {tenant_id}")
+            else:
+                existing += 1
+                why = "was deleted (restore brings it back)" if outcome == "deleted" else "exists"
+                _fail(f"tenant {tenant_id} already {why}")
     if len(ids) > 1:
         print(f"{created} created, {existing} already existed, {invalid} refused")
     return 2 if invalid else 1 if existing else 0
@@ -276,9 +279,7 @@ def evict_command(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     answers = evict_everywhere(_run_dir(settings), args.tenant_id)
     if not answers:
-        print(
-            f"no running pm process on {settings.data_dir}: nothing holds tenant {args.tenant_id}"
-        )
+        print(f"no pm process runs on {settings.data_dir}: none holds tenant {args.tenant_id}")
         return 0
     for answer in answers:
         if answer.ok:

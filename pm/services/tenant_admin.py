@@ -18,8 +18,8 @@ from typing import IO
 from pm.tenancy.backup import PAGES_PER_STEP, BackupRefused, BackupResult, backup_tenant
 from pm.tenancy.dump import DumpRefused, DumpResult, export_tenant, export_to_file, import_tenant
 from pm.tenancy.files import CheckResult, check_file
-from pm.tenancy.ids import tenant_db_path
-from pm.tenancy.lifecycle import DeleteRefused, DeleteResult, delete_tenant
+from pm.tenancy.ids import tenant_db_path, tenant_dir
+from pm.tenancy.lifecycle import DeleteRefused, DeleteResult, delete_tenant, is_deleted
 from pm.tenancy.manager import TenantConnectionManager
 from pm.tenancy.moves import MoveRefused, fence, in_service
 from pm.tenancy.restore import RestoreRefused, RestoreResult, restore_tenant
@@ -78,13 +78,16 @@ class TenantAdmin:
     def tenant_ids(self) -> list[str]:
         return self._tenants.list_tenant_ids()
 
-    def create(self, tenant_id: str) -> bool:
-        """Create and migrate a tenant; False if it already exists. A bad id is refused."""
+    def create(self, tenant_id: str) -> str:
+        """Create and migrate a tenant: "created", or "exists", or "deleted" (a tombstone
+        keeps it refused: ``restore`` brings a deleted tenant back). A bad id is refused."""
         if self._tenants.tenant_exists(tenant_id):
-            return False
+            return "exists"
+        if is_deleted(tenant_dir(self._root, tenant_id)):
+            return "deleted"
         self._tenants.open_sync(tenant_id, create=True)
         self._tenants.close_idle(now=float("inf"))  # a bulk create keeps no file open
-        return True
+        return "created"
 
     def migrate(self, tenant_id: str) -> MigrationOutcome:
         """Check one tenant file's pages (``quick_check``), bring it to head and close it again;
