@@ -16,6 +16,7 @@ import pytest
 from prometheus_client import REGISTRY
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
+from websockets.typing import Subprotocol
 
 from pm.config import Settings
 from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
@@ -125,9 +126,8 @@ async def test_a_broken_tenant_is_unavailable_on_both_doors_counted_and_left_as_
     assert int(response.headers["retry-after"]) >= 1
 
     with pytest.raises(InvalidStatus) as handshake:
-        async with connect(
-            live_server.ws, subprotocols=["pm.v1.json", f"pm.bearer.{token('bob', 'broken')}"]
-        ):  # type: ignore[list-item]
+        offered = [Subprotocol("pm.v1.json"), Subprotocol(f"pm.bearer.{token('bob', 'broken')}")]
+        async with connect(live_server.ws, subprotocols=offered):
             pass
     assert handshake.value.response.status_code == 503
     assert json.loads(handshake.value.response.body or b"{}")["error"]["code"] == "UNAVAILABLE"
