@@ -103,6 +103,13 @@ class Settings(BaseSettings):
     # stops sending new traffic first (Kubernetes: about its readiness probe period).
     shutdown_unready_seconds: float = Field(default=0.0, ge=0, le=300)
 
+    # The operator's view on /metrics (pm.observability.operator_view): per-tenant series for
+    # the top N tenants of each ranking only; the data folder's census every so often; under
+    # workers, how often each worker hands its writes and sockets to the one scraped.
+    metrics_top_tenants: int = Field(default=10, ge=1, le=1000)
+    census_interval_seconds: float = Field(default=60.0, ge=1)
+    metrics_publish_seconds: float = Field(default=5.0, gt=0, le=300)
+
     # REST door
     rest_rate_limit: str = "600/minute"
     context_max_items: int = Field(default=2000, ge=10)

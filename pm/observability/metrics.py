@@ -10,6 +10,7 @@ gauge says how its workers' values combine.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from prometheus_client import (
     REGISTRY,
@@ -20,6 +21,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from pm.observability.operator_view import OperatorCollector, TenantActivity
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -161,10 +164,28 @@ BUS_OUTBOX = Gauge(
 )
 
 
+# The operator's view of the tenants (pm.observability.operator_view): top N by writes, sockets
+# and size, backups, WAL, free disk; computed at each scrape.
+TENANT_ACTIVITY = TenantActivity()
+REGISTRY.register(OperatorCollector(TENANT_ACTIVITY))
+WS_CONNECTIONS_PER_TENANT_LIMIT = Gauge(
+    "pm_ws_connections_per_tenant_limit",
+    "PM_WS_MAX_CONNECTIONS_PER_TENANT: the WebSocket connections one tenant may hold",
+    multiprocess_mode="max",
+)
+
+
+def multiprocess_dir() -> Path | None:
+    folder = os.environ.get(MULTIPROCESS_DIR)
+    return Path(folder) if folder else None
+
+
 def exposition() -> bytes:
     """The text /metrics serves: this process's registry, or every worker's under workers."""
-    if not os.environ.get(MULTIPROCESS_DIR):
+    folder = multiprocess_dir()
+    if folder is None:
         return bytes(generate_latest(REGISTRY))
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    registry.register(OperatorCollector(TENANT_ACTIVITY, folder))
     return bytes(generate_latest(registry))

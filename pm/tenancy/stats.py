@@ -1,8 +1,8 @@
 """Per-tenant figures for operators: size, live work items, members, last activity, feed seq
 and epoch.
 
-These are deliberately not Prometheus labels (PROTOCOL.md: no tenant id as a label); an operator
-reads them here. Reading never writes: a file is opened read-only and is never created or
+Every tenant's row is here; /metrics names only the top N tenants by size, writes and sockets
+(pm.observability.operator_view: a label per tenant for all of them would be unbounded). Reading never writes: a file is opened read-only and is never created or
 migrated, and one broken file becomes an error on its own row while the others are still read.
 
 SQLite's ``mode=ro`` still creates -wal and -shm files beside a WAL database and leaves them

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, WebSocket
 
+from pm.observability import metrics
 from pm.wiring import Components
 from pm.ws.connection import serve_socket
 from pm.ws.hub import Hub
@@ -23,8 +24,15 @@ def install_ws(app: FastAPI, components: Components) -> WsState:
         ),
         rate=settings.ws_rate_limit,
     )
-    components.lifecycle.on_drain(state.drain)
     components.services.on_tenant_reset(state.close_tenant)
+    metrics.WS_CONNECTIONS_PER_TENANT_LIMIT.set(settings.ws_max_connections_per_tenant)
+    stop_counting = metrics.TENANT_ACTIVITY.add_sockets(lambda: dict(state.caps.by_tenant))
+
+    async def drain() -> None:
+        stop_counting()
+        await state.drain()
+
+    components.lifecycle.on_drain(drain)
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
         await serve_socket(websocket, components, state)

@@ -77,6 +77,8 @@ class ServiceRunner:
         finally:
             metrics.SERVICE_SECONDS.labels(operation).observe(time.perf_counter() - started)
         self._remember_user(ctx)
+        if not outcome.replayed:
+            metrics.TENANT_ACTIVITY.wrote(ctx.tenant_id)
         for event in outcome.events:
             await self.bus.publish(ctx.tenant_id, event)
             metrics.EVENTS_PUBLISHED.inc()
