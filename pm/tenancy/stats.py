@@ -2,8 +2,9 @@
 and epoch.
 
 Every tenant's row is here; /metrics names only the top N tenants by size, writes and sockets
-(pm.observability.operator_view: a label per tenant for all of them would be unbounded). Reading never writes: a file is opened read-only and is never created or
-migrated, and one broken file becomes an error on its own row while the others are still read.
+(pm.observability.operator_view: a label per tenant for all of them would be unbounded).
+Reading never writes: a file is opened read-only and is never created or migrated, and one
+broken file becomes an error on its own row while the others are still read.
 
 SQLite's ``mode=ro`` still creates -wal and -shm files beside a WAL database and leaves them
 there. So a file with no -wal (closed cleanly: fully checkpointed, complete on its own) is opened
