@@ -12,8 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# `make run PORT=9000` (or PM_PORT, PM_HOST, PM_DATA_DIR in the environment) moves the demo; its
+# data folder is the one every `pm tenants ...` reads by default (./data).
 run: $(STAMP) web
-	$(BIN)/pm demo
+	$(if $(PORT),PM_PORT=$(PORT) )$(BIN)/pm demo
 
 test: promtool chromium redis-server nginx lint typecheck contracts web-test unit
 
