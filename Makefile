@@ -46,7 +46,7 @@ clean:
 # when a source, the lockfile or the .proto changes.
 WEB_DEPS := web/node_modules/.installed-stamp
 WEB_BUILT := pm/board/static/index.html
-WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json web/buf.gen.yaml -type f -not -path 'web/src/gen/*' 2>/dev/null)
+WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json web/buf.gen.yaml web/api-docs web/scripts -type f -not -path 'web/src/gen/*' 2>/dev/null)
 
 $(WEB_DEPS): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error

@@ -18,13 +18,39 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from pm.board import install_board
+from pm.board import install_api_docs, install_board
 from pm.control import ControlServer
 from pm.doorkit.asgi import PmApp
 from pm.doorkit.tenant_route import TenantRoute
 from pm.rest import install_rest
 from pm.wiring import Components
 from pm.ws import install_ws
+
+
+API_DESCRIPTION = """\
+The read API of **pm**, a multi-tenant agile board: projects, epics, stories and tasks, sprints,
+comments, time, dependencies, swim lanes, members and the activity log of one tenant.
+
+**Authentication.** Every call carries `Authorization: Bearer <JWT>`. The tenant comes from the
+token's `tenant_id` claim and the user from `sub`; a JWT `roles` claim with `admin` sees every
+project of its tenant, anyone else the projects they are a member of.
+
+**Where to start.** `GET /api/v1/llm/context` explains the data and its rules;
+`GET /api/v1/projects` lists your projects; `GET /api/v1/projects/{id}/context` (add
+`?format=markdown` for a prompt) gives one project whole.
+
+**Following changes.** `GET /api/v1/changes?since_seq=` lists every committed change after a
+seq, typed by `payload_name`. Poll again from `as_of_seq`. `410 RESYNC_REQUIRED` means the seq
+you hold is not this tenant's history (past retention, or the tenant was restored from a
+backup): load the project again and poll from its `as_of_seq`.
+
+**Errors** are `{"error": {"code", "message", "field"}}` with a code of the error table
+(`docs/errors.md` in the repository): `UNAVAILABLE` (503) and `RATE_LIMITED` (429) carry
+`Retry-After`; nothing ever carries a stack trace.
+
+Live collaboration is a WebSocket (`GET /ws`, protobuf or JSON frames of `pm.proto`), described
+in `docs/protocol.md`.
+"""
 
 
 def create_app(components: Components) -> PmApp:
@@ -44,12 +70,16 @@ def create_app(components: Components) -> PmApp:
         title="pm",
         version="0.1.0",
         summary="Agile project board: live WebSocket collaboration and a read API for LLM agents.",
+        description=API_DESCRIPTION,
+        docs_url=None,  # pm.board serves /docs from its own files: no CDN
+        redoc_url=None,
         lifespan=lifespan,
     )
     _operations_routes(app, components)
     install_rest(app, components)
     install_ws(app, components)
     install_board(app)
+    install_api_docs(app)
     app.add_middleware(TenantRoute)  # outermost: /t/<tenant>/... is served as /...
     return app
 
