@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from pm.auth import issue_token
+from pm.rest.schemas import EVENT_PAYLOADS
 from tests.conftest import TEST_SECRET
 from tests.rest.conftest import (
     APOLLO_TITLES,
@@ -693,3 +694,21 @@ def test_openapi_documents_every_refusal_and_the_bearer_scheme(served: Served) -
     assert "410" in document["paths"]["/api/v1/changes"]["get"]["responses"]
     schemes = document["components"]["securitySchemes"]
     assert schemes["HTTPBearer"] == {**schemes["HTTPBearer"], "type": "http", "scheme": "bearer"}
+
+
+def test_openapi_types_every_change_event_and_describes_the_api(served: Served) -> None:
+    """An agent reading /openapi.json learns each event's payload, chosen by payload_name, not
+    a free-form object; and the document says what the API is."""
+    document = ok(httpx.get(f"{served.server.http}/openapi.json", trust_env=False))
+    schemas = document["components"]["schemas"]
+    events = schemas["Changes"]["properties"]["events"]["items"]
+    mapping = events["discriminator"]["mapping"]
+    assert events["discriminator"]["propertyName"] == "payload_name"
+    assert set(mapping) == set(EVENT_PAYLOADS) and len(events["oneOf"]) == len(EVENT_PAYLOADS)
+    for name, reference in mapping.items():
+        event = schemas[reference.removeprefix("#/components/schemas/")]
+        assert event["properties"]["payload_name"]["const"] == name
+        payload = event["properties"]["payload"]["$ref"].removeprefix("#/components/schemas/")
+        assert payload == EVENT_PAYLOADS[name].__name__ and schemas[payload]["properties"]
+    description = document["info"]["description"]
+    assert "Bearer" in description and "RESYNC_REQUIRED" in description
