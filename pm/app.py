@@ -26,7 +26,6 @@ from pm.rest import install_rest
 from pm.wiring import Components
 from pm.ws import install_ws
 
-
 API_DESCRIPTION = """\
 The read API of **pm**, a multi-tenant agile board: projects, epics, stories and tasks, sprints,
 comments, time, dependencies, swim lanes, members and the activity log of one tenant.
