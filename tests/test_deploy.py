@@ -174,8 +174,8 @@ def exported_series() -> dict[str, frozenset[str]]:
             series[family.name + suffix] = labels | ({"le"} if suffix == "_bucket" else frozenset())
         for sample in family.samples:
             series.setdefault(sample.name, frozenset(sample.labels))
-    for name, labels in FAMILY_LABELS.items():
-        series[name] = series.get(name, frozenset()) | frozenset(labels)
+    for name, declared in FAMILY_LABELS.items():
+        series[name] = series.get(name, frozenset()) | frozenset(declared)
     return series
 
 

@@ -55,8 +55,9 @@ async def until(server: ServeProcess, done: Callable[[Samples], bool]) -> Sample
 
 async def test_top_tenants_backups_wal_and_disk_on_metrics(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    settings = {"metrics_top_tenants": "2", "census_interval_seconds": "1"}
-    with pm_serve(data, ws_rate_limit="100000/second", **settings) as server:
+    with pm_serve(
+        data, ws_rate_limit="100000/second", metrics_top_tenants="2", census_interval_seconds="1"
+    ) as server:
         clients: list[Client] = []
         for tenant, writes, sockets in (("busy", 6, 3), ("mid", 3, 2), ("calm", 1, 1)):
             first = await open_client(server.ws, "alice", tenant)
