@@ -20,11 +20,11 @@ run: $(STAMP) web
 test: promtool chromium redis-server nginx lint typecheck contracts web-test unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check pm tests bench
-	$(BIN)/ruff format --check pm tests bench
+	$(BIN)/ruff check pm tests bench docs
+	$(BIN)/ruff format --check pm tests bench docs
 
 typecheck: $(STAMP)
-	$(BIN)/mypy pm tests bench
+	$(BIN)/mypy pm tests bench docs
 
 contracts: $(STAMP)
 	$(BIN)/lint-imports
