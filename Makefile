@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml
 run: $(STAMP) web
 	$(if $(PORT),PM_PORT=$(PORT) )$(BIN)/pm demo
 
+# `make deploy/.env`: the secrets deploy/compose.yaml needs, fresh and 0600 (an existing file is
+# kept: replacing PM_JWT_SECRET would void every token issued with it).
+deploy/.env:
+	umask 077 && $(PYTHON) -c 'import secrets; print(f"PM_JWT_SECRET={secrets.token_urlsafe(48)}\nGRAFANA_ADMIN_PASSWORD={secrets.token_urlsafe(18)}")' > $@.tmp
+	mv $@.tmp $@
+
 test: promtool chromium redis-server nginx lint typecheck contracts web-test unit
 
 lint: $(STAMP)
