@@ -64,8 +64,10 @@ def create_app(components: Components) -> PmApp:
             await control.stop()
             await components.stop()
 
+    docs = components.settings.api_docs  # off: no /docs, /openapi.json
     app = PmApp(
         components,
+        openapi_url="/openapi.json" if docs else None,
         title="pm",
         version="0.1.0",
         summary="Agile project board: live WebSocket collaboration and a read API for LLM agents.",
@@ -78,7 +80,8 @@ def create_app(components: Components) -> PmApp:
     install_rest(app, components)
     install_ws(app, components)
     install_board(app)
-    install_api_docs(app)
+    if docs:
+        install_api_docs(app)
     app.add_middleware(TenantRoute)  # outermost: /t/<tenant>/... is served as /...
     return app
 

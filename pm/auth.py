@@ -39,6 +39,7 @@ class Principal:
 
 class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
+        settings.refuse_two_signing_keys()
         self._settings = settings
         self._secret = settings.jwt_secret
         self._keys: dict[str | None, Any] = {}

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     max_token_bytes: int = Field(default=8192, ge=512, le=65536)
 
     allowed_origins: CsvList = Field(default_factory=list)
+    # Operations endpoints: with a token, /metrics answers only `Authorization: Bearer <token>`;
+    # api_docs off removes /docs and /openapi.json.
+    metrics_token: str | None = None
+    api_docs: bool = True
     otlp_endpoint: str | None = None
 
     # Scale-out: workers on one host, nodes behind a proxy, the Redis bus between them
@@ -69,6 +73,13 @@ class Settings(BaseSettings):
 
     # Tenancy
     auto_provision: bool = True
+    # Tenants made by a first valid token: at most this many on disk, at most this often.
+    max_tenants: int = Field(default=100_000, ge=1)
+    tenant_provision_rate: str = "30/minute"
+    # A tenant's budgets (QUOTA_EXCEEDED): the bytes its file may use, the bytes of changes it
+    # may write per hour (every command's events, its activity and its idempotency record).
+    tenant_max_bytes: int = Field(default=2 * 1024**3, ge=1024 * 1024)
+    tenant_write_bytes_per_hour: int = Field(default=512 * 1024**2, ge=64 * 1024)
     max_open_tenants: int = Field(default=1000, ge=1)
     tenant_idle_seconds: float = Field(default=600.0, gt=0)
     # Threads that run transactions for every tenant. Commands are mostly Python, which the GIL
@@ -85,8 +96,28 @@ class Settings(BaseSettings):
     change_retention_days: float = Field(default=30.0, gt=0)
     default_page_size: int = Field(default=100, ge=1)
     max_page_size: int = Field(default=500, ge=1)
+    # Every page, snapshot and list is cut at this many bytes of content too (has_more and a
+    # cursor lead on); a snapshot holds at most snapshot_max_items work items.
+    max_response_bytes: int = Field(default=2 * 1024 * 1024, ge=16 * 1024)
+    snapshot_max_items: int = Field(default=5000, ge=1)
+    max_message_id_chars: int = Field(default=128, ge=16, le=1024)
+    # The cycle check of a new `blocks` dependency walks at most this many items.
+    dependency_walk_limit: int = Field(default=10_000, ge=10)
 
-    # WebSocket door
+    # Every connection a peer opens, before it says anything (pm.server)
+    # All TCP connections of the process, HTTP and WebSocket, signed in or not; also kept below
+    # the descriptor limit (RLIMIT_NOFILE) less connection_fd_reserve, for tenant files and logs.
+    max_connections: int = Field(default=10_000, ge=1)
+    connection_fd_reserve: int = Field(default=256, ge=16)
+    # The whole request (line, headers, body) must arrive within this; a WebSocket handshake is
+    # such a request.
+    http_request_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_keep_alive_seconds: int = Field(default=5, ge=1)
+    # The request line and headers together; a single header line at most 8 KiB (websockets).
+    http_max_header_bytes: int = Field(default=16 * 1024, ge=4096, le=1024 * 1024)
+
+    # WebSocket door. Requests are counted per tenant and user, all of the user's connections
+    # together, and every request through any door spends from both door's budgets.
     ws_rate_limit: str = "100/10seconds"
     ws_max_frame_bytes: int = Field(default=1024 * 1024, ge=1024)
     ws_max_json_depth: int = Field(default=64, ge=2)
@@ -98,6 +129,10 @@ class Settings(BaseSettings):
     ws_max_connections_per_user: int = Field(default=20, ge=1)
     ws_abuse_close_after: int = Field(default=50, ge=1)
     ws_close_timeout_seconds: float = Field(default=5.0, gt=0)
+    # A socket's first frame must come this soon after the handshake; later, a socket that holds
+    # no subscription and sends nothing for ws_idle_timeout_seconds is closed (4408).
+    ws_first_frame_timeout_seconds: float = Field(default=10.0, gt=0)
+    ws_idle_timeout_seconds: float = Field(default=300.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0)
     # On SIGTERM, /ready answers 503 this long before the listeners close, so a load balancer
     # stops sending new traffic first (Kubernetes: about its readiness probe period).
@@ -162,7 +197,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be at least {MIN_HS_SECRET_BYTES} bytes for HS256")
         return value
 
-    @field_validator("ws_rate_limit", "rest_rate_limit")
+    @field_validator("ws_rate_limit", "rest_rate_limit", "tenant_provision_rate")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
         from limits import parse
@@ -180,9 +215,19 @@ class Settings(BaseSettings):
                 "PM_JWT_SECRET or PM_JWT_PUBLIC_KEY_FILE must be set: without a signing key "
                 "no token can be verified (use `pm demo` for a local throw-away key)"
             )
+        self.refuse_two_signing_keys()
         if self.jwt_public_key_file and not self.jwt_public_key_file.is_file():
             raise ConfigError(
                 f"PM_JWT_PUBLIC_KEY_FILE: {self.jwt_public_key_file} is not a readable file"
+            )
+
+    def refuse_two_signing_keys(self) -> None:
+        """A server verifies tokens with one key: with both set, one is a mistake (an operator
+        moving to public keys who left the secret would keep its HS256 tokens valid)."""
+        if self.jwt_secret and self.jwt_public_key_file:
+            raise ConfigError(
+                "PM_JWT_SECRET and PM_JWT_PUBLIC_KEY_FILE are both set: set one (moving to "
+                "public keys? unset PM_JWT_SECRET, or tokens signed with it stay valid)"
             )
 
     def require_node_identity(self) -> None:

@@ -14,6 +14,7 @@
     ├── MethodNotAllowed         METHOD_NOT_ALLOWED   (HTTP: the path exists, not for this method)
     ├── ResyncRequired           RESYNC_REQUIRED
     ├── Unavailable              UNAVAILABLE      retry_after_ms
+    ├── QuotaExceeded            QUOTA_EXCEEDED   budget, retry_after_ms
     ├── WrongNode                WRONG_NODE       owner (the node that serves the tenant)
     └── InternalError            INTERNAL         (message is always generic)
 
@@ -145,6 +146,21 @@ class Unavailable(PmError):
 
     def details(self) -> dict[str, Any]:
         return {"retry_after_ms": self.retry_after_ms}
+
+
+class QuotaExceeded(PmError):
+    """A tenant's budget is spent: ``budget`` names it (``storage``, ``writes``,
+    ``provisioning``); ``retry_after_ms`` is 0 when waiting won't help (storage)."""
+
+    code = "QUOTA_EXCEEDED"
+
+    def __init__(self, message: str, *, budget: str, retry_after_ms: int = 0) -> None:
+        super().__init__(message)
+        self.budget = budget
+        self.retry_after_ms = retry_after_ms
+
+    def details(self) -> dict[str, Any]:
+        return {"budget": self.budget, "retry_after_ms": self.retry_after_ms}
 
 
 class WrongNode(PmError):

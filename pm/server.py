@@ -1,23 +1,25 @@
 """The server every pm process runs: ``pm serve``, ``pm demo``, the tests and the bench alike.
 
-``uvicorn_config`` is the one uvicorn configuration (WebSocket implementation, frame bound,
-heartbeat, no per-message compression, pm's own logging); ``DrainingServer`` adds pm's shutdown
-to uvicorn's. Listeners close first, then the doors drain (``Lifecycle.drain``: in-flight
-requests answered, sockets closed with 1012), then uvicorn's own shutdown waits for HTTP
-requests with what is left of the grace. A tenth of the grace is kept for the lifespan's
-teardown (``Components.stop``: sweepers, bus, tenant files).
+``uvicorn_config`` is the one uvicorn configuration (pm's bounded protocols, frame bound,
+heartbeat, keep-alive, header size, no per-message compression, pm's own logging);
+``DrainingServer`` adds pm's shutdown to uvicorn's. Listeners close first, then the doors
+drain (``Lifecycle.drain``: in-flight requests answered, sockets closed with 1012), then
+uvicorn's own shutdown waits for HTTP requests with what is left of the grace. A tenth of the
+grace is kept for the lifespan's teardown (``Components.stop``: sweepers, bus, tenant files).
+A socket whose handshake never finished holds nothing to drain: it is closed at once, never
+waited for. A signal that started a shutdown is handled by it: a clean drain exits 0, one cut
+short by the grace exits 1.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
+import logging
 import socket
 import sys
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -26,6 +28,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from pm.app import create_app
 from pm.config import Settings
 from pm.observability.logging import configure_logging
+from pm.protocols import HANDSHAKE_LINES, PmH11Protocol, PmWebSocketProtocol
 from pm.wiring import Components, build_components
 
 
@@ -34,7 +37,10 @@ def uvicorn_config(app: object, settings: Settings) -> uvicorn.Config:
         app,  # type: ignore[arg-type]  # uvicorn types its app as one of its ASGI protocols
         host=settings.host,
         port=settings.port,
-        ws="websockets-sansio",
+        http=PmH11Protocol.bound_to(settings),
+        ws=PmWebSocketProtocol,
+        h11_max_incomplete_event_size=settings.http_max_header_bytes,
+        timeout_keep_alive=settings.http_keep_alive_seconds,
         ws_per_message_deflate=False,  # a compressed bomb can't inflate memory
         ws_max_size=settings.ws_max_frame_bytes,
         ws_ping_interval=settings.ws_ping_interval_seconds,
@@ -55,30 +61,12 @@ class DrainingServer(uvicorn.Server):
     def __init__(self, components: Components) -> None:
         super().__init__(uvicorn_config(create_app(components), components.settings))
         self.components = components
+        self.clean = True  # False once the grace cut the shutdown short
+        logging.getLogger("uvicorn.error").addFilter(HANDSHAKE_LINES)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> DrainingServer:
         return cls(build_components(settings))
-
-    def run(self, sockets: list[socket.socket] | None = None) -> None:
-        with self._sigterm_is_a_normal_stop():
-            super().run(sockets)
-
-    @contextlib.contextmanager
-    def _sigterm_is_a_normal_stop(self) -> Iterator[None]:
-        """A drained SIGTERM ends the process with status 0. uvicorn re-raises the signal once
-        it has shut down, to the handler that was there before it; with the default handler
-        that kills the process (status 143), which a supervisor reads as a failure. This
-        handler is uvicorn's own, so a SIGTERM that arrives before uvicorn takes over still
-        stops the server as soon as it has started."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = signal.signal(signal.SIGTERM, self.handle_exit)
-        try:
-            yield
-        finally:
-            signal.signal(signal.SIGTERM, previous)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         settings = self.components.settings
@@ -90,13 +78,35 @@ class DrainingServer(uvicorn.Server):
         deadline = time.monotonic() + settings.shutdown_grace_seconds * (1 - self.TEARDOWN_SHARE)
         for server in self.servers:
             server.close()  # stop accepting before anything else
-        with contextlib.suppress(TimeoutError):
+        self._close_unfinished_handshakes()
+        try:
             async with asyncio.timeout(deadline - time.monotonic()):
                 await lifecycle.drain()
                 await self._closing_handshakes()
+        except TimeoutError:
+            self.clean = False
         # uvicorn's wait takes whole seconds; rounding down keeps it inside the grace.
         self.config.timeout_graceful_shutdown = max(0, int(deadline - time.monotonic()))
         await super().shutdown(sockets)
+        if self.server_state.tasks:
+            self.clean = False  # uvicorn cancelled what the grace could not wait for
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        """uvicorn raises the signal again once it has shut down, so the process ends by it
+        (exit 143 for SIGTERM, even after a clean drain); pm's shutdown is the signal's
+        handling, and its outcome is the exit code (run_server)."""
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
+    def _close_unfinished_handshakes(self) -> None:
+        for connection in list(self.server_state.connections):
+            if (
+                isinstance(connection, WebSocketsSansIOProtocol)
+                and not connection.handshake_complete
+            ):
+                connection.transport.close()
 
     async def _closing_handshakes(self) -> None:
         """Every drained socket has sent its close frame; wait for each client's reply before
@@ -107,7 +117,10 @@ class DrainingServer(uvicorn.Server):
             await asyncio.sleep(self.POLL_SECONDS)
 
     def _websockets_open(self) -> bool:
-        return any(isinstance(c, WebSocketsSansIOProtocol) for c in self.server_state.connections)
+        return any(
+            isinstance(c, WebSocketsSansIOProtocol) and c.handshake_complete
+            for c in self.server_state.connections
+        )
 
 
 def run_server(settings: Settings) -> None:
@@ -119,3 +132,5 @@ def run_server(settings: Settings) -> None:
         server.run()
     if not server.started:
         sys.exit(STARTUP_FAILURE)
+    if not server.clean:
+        sys.exit(1)

@@ -121,6 +121,7 @@ def build_tenants(
             readers_per_tenant=settings.readers_per_tenant,
             write_timeout_seconds=settings.write_timeout_seconds,
             auto_provision=settings.auto_provision,
+            provisioning=(settings.max_tenants, settings.tenant_provision_rate),
             pragmas=Pragmas(settings.busy_timeout_ms, settings.synchronous),
             placement=Placement(settings.node_id, settings.nodes),
         ),
@@ -154,6 +155,12 @@ def service_settings(settings: Settings) -> ServiceSettings:
         max_page_size=settings.max_page_size,
         context_max_items=settings.context_max_items,
         context_recent_activity=settings.context_recent_activity,
+        max_response_bytes=settings.max_response_bytes,
+        snapshot_max_items=settings.snapshot_max_items,
+        max_message_id_chars=settings.max_message_id_chars,
+        dependency_walk_limit=settings.dependency_walk_limit,
+        tenant_max_bytes=settings.tenant_max_bytes,
+        tenant_write_bytes_per_hour=settings.tenant_write_bytes_per_hour,
     )
 
 

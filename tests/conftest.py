@@ -18,7 +18,7 @@ import pytest
 from pm.auth import issue_token
 from pm.config import Settings, load_settings
 from pm.doorkit.asgi import PmApp, pm_app
-from pm.observability.logging import JsonFormatter
+from pm.observability.logging import JsonFormatter, redact
 from pm.server import DrainingServer
 from pm.wiring import Components
 
@@ -105,10 +105,15 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
 # through pm's JSON formatter into one file, at DEBUG: the lines an operator would read. Real
 # tokens do reach records at that level (websockets logs the handshake's headers, bearer
 # subprotocol included, and every frame); the formatter masks them. At the end of the session the
-# file is searched for ``eyJ`` (how every JWT starts), so a token that gets past the mask, by any
-# path and in any test, fails the run.
+# file is searched for anything shaped like a JWT (the mask's own pattern) and for the encoded
+# header every test token starts with (``eyJ`` alone would also match base64 JSON such as a
+# forged cursor), so a token that gets past the mask, by any path and in any test, fails the run.
 
-TOKEN_MARK = "eyJ"
+TOKEN_MARK = issue_token(TEST_SECRET, tenant_id="acme", user_id="mark").split(".")[0]
+
+
+def _carries_token(line: str) -> bool:
+    return TOKEN_MARK in line or redact(line) != line
 
 
 @dataclass
@@ -143,7 +148,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     root.setLevel(run_log.root_level)
     run_log.handler.close()
     with run_log.path.open(encoding="utf-8") as lines:
-        run_log.leaks = [line.rstrip("\n") for line in lines if TOKEN_MARK in line]
+        run_log.leaks = [line.rstrip("\n") for line in lines if _carries_token(line)]
     if run_log.leaks:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     else:

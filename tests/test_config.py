@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from pm.cli import main
-from pm.config import ConfigError, load_settings
+from pm.config import ConfigError, Settings, load_settings
 
 from .conftest import TEST_SECRET
 
@@ -95,3 +96,34 @@ def test_serve_refuses_a_bad_port_from_the_command_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "PM_PORT" in result.stderr
+
+
+def test_serve_refuses_both_a_secret_and_a_public_key_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operator moving to public keys who left the secret set would keep HS256 tokens
+    valid: with both, the server does not start."""
+    key_file = tmp_path / "key.pem"
+    key_file.write_text("not read: the start stops before")
+    monkeypatch.setenv("PM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PM_JWT_SECRET", "x" * 40)
+    monkeypatch.setenv("PM_JWT_PUBLIC_KEY_FILE", str(key_file))
+    assert main(["serve"]) == 2
+    error = capsys.readouterr().err
+    assert "PM_JWT_SECRET" in error and "PM_JWT_PUBLIC_KEY_FILE" in error
+    assert not (tmp_path / "data").exists()
+
+
+def test_every_setting_of_the_readme_connection_rules_exists() -> None:
+    """The README's table of connection rules names settings; each is one of pm/config.py's."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Connection rules and budgets", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| ")][2:]
+    named = {
+        token
+        for row in rows
+        for token in re.findall(r"`([a-z_]+)`", row[1])
+        if "_" in token or token in Settings.model_fields
+    }
+    assert len(named) >= 15
+    assert named <= set(Settings.model_fields), named - set(Settings.model_fields)

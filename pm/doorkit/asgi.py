@@ -18,7 +18,10 @@ class PmApp(FastAPI):
     def __init__(self, components: Components, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.components = components
-        self.user_limiter = UserRateLimiter(components.settings.rest_rate_limit)
+        settings = components.settings
+        self.user_limiter = UserRateLimiter(
+            {"ws": settings.ws_rate_limit, "rest": settings.rest_rate_limit}
+        )
 
 
 def pm_app(app: object) -> PmApp:

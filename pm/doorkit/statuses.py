@@ -21,6 +21,7 @@ HTTP_STATUS: Mapping[str, int] = MappingProxyType(
         "METHOD_NOT_ALLOWED": 405,
         "RESYNC_REQUIRED": 410,
         "UNAVAILABLE": 503,
+        "QUOTA_EXCEEDED": 429,
         "WRONG_NODE": 421,
         "INTERNAL": 500,
     }

@@ -5,8 +5,10 @@ for the request it is serving (``bind_request``), which every line logged while 
 request inherits, however deep in the service layer it is written. Binding uses a ContextVar, so
 concurrent requests on one event loop never see each other's fields.
 
-Anything that looks like a JWT (base64url starting ``eyJ``, the encoding of ``{"``) is masked in
-the finished line, whichever field it reached, so a token can't be logged even by accident.
+Anything shaped like a JWT is masked in the finished line, whichever field it reached, so a
+token can't be logged even by accident: by its structure (base64url segments joined by dots, a
+header segment at least as long as the shortest JSON header encodes to), not by a prefix: a
+header written with a space or its keys in another order does not start ``eyJ``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ CONTEXT_FIELDS = (
     "code",
     "duration_ms",
 )
-_JWT = re.compile(r"eyJ[\w.-]*")
+# header . payload . signature (JWS compact; a JWE's five segments are caught by their first
+# three). `{"alg":"none"}`, the shortest header, is 19 base64url characters.
+_JWT = re.compile(r"[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 _bound: ContextVar[dict[str, Any] | None] = ContextVar("pm_log_fields", default=None)
 
 

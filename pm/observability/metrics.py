@@ -88,6 +88,11 @@ BOUND_HITS = Counter(
     "Requests that met a configured bound and were capped or refused by it",
     ["bound"],
 )
+QUOTA_REFUSALS = Counter(
+    "pm_quota_refusals_total",
+    "Requests refused QUOTA_EXCEEDED, by budget (storage, writes, provisioning)",
+    ["budget"],
+)
 RATE_LIMITED = Counter("pm_rate_limited_total", "Requests refused by a rate limit", ["door"])
 
 # WebSocket door
@@ -106,6 +111,10 @@ WS_CLOSES = Counter(
     "WebSocket connections closed by the server, by close code (1008 abuse, 1009 frame too "
     "large, 1012 shutdown, 1013 slow consumer, 4401 token expired, 1000 normal)",
     ["code"],
+)
+WS_REVOKED = Counter(
+    "pm_ws_subscriptions_revoked_total",
+    "Live subscriptions dropped because the user's access changed (SubscriptionsRevoked)",
 )
 WS_SLOW_CONSUMERS = Counter(
     "pm_ws_slow_consumers_dropped_total", "Connections closed 1013 for a full send queue"

@@ -18,6 +18,7 @@ from pm.repositories.idempotency import IdempotencyRepository
 from pm.repositories.llm_context import LlmContextRepository
 from pm.repositories.members import MemberRepository
 from pm.repositories.sprints import SprintRepository
+from pm.repositories.storage import StorageRepository
 from pm.repositories.swim_lanes import SwimLaneRepository
 from pm.repositories.time_entries import TimeEntryRepository
 from pm.repositories.users import UserRepository
@@ -32,6 +33,10 @@ class Repositories:
         """Write pending changes now, inside the transaction (ORM reads autoflush anyway;
         plain SQL flushes first; this is for a read that must see defaults filled in)."""
         self._session.flush()
+
+    @cached_property
+    def storage(self) -> StorageRepository:
+        return StorageRepository(self._session)
 
     @cached_property
     def items(self) -> WorkItemRepository:

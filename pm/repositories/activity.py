@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import insert
@@ -58,9 +58,9 @@ class ActivityRepository(Repository):
         user_id: str | None = None,
         since: int | None = None,
         until: int | None = None,
-    ) -> list[ActivityLog]:
+    ) -> Iterator[ActivityLog]:
         """Rows of these projects, newest first, below the id ``before_id``; ``since`` is
-        inclusive, ``until`` exclusive."""
+        inclusive, ``until`` exclusive; streamed (read as taken)."""
         query = select(ActivityLog).where(col(ActivityLog.project_id).in_(project_ids))
         if entity_id is not None:
             query = query.where(ActivityLog.entity_id == entity_id)
@@ -72,8 +72,7 @@ class ActivityRepository(Repository):
             query = query.where(col(ActivityLog.at) < until)
         if before_id is not None:
             query = query.where(col(ActivityLog.id) < before_id)
-        ordered = query.order_by(col(ActivityLog.id).desc()).limit(limit)
-        return list(self._session.exec(ordered).all())
+        return self._stream(query.order_by(col(ActivityLog.id).desc()).limit(limit))
 
     def latest_in_project(self, project_id: str, limit: int) -> list[ActivityLog]:
         return list(

@@ -18,13 +18,14 @@ Plain SQL first flushes what the session holds unflushed, so it sees every row t
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import Insert
 from sqlmodel import Session, SQLModel, col, select
 
 Params = Sequence[Any] | Mapping[str, Any]
+STREAM_BATCH = 8  # rows fetched at a time by a streamed query (at most one batch past a bound)
 Row = TypeVar("Row", bound=SQLModel)
 
 
@@ -42,6 +43,12 @@ class Repository:
     def add(self, row: SQLModel) -> None:
         """A new or changed row, written when the session flushes."""
         self._session.add(row)
+
+    def _stream(self, query: Any) -> Iterator[Any]:
+        """The rows of an ORM query, fetched a few at a time as they are read (a caller that
+        stops early reads no more from the database)."""
+        result: Iterator[Any] = self._session.exec(query.execution_options(yield_per=STREAM_BATCH))
+        return result
 
     # -- inserts ------------------------------------------------------------------------------
 

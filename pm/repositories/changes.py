@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import insert
 from sqlmodel import col, select
 
 from pm.domain.models import ChangeEvent
-from pm.repositories.base import Repository
+from pm.repositories.base import STREAM_BATCH, Repository, placeholders
 
 # Built once: a Core insert executed with parameters skips building, coercing and cache-keying a
 # new statement per event.
@@ -18,6 +18,9 @@ _CURRENT_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'change_feed'"
 _OLDEST_SEQ = "SELECT min(seq) FROM change_feed"
 _EPOCH_BASE = "SELECT base_seq FROM feed_epochs ORDER BY epoch DESC LIMIT 1"
 _SWEEP = "DELETE FROM change_feed WHERE at < ? AND seq < ?"
+_SEQS_AFTER = (
+    "SELECT seq FROM change_feed WHERE seq > ? AND project_id IN ({marks}) ORDER BY seq LIMIT ?"
+)
 
 
 class ChangeFeedRepository(Repository):
@@ -60,18 +63,20 @@ class ChangeFeedRepository(Repository):
         seq = self._scalar(_OLDEST_SEQ)
         return None if seq is None else int(seq)
 
-    def after(self, since_seq: int, project_ids: Sequence[str], limit: int) -> list[ChangeEvent]:
-        """Events of these projects after ``since_seq``, in order."""
-        return list(
-            self._session.exec(
-                select(ChangeEvent)
-                .where(
-                    col(ChangeEvent.seq) > since_seq, col(ChangeEvent.project_id).in_(project_ids)
-                )
-                .order_by(col(ChangeEvent.seq))
-                .limit(limit)
-            ).all()
-        )
+    def after(
+        self, since_seq: int, project_ids: Sequence[str], limit: int
+    ) -> Iterator[ChangeEvent]:
+        """Events of these projects after ``since_seq``, in order, read a few at a time as
+        they are taken: their seqs first (from the (project, seq) index alone), then the
+        events of those seqs, so no payload is read that the answer does not hold."""
+        if not project_ids:
+            return
+        sql = _SEQS_AFTER.format(marks=placeholders(len(project_ids)))
+        seqs = self._column(sql, (since_seq, *project_ids, limit))
+        for start in range(0, len(seqs), STREAM_BATCH):
+            batch = seqs[start : start + STREAM_BATCH]
+            query = select(ChangeEvent).where(col(ChangeEvent.seq).in_(batch))
+            yield from self._session.exec(query.order_by(col(ChangeEvent.seq)))
 
     def every_after(self, since_seq: int, limit: int) -> list[ChangeEvent]:
         """Every project's events after ``since_seq``, in order (the bus fills gaps with them)."""

@@ -6,7 +6,7 @@ An item is blocked while any live item that ``blocks`` it is not done: ``blocked
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlmodel import col
@@ -14,10 +14,20 @@ from sqlmodel import col
 from pm.domain.models import Dependency
 from pm.repositories.base import Entities, placeholders
 
-_BLOCKS_EDGES_FROM = (
-    "SELECT blocking_item_id, blocked_item_id FROM dependencies"
-    " WHERE blocking_item_id IN ({marks}) AND deleted_at IS NULL AND dependency_type = 'blocks'"
-)
+# Breadth first from one item along live `blocks` edges, at most `limit` rows in all (the
+# recursive select's LIMIT bounds the whole walk); each row is (item reached, item it was
+# reached from). The partial unique index on (blocking_item_id, blocked_item_id) serves each hop.
+_BLOCKS_REACH = """
+    WITH RECURSIVE reach(node, came_from) AS (
+        SELECT ?, NULL
+        UNION
+        SELECT d.blocked_item_id, d.blocking_item_id
+        FROM dependencies d JOIN reach ON d.blocking_item_id = reach.node
+        WHERE d.deleted_at IS NULL AND d.dependency_type = 'blocks'
+        LIMIT ?
+    )
+    SELECT node, came_from FROM reach
+"""
 _LIVE_PAIR = (
     "SELECT id FROM dependencies"
     " WHERE blocking_item_id = ? AND blocked_item_id = ? AND deleted_at IS NULL"
@@ -73,10 +83,11 @@ class DependencyRepository(Entities[Dependency]):
 
     # -- plain SQL ----------------------------------------------------------------------------
 
-    def blocks_edges_from(self, item_ids: Sequence[str]) -> list[tuple[str, str]]:
-        """(blocking, blocked) of every live ``blocks`` edge leaving these items."""
-        sql = _BLOCKS_EDGES_FROM.format(marks=placeholders(len(item_ids)))
-        return [(row[0], row[1]) for row in self._rows(sql, tuple(item_ids))]
+    def blocks_reach(self, start: str, *, limit: int) -> Iterator[tuple[str, str | None]]:
+        """(item, the item it was reached from) for what ``start`` blocks, directly or not,
+        breadth first, ``start`` itself first; at most ``limit`` rows, computed as they are
+        read (stop reading and the walk stops)."""
+        yield from self._driver().execute(_BLOCKS_REACH, (start, limit))
 
     def live_pair_exists(self, blocking_id: str, blocked_id: str) -> bool:
         return self._row(_LIVE_PAIR, (blocking_id, blocked_id)) is not None

@@ -17,7 +17,7 @@ _ROLE_SQL = (
 _MEMBER_PROJECT_IDS = (
     "SELECT w.id FROM work_items w JOIN project_members m ON m.project_id = w.id"
     " WHERE w.item_type = 'project' AND w.deleted_at IS NULL"
-    " AND m.user_id = ? AND m.deleted_at IS NULL ORDER BY w.position, w.id"
+    " AND m.user_id = ? AND m.deleted_at IS NULL ORDER BY w.created_at, w.id"
 )
 _LIVE_ADMINS = (
     "SELECT count(*) FROM project_members"
@@ -35,7 +35,7 @@ class MemberRepository(Repository):
         return None if row is None else (row[0], row[1], row[2])
 
     def project_ids_of(self, user_id: str) -> list[str]:
-        """The live projects the user is a live member of, in board order."""
+        """The live projects the user is a live member of, oldest first."""
         return self._column(_MEMBER_PROJECT_IDS, (user_id,))
 
     def find(self, project_id: str, user_id: str) -> ProjectMember | None:

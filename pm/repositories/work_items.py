@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import insert
@@ -10,10 +10,16 @@ from sqlmodel import col, select
 
 from pm.domain.enums import ItemType, Status
 from pm.domain.models import WorkItem
-from pm.repositories.base import Entities
+from pm.repositories.base import STREAM_BATCH, Entities
 
 LIVE = col(WorkItem.deleted_at).is_(None)
 BOARD_ORDER = (col(WorkItem.position), col(WorkItem.id))
+# A project's items oldest first, by columns stored ahead of the description; deleted rows are
+# skipped when their rows are read (deleted_at is stored after it).
+_PROJECT_KEYS = (
+    "SELECT id FROM work_items WHERE project_id = ?"
+    " AND (created_at > ? OR (created_at = ? AND id > ?)) ORDER BY created_at, id LIMIT ?"
+)
 # The new row goes in as one prebuilt insert: nothing in the creating transaction changes the
 # object again, so the ORM's unit of work (a flush pass) would only add cost.
 _INSERT_ITEM = insert(WorkItem)
@@ -31,7 +37,7 @@ _PREVIOUS_POSITION = (
 )
 _LIVE_PROJECT_IDS = (
     "SELECT id FROM work_items WHERE item_type = 'project' AND deleted_at IS NULL"
-    " ORDER BY position, id"
+    " ORDER BY created_at, id"
 )
 
 # -- the project context's reads (pm.services.read_models.project_context) ------------------------
@@ -102,6 +108,22 @@ class WorkItemRepository(Entities[WorkItem]):
             WorkItem.project_id == project_id, order_by=(col(WorkItem.parent_id), *BOARD_ORDER)
         )
 
+    def live_in_project_from(
+        self, project_id: str, after: tuple[int, str] | None, *, limit: int
+    ) -> Iterator[WorkItem]:
+        """Live items of a project, oldest first, after the key ``(created_at, id)``; read a
+        few rows at a time as they are taken.
+
+        Two steps, so that what is read is bounded by what is taken: the keys first (columns
+        stored before the long text, so SQLite never walks a description to order or filter
+        them), then the rows of those keys, batch by batch."""
+        low_at, low_id = after if after is not None else (-1, "")
+        keys = self._column(_PROJECT_KEYS, (project_id, low_at, low_at, low_id, limit))
+        for start in range(0, len(keys), STREAM_BATCH):
+            batch = keys[start : start + STREAM_BATCH]
+            rows = {row.id: row for row in self.get_many(batch)}
+            yield from (rows[key] for key in batch if rows[key].deleted_at is None)
+
     def live_in_sprint(self, sprint_id: str) -> list[WorkItem]:
         return self._live(WorkItem.sprint_id == sprint_id, order_by=BOARD_ORDER)
 
@@ -116,9 +138,9 @@ class WorkItemRepository(Entities[WorkItem]):
         assignee_id: str | None = None,
         sprint_id: str | None = None,
         text: str | None = None,
-    ) -> list[WorkItem]:
+    ) -> Iterator[WorkItem]:
         """Live items of the projects, oldest first, after the key ``(created_at, id)``;
-        ``text`` is found literally in the title or the description."""
+        ``text`` is found literally in the title or the description; streamed."""
         query = select(WorkItem).where(col(WorkItem.project_id).in_(project_ids), LIVE)
         if status is not None:
             query = query.where(WorkItem.status == status)
@@ -140,8 +162,7 @@ class WorkItemRepository(Entities[WorkItem]):
                 (col(WorkItem.created_at) > at)
                 | ((col(WorkItem.created_at) == at) & (col(WorkItem.id) > last_id))
             )
-        ordered = query.order_by(col(WorkItem.created_at), col(WorkItem.id)).limit(limit)
-        return list(self._session.exec(ordered).all())
+        return self._stream(query.order_by(col(WorkItem.created_at), col(WorkItem.id)).limit(limit))
 
     # -- inserts ------------------------------------------------------------------------------
 
@@ -170,7 +191,7 @@ class WorkItemRepository(Entities[WorkItem]):
         return position
 
     def live_project_ids(self) -> list[str]:
-        """Every live project of the tenant, in board order."""
+        """Every live project of the tenant, oldest first."""
         return self._column(_LIVE_PROJECT_IDS)
 
     def ranked_below(self, project_id: str, *, text_chars: int) -> list[tuple[Any, ...]]:

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from pm.doorkit.statuses import HTTP_STATUS, OWNER_HEADER
-from pm.errors import InternalError, PmError, RateLimited, Unavailable, WrongNode
+from pm.errors import InternalError, PmError, QuotaExceeded, RateLimited, Unavailable, WrongNode
 from pm.observability import metrics
 from pm.observability.logging import update_bound
 
@@ -51,7 +51,7 @@ def error_response(
 
 def domain_error_response(exc: PmError) -> JSONResponse:
     headers: dict[str, str] = {}
-    if isinstance(exc, RateLimited | Unavailable):
+    if isinstance(exc, RateLimited | Unavailable | QuotaExceeded) and exc.retry_after_ms:
         headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_ms / 1000)))
     if exc.code == "UNAUTHENTICATED":
         headers["WWW-Authenticate"] = "Bearer"

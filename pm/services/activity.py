@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import projects_in_view
+from pm.services.kernel.bounds import text_size
 from pm.services.kernel.pagination import Page, page_of
 from pm.services.kernel.reader import Reader
 from pm.services.views import ActivityView, activity_view
@@ -39,5 +40,10 @@ def get_activity(
         since=since,
         until=until,
     )
-    result = page_of(rows, page, key=lambda row: [row.id])
+    result = page_of(
+        rows,
+        page,
+        key=lambda row: [row.id],
+        size=lambda row: text_size(row.old_value, row.new_value),
+    )
     return Page([activity_view(row) for row in result.items], result.next_cursor)

@@ -21,7 +21,8 @@ from pm.domain.enums import Role
 from pm.domain.events import Event
 from pm.domain.models import ChangeEvent
 from pm.errors import ResyncRequired, ValidationFailed
-from pm.services.kernel.access import require_role, visible_project_ids
+from pm.services.kernel.access import project_role, require_role, visible_project_ids
+from pm.services.kernel.bounds import within_bounds
 from pm.services.kernel.reader import Reader
 
 
@@ -58,7 +59,7 @@ def get_changes(
     limit: int | None = None,
 ) -> Changes:
     """Events after ``since_seq`` for the given projects (none given: all the caller can view),
-    at most a page of them (the page size bounds of every list)."""
+    at most a page of them, in count and in bytes (the bounds of every list)."""
     if isinstance(since_seq, bool) or not isinstance(since_seq, int) or since_seq < 0:
         raise ValidationFailed("since_seq must be a non-negative integer", field="since_seq")
     bound = read.page(limit, None).limit
@@ -82,12 +83,22 @@ def get_changes(
     oldest = read.feed.oldest_kept_seq()
     if since_seq < as_of and (oldest is None or since_seq + 1 < oldest):
         raise ResyncRequired("events after since_seq are past retention; reload the project")
-    rows = read.feed.after(since_seq, projects, bound + 1)
-    has_more = len(rows) > bound
-    events = [to_event(row) for row in rows[:bound]]
-    return Changes(
-        events=events, as_of_seq=events[-1].seq if has_more else as_of, has_more=has_more
+    cut = within_bounds(
+        read.feed.after(since_seq, projects, bound + 1),
+        size=lambda row: len(row.payload),
+        max_rows=bound,
+        max_bytes=read.settings.max_response_bytes,
     )
+    events = [to_event(row) for row in cut.rows]
+    return Changes(
+        events=events, as_of_seq=events[-1].seq if cut.has_more else as_of, has_more=cut.has_more
+    )
+
+
+def viewable_projects(read: Reader, *, project_ids: list[str]) -> list[str]:
+    """The projects among ``project_ids`` the caller may view now (a live socket's
+    subscriptions, checked again when the caller's rights may have changed)."""
+    return [project_id for project_id in project_ids if project_role(read, project_id)]
 
 
 def subscribe_projects(read: Reader, *, project_ids: list[str]) -> int:

@@ -8,7 +8,13 @@ from pm.domain.events import Outcome
 from pm.domain.models import Comment
 from pm.errors import Forbidden, NotFound, ValidationFailed
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import live_row, project_role, require_item_role, require_role
+from pm.services.kernel.access import (
+    fresh_id,
+    live_row,
+    project_role,
+    require_item_role,
+    require_role,
+)
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import require_current_version
 from pm.services.kernel.reader import Reader
@@ -41,9 +47,7 @@ def create_comment(
     id: str | None = None,
 ) -> Outcome:
     item = require_item_role(uow, work_item_id, Role.EDITOR)
-    comment_id = v.entity_id(id, "id") if id else new_id()
-    if uow.comments.get(comment_id) is not None:
-        raise ValidationFailed("an entity with this id already exists", field="id")
+    comment_id = fresh_id(uow.comments, id) if id else new_id()
     if parent_comment_id:
         parent = uow.comments.get(parent_comment_id)
         if parent is None or parent.deleted_at is not None or parent.work_item_id != item.id:

@@ -10,8 +10,9 @@ from pm.domain.enums import DependencyType, Role
 from pm.domain.events import Outcome
 from pm.domain.models import Dependency, WorkItem
 from pm.errors import CycleDetected, ValidationFailed
+from pm.observability import metrics
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import require_item_role, require_row_role
+from pm.services.kernel.access import fresh_id, require_item_role, require_row_role
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.scope import Scope
@@ -24,31 +25,31 @@ from pm.services.views import (
     dependency_view,
 )
 
-_EDGE_BATCH = 500  # frontier ids per query, well under SQLite's bound-parameter limit
 
-
-def _path(scope: Scope, start: str, target: str) -> list[str] | None:
+def _path(scope: Scope, start: str, target: str, *, limit: int) -> list[str] | None:
     """A path of live ``blocks`` edges from ``start`` to ``target``, or None.
 
-    Breadth-first, one query per batch of the frontier, each node visited once: the cost is
-    bounded by the edges reachable from ``start``, however dense the graph.
+    One recursive query, breadth first, at most ``limit`` items reached: a refusal costs a
+    bounded walk, however long the chain. A graph larger than that around ``start`` is refused
+    rather than walked (VALIDATION_ERROR naming the bound).
     """
-    came_from: dict[str, str | None] = {start: None}
-    frontier = [start]
-    while frontier and target not in came_from:
-        next_frontier: list[str] = []
-        for i in range(0, len(frontier), _EDGE_BATCH):
-            for source, dest in scope.dependencies.blocks_edges_from(frontier[i : i + _EDGE_BATCH]):
-                if dest not in came_from:
-                    came_from[dest] = source
-                    next_frontier.append(dest)
-        frontier = next_frontier
-    if target not in came_from:
-        return None
-    path = [target]
-    while (previous := came_from[path[-1]]) is not None:
-        path.append(previous)
-    return list(reversed(path))
+    came_from: dict[str, str | None] = {}
+    rows = 0
+    for node, previous in scope.dependencies.blocks_reach(start, limit=limit):
+        rows += 1
+        came_from.setdefault(node, previous)
+        if node == target:
+            path = [target]
+            while (step := came_from[path[-1]]) is not None:
+                path.append(step)
+            return list(reversed(path))
+    if rows >= limit:
+        metrics.BOUND_HITS.labels("dependency_walk").inc()
+        raise ValidationFailed(
+            f"more than {limit} items depend on this one: a cycle can't be ruled out",
+            field="blocked_item_id",
+        )
+    return None
 
 
 def create_dependency(
@@ -64,13 +65,11 @@ def create_dependency(
     blocking = require_item_role(uow, blocking_item_id, Role.VIEWER, "blocking_item_id")
     if blocked.id == blocking.id:
         raise ValidationFailed("an item can't depend on itself", field="blocked_item_id")
-    dep_id = v.entity_id(id, "id") if id else new_id()
-    if uow.dependencies.get(dep_id) is not None:
-        raise ValidationFailed("an entity with this id already exists", field="id")
+    dep_id = fresh_id(uow.dependencies, id) if id else new_id()
     if uow.dependencies.live_pair_exists(blocking.id, blocked.id):
         raise ValidationFailed("this dependency already exists", field="blocked_item_id")
     if kind is DependencyType.BLOCKS:
-        back = _path(uow, blocked.id, blocking.id)
+        back = _path(uow, blocked.id, blocking.id, limit=uow.settings.dependency_walk_limit)
         if back is not None:
             cycle = [*back, blocked.id]
             raise CycleDetected("this would close a cycle: " + " -> ".join(cycle), path=cycle)

@@ -1,9 +1,15 @@
-"""Project members and their roles; the last admin of a project can't leave or be demoted."""
+"""Project members and their roles; the last admin of a project can't leave or be demoted.
+
+Who may view a project changes with some of its events (``access_change``): a live door that
+holds subscriptions checks them again when one of those passes.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pm.domain.enums import Role
-from pm.domain.events import Outcome
+from pm.domain.events import Event, Outcome
 from pm.domain.models import ProjectMember
 from pm.errors import NotFound, ValidationFailed
 from pm.services.kernel import validation as v
@@ -141,3 +147,26 @@ def members_of(read: Reader, project_id: str) -> list[MemberView]:
 def list_members(read: Reader, *, project_id: str) -> list[MemberView]:
     require_role(read, project_id, Role.VIEWER)
     return members_of(read, project_id)
+
+
+@dataclass(frozen=True)
+class AccessChange:
+    """Whose view of the event's project may have ended: one user, or everyone (None)."""
+
+    user_id: str | None
+
+    def concerns(self, user_id: str) -> bool:
+        return self.user_id is None or self.user_id == user_id
+
+
+def access_change(event: Event) -> AccessChange | None:
+    """The access an event may have taken away: a member removed or given another role, a
+    project deleted; None for every other event."""
+    payload = event.payload
+    if event.payload_name == "member_removed":
+        return AccessChange(str(payload["user_id"]))
+    if event.payload_name == "member_updated":
+        return AccessChange(str(payload["member"]["user_id"]))
+    if event.payload_name == "work_item_deleted" and payload["work_item_id"] == event.project_id:
+        return AccessChange(None)
+    return None

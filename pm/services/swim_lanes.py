@@ -11,7 +11,7 @@ from pm.domain.models import SwimLane
 from pm.domain.ordering import key_between, spread_keys
 from pm.errors import ValidationFailed
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import require_role, require_row_role
+from pm.services.kernel.access import fresh_id, require_role, require_row_role
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import refuse_collisions
 from pm.services.kernel.reader import Reader
@@ -92,9 +92,7 @@ def create_swim_lane(
         raise ValidationFailed(
             "the project already has a lane for this status", field="status_value"
         )
-    lane_id = v.entity_id(id, "id") if id else new_id()
-    if uow.lanes.get(lane_id) is not None:
-        raise ValidationFailed("an entity with this id already exists", field="id")
+    lane_id = fresh_id(uow.lanes, id) if id else new_id()
     lane = SwimLane(
         id=lane_id,
         project_id=project_id,

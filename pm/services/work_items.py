@@ -3,6 +3,9 @@
 Commands: ``create_work_item``, ``update_work_item``, ``move_work_item``, ``delete_work_item``.
 Query: ``list_work_items`` (whole-project reads and one item in full are read models).
 
+Projects are roots of their own: they share no sibling list (they are listed oldest first and
+never reordered), so no command on one project reads the order of another or writes one.
+
 Stale updates merge field by field: the activity log records the version each field change
 produced, so "did any field I set change since the version I saw?" is one indexed query.
 """
@@ -18,7 +21,13 @@ from pm.domain.models import WorkItem
 from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
 from pm.errors import DeleteBlocked, NotFound, ValidationFailed
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import live_item, projects_in_view, require_role
+from pm.services.kernel.access import (
+    fresh_id,
+    projects_in_view,
+    require_item_role,
+    require_role,
+)
+from pm.services.kernel.bounds import text_size
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import refuse_collisions, require_current_version
 from pm.services.kernel.pagination import Page, page_of
@@ -30,6 +39,7 @@ from pm.services.swim_lanes import create_default_lanes
 from pm.services.users import require_user
 from pm.services.views import WorkItemView, work_item_view
 
+PROJECT_POSITION = key_between(None, None)  # every project's: projects have no siblings
 UPDATABLE_FIELDS = frozenset(
     {"title", "description", "status", "priority", "assignee_id", "story_points", "sprint_id"}
 )
@@ -117,9 +127,7 @@ def create_work_item(
 ) -> Outcome:
     """Create a project (caller becomes its admin, default lanes made) or an item under one."""
     kind = v.choice(item_type, ItemType, "item_type")
-    item_id = v.entity_id(id, "id") if id else new_id()
-    if id and uow.items.get(item_id) is not None:
-        raise ValidationFailed("an entity with this id already exists", field="id")
+    item_id = fresh_id(uow.items, id) if id else new_id()
     root, parent = _placement(uow, kind, item_id, parent_id=parent_id, project_id=project_id)
     values = {
         name: _clean_field(uow, root, name, value)
@@ -141,7 +149,9 @@ def create_work_item(
         item_type=kind.value,
         project_id=root,
         parent_id=parent_key,
-        position=_end_position(uow, parent_key, moving=item_id),
+        position=PROJECT_POSITION
+        if parent_key is None
+        else _end_position(uow, parent_key, moving=item_id),
         version=1,
         **uow.stamps(),
         **values,
@@ -174,11 +184,10 @@ def _placement(
             raise ValidationFailed("a project has no parent", field="parent_id")
         root = item_id
     else:
-        parent = live_item(uow, parent_id or project_id, "parent_id")
+        parent = require_item_role(uow, parent_id or project_id, Role.EDITOR, "parent_id")
         if project_id and parent.project_id != project_id:
             raise ValidationFailed("the parent is in another project", field="parent_id")
         root = parent.project_id
-        require_role(uow, root, Role.EDITOR)
     _check_parent(kind, parent)
     return root, parent
 
@@ -187,8 +196,7 @@ def update_work_item(
     uow: UnitOfWork, *, work_item_id: str, expected_version: int, fields: dict[str, Any]
 ) -> Outcome:
     """Set some fields. A stale version merges unless a field it sets changed since then."""
-    item = live_item(uow, work_item_id)
-    require_role(uow, item.project_id, Role.EDITOR)
+    item = require_item_role(uow, work_item_id, Role.EDITOR)
     version = v.expected_version(expected_version)
     v.known_fields(fields, UPDATABLE_FIELDS)
     cleaned = {
@@ -215,13 +223,12 @@ def move_work_item(
     at that spot have grown too long: then the other siblings are first respaced, in the same
     transaction and each with its own event, and the key is taken between the new neighbours.
     """
-    item = live_item(uow, work_item_id)
-    require_role(uow, item.project_id, Role.EDITOR)
+    item = require_item_role(uow, work_item_id, Role.EDITOR)
     version = v.expected_version(expected_version)
     changes: dict[str, Any] = {}
     parent_key = item.parent_id
     if parent_id:
-        parent = live_item(uow, parent_id, "parent_id")
+        parent = require_item_role(uow, parent_id, Role.VIEWER, "parent_id")
         if parent.project_id != item.project_id:
             raise ValidationFailed("the new parent is in another project", field="parent_id")
         _check_parent(ItemType(item.item_type), parent)
@@ -231,21 +238,23 @@ def move_work_item(
     if status is not None:
         changes["status"] = v.choice(status, Status, "status").value
     if after_id or before_id:
+        if parent_key is None:
+            raise ValidationFailed("projects are listed oldest first, not placed", field="after_id")
         key = _position_between(uow, item, parent_key, after_id, before_id)
         if len(key) > MAX_KEY_LENGTH:
             _respace_siblings(uow, parent_key, moving=item.id)
             key = _position_between(uow, item, parent_key, after_id, before_id)
         changes["position"] = key
-    elif parent_key != item.parent_id:
+    elif parent_key is not None and parent_key != item.parent_id:
         changes["position"] = _end_position(uow, parent_key, moving=item.id)
     return _apply(uow, item, version, changes, action="moved")
 
 
 def delete_work_item(uow: UnitOfWork, *, work_item_id: str, expected_version: int) -> Outcome:
     """Soft-delete an item with no live children, and its dependencies with it."""
-    item = live_item(uow, work_item_id)
-    is_project = item.item_type == ItemType.PROJECT
-    require_role(uow, item.project_id, Role.ADMIN if is_project else Role.EDITOR)
+    item = require_item_role(uow, work_item_id, Role.EDITOR)
+    if item.item_type == ItemType.PROJECT:
+        require_role(uow, item.project_id, Role.ADMIN)
     version = v.expected_version(expected_version)
     require_current_version(item, version, lambda: item_view(uow, item))
     children = uow.items.count_live_children(item.id)
@@ -294,9 +303,11 @@ def _refuse_own_subtree(scope: Scope, item: WorkItem, parent: WorkItem) -> None:
         node = scope.items.get(node.parent_id) if node.parent_id else None
 
 
-def _sibling(scope: Scope, item_id: str, parent_key: str | None, field: str) -> WorkItem:
-    sibling = live_item(scope, item_id, field)
-    if sibling.parent_id != parent_key or sibling.id == sibling.parent_id:
+def _sibling(scope: Scope, item_id: str, parent_key: str, field: str) -> WorkItem:
+    """A live item under ``parent_key`` (in the caller's project); anything else, absent or
+    elsewhere, gets the same answer."""
+    sibling = scope.items.get(item_id) if isinstance(item_id, str) else None
+    if sibling is None or sibling.deleted_at is not None or sibling.parent_id != parent_key:
         raise ValidationFailed(f"{field} is not a sibling at the destination", field=field)
     return sibling
 
@@ -304,7 +315,7 @@ def _sibling(scope: Scope, item_id: str, parent_key: str | None, field: str) -> 
 def _position_between(
     uow: UnitOfWork,
     item: WorkItem,
-    parent_key: str | None,
+    parent_key: str,
     after_id: str | None,
     before_id: str | None,
 ) -> str:
@@ -321,7 +332,7 @@ def _position_between(
     return key_between(low, high)
 
 
-def _end_position(uow: UnitOfWork, parent_key: str | None, *, moving: str) -> str:
+def _end_position(uow: UnitOfWork, parent_key: str, *, moving: str) -> str:
     """A key after the last live sibling, respacing the siblings first in the rare case that
     keys at the end grew too long."""
     key = key_between(uow.items.last_child_position(parent_key), None)
@@ -331,9 +342,10 @@ def _end_position(uow: UnitOfWork, parent_key: str | None, *, moving: str) -> st
     return key
 
 
-def _respace_siblings(uow: UnitOfWork, parent_key: str | None, *, moving: str) -> None:
+def _respace_siblings(uow: UnitOfWork, parent_key: str, *, moving: str) -> None:
     """Give every sibling but the moving one a short, evenly spaced key (rare: only when keys
-    at one spot grew too long)."""
+    at one spot grew too long). Siblings share a parent in the caller's project, where the
+    caller edits: a respace never writes beyond one list the caller may change."""
     siblings = uow.items.live_children(parent_key, excluding=moving)
     for sibling, key in zip(siblings, spread_keys(len(siblings)), strict=True):
         change_on_the_side(uow, sibling, {"position": key}, action="moved")
@@ -384,5 +396,10 @@ def list_work_items(
         sprint_id=sprint_id,
         text=text,
     )
-    result = page_of(rows, page, key=lambda item: [item.created_at, item.id])
+    result = page_of(
+        rows,
+        page,
+        key=lambda item: [item.created_at, item.id],
+        size=lambda item: text_size(item.title, item.description),
+    )
     return Page(item_views(read, result.items), result.next_cursor)

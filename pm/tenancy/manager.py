@@ -74,6 +74,7 @@ from pm.tenancy.marks import (
 from pm.tenancy.migrations import Migrator
 from pm.tenancy.placement import Placement
 from pm.tenancy.probe import ReadinessProbe
+from pm.tenancy.provisioning import ProvisioningBudget
 from pm.tenancy.write_queue import WriteQueue
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,9 @@ class TenancyConfig:
     readers_per_tenant: int = 4
     write_timeout_seconds: float = 10.0
     auto_provision: bool = True
+    # (max tenants, creation rate): bounds creations a token asks for; None: unbounded
+    # (operator tools, the bench)
+    provisioning: tuple[int, str] | None = None
     pragmas: Pragmas = field(default_factory=Pragmas)
     # How long an open waits for another process migrating the same file (pm.tenancy.migrations)
     migration_lock_seconds: float = 60.0
@@ -268,6 +272,14 @@ class TenantConnectionManager:
         probe = config.probe_path or config.tenants_root.parent / "probe" / "ready.db"
         self._probe = ReadinessProbe(probe, config.pragmas)
         self.migrations_run = 0
+        self.provisioning: ProvisioningBudget | None = None
+        if config.provisioning is not None:
+            max_tenants, rate = config.provisioning
+            self.provisioning = ProvisioningBudget(
+                max_tenants=max_tenants,
+                rate=rate,
+                count_existing=lambda: len(self.list_tenant_ids()),
+            )
 
     # -- public API -----------------------------------------------------------------------
 
@@ -338,7 +350,7 @@ class TenantConnectionManager:
                 if tenant is not None:
                     return tenant
             allow_create = self.config.auto_provision if create is None else create
-            tenant = self._load(tenant_id, allow_create=allow_create)
+            tenant = self._load(tenant_id, allow_create=allow_create, bounded=create is None)
             with self._lock:
                 self._open[tenant_id] = tenant
                 self._opening_locks.pop(tenant_id, None)
@@ -532,7 +544,9 @@ class TenantConnectionManager:
 
     # -- opening ------------------------------------------------------------------------------
 
-    def _load(self, tenant_id: str, *, allow_create: bool) -> Tenant:
+    def _load(self, tenant_id: str, *, allow_create: bool, bounded: bool = False) -> Tenant:
+        """Open (and migrate) a tenant's file; ``bounded``: a creation counts against the
+        provisioning budget (one a token asks for, not an operator's)."""
         self._refuse_if_failed_recently(tenant_id)
         started = time.perf_counter()
         path = tenant_db_path(self.config.tenants_root, tenant_id)
@@ -544,6 +558,8 @@ class TenantConnectionManager:
             if not allow_create:
                 metrics.TENANT_REFUSALS.labels("unknown").inc()
                 raise UnknownTenant()
+            if bounded and self.provisioning is not None:
+                self.provisioning.admit()
             kind = self._create(path)
         try:
             tenant = self._open_file(tenant_id, path, kind)

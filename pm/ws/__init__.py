@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, WebSocket
 
+from pm.doorkit.asgi import pm_app
 from pm.observability import metrics
 from pm.wiring import Components
 from pm.ws.connection import serve_socket
@@ -22,7 +23,7 @@ def install_ws(app: FastAPI, components: Components) -> WsState:
             per_tenant=settings.ws_max_connections_per_tenant,
             per_user=settings.ws_max_connections_per_user,
         ),
-        rate=settings.ws_rate_limit,
+        limiter=pm_app(app).user_limiter,
     )
     components.services.on_tenant_reset(state.close_tenant)
     metrics.WS_CONNECTIONS_PER_TENANT_LIMIT.set(settings.ws_max_connections_per_tenant)

@@ -5,6 +5,7 @@ shape (the service layer's payloads), so an event is encoded once per encoding, 
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -31,28 +32,34 @@ class Encoding(StrEnum):
     JSON = "pm.v1.json"
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_ONLY_BRACKETS = str.maketrans({"{": "[", "}": "]"}) | {
+    code: None for code in range(128) if chr(code) not in "[]{}"
+}
+
+
 def json_depth_exceeds(text: str, limit: int) -> bool:
     """True if brackets nest deeper than ``limit`` (checked before parsing, so a hostile frame
-    can't exhaust the parser's recursion)."""
-    depth = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif ch in "]}":
-            depth -= 1
-    return False
+    can't exhaust the parser's recursion).
+
+    Bounded in cost (``limit`` passes over the frame at most) and run in C, never a Python
+    loop per character: a frame with few brackets is passed at once; otherwise strings are
+    dropped, then everything but brackets, then innermost pairs, one level a pass.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    brackets = _JSON_STRING.sub("", text).translate(_ONLY_BRACKETS)
+    too_deep = "[" * (limit + 1)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        if too_deep in brackets:
+            return True
+        shorter = brackets.replace("[]", "")
+        if shorter == brackets:  # unbalanced or not JSON: the parser will say so
+            return False
+        brackets = shorter
+    return bool(brackets)
 
 
 class FrameRefused(InvalidMessage):

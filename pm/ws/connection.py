@@ -5,6 +5,14 @@ Everything the socket sends (responses, errors, events, presence) goes through o
 queue, so order is kept and a consumer that stops reading costs at most ``ws_send_queue``
 frames before it is closed with 1013; nobody else waits for it.
 
+Every frame is charged to the user's request budget, an undecodable one too (it costs as much
+as a request and counts toward the abuse close), and frames and answers past a size are
+decoded and encoded off the event loop. A socket that sends no first frame soon after its
+handshake, or later holds no subscription and sends nothing for a while, is closed (4408).
+Subscriptions follow the user's rights: when an event may have taken access away, or a
+Reauthenticate brings other rights, they are checked again and the lost ones are dropped with
+``SubscriptionsRevoked``.
+
 Requests are served one at a time, in the order they arrive. At shutdown a connection is
 drained: the request being served is finished and its answer sent, no other is taken, and the
 socket closes with 1012; the client reconnects elsewhere and catches up with GetChanges.
@@ -32,7 +40,7 @@ from pm.errors import Forbidden, InvalidMessage, PmError, RateLimited, Unauthent
 from pm.observability import metrics
 from pm.observability.logging import bind_request, update_bound
 from pm.observability.tracing import Tracing, request_attributes
-from pm.services.changes import subscribe_projects
+from pm.services.changes import subscribe_projects, viewable_projects
 from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.runner import ServiceRunner
 from pm.wiring import Components
@@ -46,7 +54,10 @@ log = logging.getLogger(__name__)
 BEARER_PREFIX = "pm.bearer."
 INVALID = "invalid"  # the operation of a frame that is not a request: one label, not many
 DRAIN_CLOSE = (1012, "server restarting: reconnect and resync with GetChanges")
-ERROR_FIELDS = ("current_version", "retry_after_ms", "conflicts", "path")
+IDLE_CLOSE = 4408
+ERROR_FIELDS = ("current_version", "retry_after_ms", "conflicts", "path", "budget")
+OFFLOAD_BYTES = 64 * 1024  # frames and answers past this are decoded/encoded in a thread
+REVOKED = "subscriptions_revoked"
 
 
 def error_envelope(message_id: str, exc: PmError) -> dict[str, Any]:
@@ -76,7 +87,10 @@ class Connection:
         self.services: ServiceRunner = components.services
         self._hub: Hub = state.hub
         self._tracing: Tracing = components.tracing
-        self._bucket = state.bucket_for_connection()
+        self._limiter = state.limiter
+        self._subscriptions: set[str] = set()
+        self._to_recheck: set[str] = set()
+        self._rechecking: asyncio.Task[None] | None = None
         self._queue: asyncio.Queue[tuple[str | bytes, str]] = asyncio.Queue(settings.ws_send_queue)
         self._stop = asyncio.Event()
         self._refusals = 0
@@ -96,6 +110,35 @@ class Connection:
         except asyncio.QueueFull:
             metrics.WS_SLOW_CONSUMERS.inc()
             self.close_soon(1013, "send queue full: resync with GetChanges")
+
+    def recheck_access(self, project_id: str) -> None:
+        """The hub holds this project's events: check the user's access again, soon."""
+        self._to_recheck.add(project_id)
+        if self._rechecking is None or self._rechecking.done():
+            self._rechecking = asyncio.create_task(self._recheck_held())
+
+    async def _recheck_held(self) -> None:
+        while self._to_recheck and not self._stop.is_set():
+            project_ids, self._to_recheck = sorted(self._to_recheck), set()
+            try:
+                await self._keep_viewable(project_ids, reason="access_changed")
+            except PmError:
+                self.close_soon(1011, "could not check access: reconnect")
+
+    async def _keep_viewable(self, project_ids: list[str], *, reason: str) -> None:
+        """Release the held subscriptions the user may still view; revoke the others and say
+        so (``SubscriptionsRevoked``)."""
+        ctx = caller_context(self._principal, origin=self.id)
+        kept = set(await self.services.query(ctx, viewable_projects, project_ids=project_ids))
+        lost = [project_id for project_id in project_ids if project_id not in kept]
+        self._hub.release(self, sorted(kept))
+        if lost:
+            self._hub.revoke(self, lost)
+            self._subscriptions.difference_update(lost)
+            metrics.WS_REVOKED.inc(len(lost))
+            body = {"project_ids": lost, "reason": reason}
+            envelope = {"message_id": "", "sent_at_ms": int(time.time() * 1000), REVOKED: body}
+            await self._send(envelope, REVOKED)
 
     def close_soon(self, code: int, reason: str) -> None:
         if not self._stop.is_set():
@@ -128,6 +171,8 @@ class Connection:
             if self._draining:
                 await self._flush(sender)
         finally:
+            if self._rechecking is not None:
+                tasks.append(self._rechecking)
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -166,13 +211,35 @@ class Connection:
                 return
             await asyncio.sleep(min(remaining, 3600))
 
+    async def _next_message(self, first: bool) -> Any:
+        """The next ASGI message; None once the peer has been silent past its time: the first
+        frame soon after the handshake, later any frame while the socket holds no
+        subscription (a subscribed socket may listen quietly; the heartbeat watches it)."""
+        settings = self._components.settings
+        while True:
+            wait = settings.ws_first_frame_timeout_seconds
+            if not first:
+                wait = settings.ws_idle_timeout_seconds
+            try:
+                async with asyncio.timeout(wait):
+                    return await self._ws.receive()
+            except TimeoutError:
+                if first or not self._subscriptions:
+                    metrics.BOUND_HITS.labels("ws_idle").inc()
+                    self.close_soon(IDLE_CLOSE, f"no request in {wait:g} s")
+                    return None
+
     async def _receive_loop(self) -> None:
         limit = self._components.settings.ws_max_frame_bytes
+        first = True
         try:
             # Once the socket is closing, no further request is taken: receive() returns
             # without yielding while frames are buffered, so the loop must look for itself.
             while not (self._draining or self._stop.is_set()):
-                message = await self._ws.receive()
+                message = await self._next_message(first)
+                first = False
+                if message is None:
+                    return
                 if message["type"] == "websocket.disconnect":
                     if message.get("code") == 1009:  # uvicorn enforced ws_max_size itself
                         metrics.BOUND_HITS.labels("ws_frame_size").inc()
@@ -229,17 +296,20 @@ class Connection:
         """Decode, rate-limit and dispatch one frame; "OK" or the code of the Error sent."""
         message_id, kind = "", INVALID
         try:
-            if isinstance(frame, bytes) and self.encoding is Encoding.JSON:
-                try:
-                    frame = frame.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise InvalidMessage("the frame is not valid UTF-8") from None
-            envelope = decode(frame, max_json_depth=self._components.settings.ws_max_json_depth)
-            message_id = envelope.message_id[:128]
+            try:
+                envelope = await self._decode(frame)
+            except InvalidMessage:
+                self._rate_limit()  # a frame that does not decode costs a request too
+                raise
+            message_id = envelope.message_id
             name = envelope.WhichOneof("payload") or INVALID
             is_request = name in REQUEST_PAYLOADS
             kind = name if is_request else "other"
-            update_bound(message_id=message_id or None, operation=name if is_request else INVALID)
+            bounded = len(message_id) <= self.services.settings.max_message_id_chars
+            update_bound(
+                message_id=message_id if bounded and message_id else None,
+                operation=name if is_request else INVALID,
+            )
             self._rate_limit()
             if not is_request:
                 raise InvalidMessage(f"{name} is not a request")
@@ -257,23 +327,41 @@ class Connection:
             metrics.WS_MESSAGES_IN.labels(kind).inc()  # undecodable frames count as "invalid"
         return "OK"
 
+    async def _decode(self, frame: str | bytes) -> Any:
+        """The frame's Envelope; a large frame is decoded in a thread, off the event loop."""
+        depth = self._components.settings.ws_max_json_depth
+        if isinstance(frame, bytes) and self.encoding is Encoding.JSON:
+            try:
+                frame = frame.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InvalidMessage("the frame is not valid UTF-8") from None
+        if len(frame) > OFFLOAD_BYTES:
+            return await asyncio.to_thread(decode, frame, max_json_depth=depth)
+        return decode(frame, max_json_depth=depth)
+
     def _rate_limit(self) -> None:
-        wait_ms = self._bucket.take()
-        if not wait_ms:
-            self._refusals = 0
-            return
-        self._refusals += 1
-        metrics.RATE_LIMITED.labels("ws").inc()
-        if self._refusals > self._components.settings.ws_abuse_close_after:
-            self.close_soon(1008, "rate limit exceeded repeatedly")
-        raise RateLimited("too many requests on this connection", retry_after_ms=wait_ms)
+        try:
+            self._limiter.charge(self.tenant_id, self.user_id, door="ws")
+        except RateLimited:
+            self._refusals += 1
+            if self._refusals > self._components.settings.ws_abuse_close_after:
+                self.close_soon(1008, "rate limit exceeded repeatedly")
+            raise
+        self._refusals = 0
 
-    async def _send(self, envelope: dict[str, Any], name: str) -> None:
+    async def _send(self, envelope: dict[str, Any], name: str, *, offload: bool = False) -> None:
         """Responses wait for room in the queue: a client that sends faster than it reads slows
-        its own receive loop down instead of being dropped (events can't wait: see enqueue)."""
-        await self._queue.put((encode(envelope, self.encoding), name))
+        its own receive loop down instead of being dropped (events can't wait: see enqueue).
+        ``offload``: an answer that may be large is encoded in a thread, off the event loop."""
+        if offload:
+            frame = await asyncio.to_thread(encode, envelope, self.encoding)
+        else:
+            frame = encode(envelope, self.encoding)
+        await self._queue.put((frame, name))
 
-    async def reply(self, message_id: str, name: str, payload: Any, seq: int = 0) -> None:
+    async def reply(
+        self, message_id: str, name: str, payload: Any, seq: int = 0, *, offload: bool = False
+    ) -> None:
         envelope = {
             "message_id": message_id,
             "seq": seq,
@@ -281,7 +369,7 @@ class Connection:
             "sent_at_ms": int(time.time() * 1000),
             name: payload,
         }
-        await self._send(envelope, name)
+        await self._send(envelope, name, offload=offload)
 
     async def _dispatch(self, name: str, message: Any, message_id: str) -> None:
         ctx = caller_context(self._principal, message_id=message_id or None, origin=self.id)
@@ -299,17 +387,28 @@ class Connection:
             self._hub.cancel(self, project_ids)
             raise
         await self.reply(message_id, "subscribed", {"project_ids": project_ids, "current_seq": seq})
+        self._subscriptions.update(project_ids)
         self._hub.confirm(self, project_ids, seq)
 
     async def unsubscribe(self, message_id: str, project_ids: list[str]) -> None:
         self._hub.unsubscribe(self, project_ids)
+        self._subscriptions.difference_update(project_ids)
         await self.reply(message_id, "unsubscribed", {"project_ids": project_ids})
 
     async def reauthenticate(self, message_id: str, token: str) -> None:
+        """The socket goes on with the new token's rights, and only those: every subscription
+        is held and checked again before the answer (the lost ones are revoked first)."""
         fresh = self._components.verifier.verify(token)
         if (fresh.tenant_id, fresh.user_id) != (self.tenant_id, self.user_id):
             raise Unauthenticated("the new token is for another user or tenant")
+        held = sorted(self._subscriptions)
+        self._hub.hold(self, held)
         self._principal = fresh
+        try:
+            await self._keep_viewable(held, reason="reauthenticated")
+        except BaseException:
+            self.close_soon(1011, "could not check access: reconnect")
+            raise
         await self.reply(message_id, "reauthenticated", {"expires_at": fresh.expires_at})
 
 
@@ -340,14 +439,18 @@ async def _deny(
     websocket: WebSocket, code: str, message: str, reason: str, owner: str | None = None
 ) -> None:
     """Refuse the upgrade with the HTTP status of ``code`` and the JSON error body (a 421 names
-    the node that serves the tenant, in the body and in a header the proxy follows)."""
+    the node that serves the tenant, in the body and in a header the proxy follows); one info
+    line says so (a peer can cause any number of these: never an error, never the query
+    string)."""
     metrics.WS_REFUSED.labels(reason).inc()
+    status = HTTP_STATUS[code]
+    log.info("ws handshake refused: %s", reason, extra={"code": code, "status": status})
     body: dict[str, Any] = {"error": {"code": code, "message": message, "field": None}}
     headers = None
     if owner is not None:
         body["error"]["owner"] = owner
         headers = {OWNER_HEADER: owner}
-    response = JSONResponse(body, status_code=HTTP_STATUS[code], headers=headers)
+    response = JSONResponse(body, status_code=status, headers=headers)
     await websocket.send_denial_response(response)
 
 

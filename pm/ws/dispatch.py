@@ -41,7 +41,9 @@ class Socket(Protocol):
     @property
     def services(self) -> ServiceRunner: ...
 
-    async def reply(self, message_id: str, name: str, payload: Any, seq: int = 0) -> None: ...
+    async def reply(
+        self, message_id: str, name: str, payload: Any, seq: int = 0, *, offload: bool = False
+    ) -> None: ...
 
     async def subscribe(
         self, ctx: RequestContext, message_id: str, project_ids: list[str]
@@ -78,7 +80,8 @@ class QueryRow:
 
     async def serve(self, socket: Socket, ctx: RequestContext, message_id: str, args: Args) -> None:
         result = await socket.services.query(ctx, self.fn, **args)
-        await socket.reply(message_id, self.response, self.shape(result))
+        # A query's answer may be large (a snapshot, a page): encoded off the event loop.
+        await socket.reply(message_id, self.response, self.shape(result), offload=True)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,11 @@ The bus listens to a tenant for as long as a connection here subscribes to one o
 union of every process's viewers (``Bus.share_presence``). When the bus says live events of a
 tenant were interrupted, each of its subscribers here gets ``Error{RESYNC_REQUIRED}`` (message
 id empty) and catches up with GetChanges from the last seq it saw.
+
+An event that may take a viewer's access away (``access_change``: a member removed, a role
+changed, the project deleted) holds that viewer's subscription: later events of the project
+wait until the connection has checked its rights again, and are then released or, with the
+subscription, dropped. Nothing published after the change reaches a socket that lost access.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pm.domain.events import Event
 from pm.doorkit.events import event_envelope
 from pm.errors import ResyncRequired
 from pm.observability import metrics
+from pm.services.members import access_change
 from pm.ws.codec import Encoding, encode
 
 Key = tuple[str, str]  # (tenant id, project id)
@@ -38,14 +44,19 @@ class Subscriber(Protocol):
 
     def enqueue(self, frame: str | bytes, payload_name: str) -> None: ...
 
+    def recheck_access(self, project_id: str) -> None:
+        """Check again whether the user may view the project, then ``release`` or
+        ``revoke`` it here."""
+
     def close_soon(self, code: int, reason: str) -> None: ...
 
 
 class _Subscription:
-    __slots__ = ("floor", "pending")
+    __slots__ = ("floor", "held", "pending")
 
     def __init__(self) -> None:
         self.floor: int | None = None  # seq already covered by GetChanges; None while pending
+        self.held = False  # while the connection checks its access again
         self.pending: list[Event] = []
 
 
@@ -78,7 +89,8 @@ class Hub:
             if sub is None or sub.floor is not None:
                 continue
             sub.floor = current_seq
-            held, sub.pending = sub.pending, []
+            # A held subscription keeps its events until its access is checked (release).
+            held, sub.pending = ([], sub.pending) if sub.held else (sub.pending, [])
             for event in held:
                 if event.seq > current_seq:
                     self._deliver(conn, event, event_envelope(event), {})
@@ -111,6 +123,31 @@ class Hub:
             key for key, subs in self._subs.items() if key[0] == conn.tenant_id and conn in subs
         ]
         self.unsubscribe(conn, [project_id for _tenant, project_id in keys])
+
+    def hold(self, conn: Subscriber, project_ids: list[str]) -> None:
+        """Keep the project's events from the connection until ``release`` or ``revoke``."""
+        for project_id in project_ids:
+            sub = self._subs.get((conn.tenant_id, project_id), {}).get(conn)
+            if sub is not None:
+                sub.held = True
+
+    def release(self, conn: Subscriber, project_ids: list[str]) -> None:
+        """Access confirmed: deliver what was held, in order, and go on live."""
+        for project_id in project_ids:
+            sub = self._subs.get((conn.tenant_id, project_id), {}).get(conn)
+            if sub is None or not sub.held:
+                continue
+            sub.held = False
+            if sub.floor is None:
+                continue  # still pending: confirm() releases it
+            held, sub.pending = sub.pending, []
+            for event in held:
+                if event.seq > sub.floor:
+                    self._deliver(conn, event, event_envelope(event), {})
+
+    def revoke(self, conn: Subscriber, project_ids: list[str]) -> None:
+        """Access lost: drop the subscriptions and what they held."""
+        self.unsubscribe(conn, project_ids)
 
     def subscribed(self, conn: Subscriber) -> list[str]:
         return [p for (t, p), subs in self._subs.items() if t == conn.tenant_id and conn in subs]
@@ -150,12 +187,16 @@ class Hub:
         envelope = event_envelope(event)
         frames: dict[Encoding, str | bytes] = {}
         delivered = 0
+        change = access_change(event)
         for conn, sub in list(subs.items()):
-            if sub.floor is None:
+            if sub.floor is None or sub.held:
                 sub.pending.append(event)
             elif event.seq > sub.floor and conn.id != event.origin:
                 self._deliver(conn, event, envelope, frames)
                 delivered += 1
+            if change is not None and change.concerns(conn.user_id) and not sub.held:
+                sub.held = True
+                conn.recheck_access(event.project_id)
         metrics.FANOUT_SIZE.observe(delivered)
         metrics.FANOUT_DELAY_SECONDS.observe(max(0.0, time.time() - event.at / 1000))
 

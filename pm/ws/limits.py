@@ -1,36 +1,9 @@
-"""Per-connection token bucket and the process-wide connection caps."""
+"""The WebSocket connection caps: the process, each tenant, each user."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import dataclass, field
-
-from limits import parse
-
-
-class TokenBucket:
-    """``rate`` in the limits notation (e.g. ``100/10seconds``): that many requests may burst,
-    refilled evenly over the window."""
-
-    def __init__(self, rate: str) -> None:
-        item = parse(rate)
-        self.capacity = float(item.amount)
-        self.refill_per_second = item.amount / item.get_expiry()
-        self.tokens = self.capacity
-        self.updated = time.monotonic()
-
-    def take(self) -> int:
-        """0 if a request may go now, else the milliseconds until one may."""
-        now = time.monotonic()
-        self.tokens = min(
-            self.capacity, self.tokens + (now - self.updated) * self.refill_per_second
-        )
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0
-        return max(1, int((1 - self.tokens) / self.refill_per_second * 1000))
 
 
 @dataclass

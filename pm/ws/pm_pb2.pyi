@@ -103,6 +103,7 @@ class Envelope(_message.Message):
     ACTIVITY_PAGE_FIELD_NUMBER: _builtins.int
     REAUTHENTICATED_FIELD_NUMBER: _builtins.int
     PRESENCE_CHANGED_FIELD_NUMBER: _builtins.int
+    SUBSCRIPTIONS_REVOKED_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     seq: _builtins.int
     actor_id: _builtins.str
@@ -257,6 +258,10 @@ class Envelope(_message.Message):
     def reauthenticated(self) -> Global___Reauthenticated: ...
     @_builtins.property
     def presence_changed(self) -> Global___PresenceChanged: ...
+    @_builtins.property
+    def subscriptions_revoked(self) -> Global___SubscriptionsRevoked:
+        """events of the connection rules (issue 14): 250-269"""
+
     def __init__(
         self,
         *,
@@ -337,12 +342,13 @@ class Envelope(_message.Message):
         activity_page: Global___ActivityPage | None = ...,
         reauthenticated: Global___Reauthenticated | None = ...,
         presence_changed: Global___PresenceChanged | None = ...,
+        subscriptions_revoked: Global___SubscriptionsRevoked | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "add_member", b"add_member", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_work_item", b"create_work_item", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_work_item", b"update_work_item", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "add_member", b"add_member", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_work_item", b"create_work_item", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_work_item", b"update_work_item", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "actor_id", b"actor_id", "add_member", b"add_member", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_work_item", b"create_work_item", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "message_id", b"message_id", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_work_item", b"update_work_item", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "actor_id", b"actor_id", "add_member", b"add_member", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_work_item", b"create_work_item", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "message_id", b"message_id", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_work_item", b"update_work_item", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["error", "subscribe", "unsubscribe", "list_projects", "get_project", "get_work_items", "get_changes", "create_work_item", "update_work_item", "move_work_item", "delete_work_item", "create_sprint", "update_sprint", "start_sprint", "complete_sprint", "cancel_sprint", "delete_sprint", "create_comment", "update_comment", "delete_comment", "get_comments", "start_timer", "stop_timer", "create_time_entry", "update_time_entry", "delete_time_entry", "get_time_entries", "create_dependency", "delete_dependency", "get_dependencies", "create_swim_lane", "update_swim_lane", "delete_swim_lane", "add_member", "update_member_role", "remove_member", "list_members", "get_activity", "reauthenticate", "subscribed", "unsubscribed", "projects_list", "project_snapshot", "work_items_list", "changes", "work_item_created", "work_item_updated", "work_item_deleted", "sprint_created", "sprint_updated", "sprint_deleted", "comment_created", "comment_updated", "comment_deleted", "comments_list", "timer_started", "time_entry_updated", "time_entry_created", "time_entry_deleted", "time_entries_list", "dependency_created", "dependency_deleted", "dependencies_list", "swim_lane_created", "swim_lane_updated", "swim_lane_deleted", "member_added", "member_updated", "member_removed", "members_list", "activity_page", "reauthenticated", "presence_changed"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["error", "subscribe", "unsubscribe", "list_projects", "get_project", "get_work_items", "get_changes", "create_work_item", "update_work_item", "move_work_item", "delete_work_item", "create_sprint", "update_sprint", "start_sprint", "complete_sprint", "cancel_sprint", "delete_sprint", "create_comment", "update_comment", "delete_comment", "get_comments", "start_timer", "stop_timer", "create_time_entry", "update_time_entry", "delete_time_entry", "get_time_entries", "create_dependency", "delete_dependency", "get_dependencies", "create_swim_lane", "update_swim_lane", "delete_swim_lane", "add_member", "update_member_role", "remove_member", "list_members", "get_activity", "reauthenticate", "subscribed", "unsubscribed", "projects_list", "project_snapshot", "work_items_list", "changes", "work_item_created", "work_item_updated", "work_item_deleted", "sprint_created", "sprint_updated", "sprint_deleted", "comment_created", "comment_updated", "comment_deleted", "comments_list", "timer_started", "time_entry_updated", "time_entry_created", "time_entry_deleted", "time_entries_list", "dependency_created", "dependency_deleted", "dependencies_list", "swim_lane_created", "swim_lane_updated", "swim_lane_deleted", "member_added", "member_updated", "member_removed", "members_list", "activity_page", "reauthenticated", "presence_changed", "subscriptions_revoked"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -398,11 +404,14 @@ class Error(_message.Message):
     RETRY_AFTER_MS_FIELD_NUMBER: _builtins.int
     CONFLICTS_FIELD_NUMBER: _builtins.int
     PATH_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     message: _builtins.str
     field: _builtins.str
     current_version: _builtins.int
     retry_after_ms: _builtins.int
+    budget: _builtins.str
+    """QUOTA_EXCEEDED: storage, writes or provisioning"""
     @_builtins.property
     def conflicts(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldConflict]: ...
     @_builtins.property
@@ -419,17 +428,22 @@ class Error(_message.Message):
         retry_after_ms: _builtins.int | None = ...,
         conflicts: _abc.Iterable[Global___FieldConflict] | None = ...,
         path: _abc.Iterable[_builtins.str] | None = ...,
+        budget: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_current_version", b"_current_version", "_field", b"_field", "_retry_after_ms", b"_retry_after_ms", "current_version", b"current_version", "field", b"field", "retry_after_ms", b"retry_after_ms"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_current_version", b"_current_version", "_field", b"_field", "_retry_after_ms", b"_retry_after_ms", "budget", b"budget", "current_version", b"current_version", "field", b"field", "retry_after_ms", b"retry_after_ms"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_current_version", b"_current_version", "_field", b"_field", "_retry_after_ms", b"_retry_after_ms", "code", b"code", "conflicts", b"conflicts", "current_version", b"current_version", "field", b"field", "message", b"message", "path", b"path", "retry_after_ms", b"retry_after_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_budget", b"_budget", "_current_version", b"_current_version", "_field", b"_field", "_retry_after_ms", b"_retry_after_ms", "budget", b"budget", "code", b"code", "conflicts", b"conflicts", "current_version", b"current_version", "field", b"field", "message", b"message", "path", b"path", "retry_after_ms", b"retry_after_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__budget: _TypeAlias = _typing.Literal["budget"]  # noqa: Y015
+    _WhichOneofArgType__budget: _TypeAlias = _typing.Literal["_budget", b"_budget"]  # noqa: Y015
     _WhichOneofReturnType__current_version: _TypeAlias = _typing.Literal["current_version"]  # noqa: Y015
     _WhichOneofArgType__current_version: _TypeAlias = _typing.Literal["_current_version", b"_current_version"]  # noqa: Y015
     _WhichOneofReturnType__field: _TypeAlias = _typing.Literal["field"]  # noqa: Y015
     _WhichOneofArgType__field: _TypeAlias = _typing.Literal["_field", b"_field"]  # noqa: Y015
     _WhichOneofReturnType__retry_after_ms: _TypeAlias = _typing.Literal["retry_after_ms"]  # noqa: Y015
     _WhichOneofArgType__retry_after_ms: _TypeAlias = _typing.Literal["_retry_after_ms", b"_retry_after_ms"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__budget) -> _WhichOneofReturnType__budget | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__current_version) -> _WhichOneofReturnType__current_version | None: ...
     @_typing.overload
@@ -1111,20 +1125,35 @@ Global___GetProject: _TypeAlias = GetProject  # noqa: Y015
 
 @_typing.final
 class GetWorkItems(_message.Message):
+    """A snapshot or list cut by its bounds says has_more; GetWorkItems{cursor: next_cursor} goes on."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PROJECT_ID_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
+    cursor: _builtins.str
+    limit: _builtins.int
     def __init__(
         self,
         *,
         project_id: _builtins.str = ...,
+        cursor: _builtins.str | None = ...,
+        limit: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_cursor", b"_cursor", "_limit", b"_limit", "cursor", b"cursor", "limit", b"limit"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cursor", b"_cursor", "_limit", b"_limit", "cursor", b"cursor", "limit", b"limit", "project_id", b"project_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__cursor: _TypeAlias = _typing.Literal["cursor"]  # noqa: Y015
+    _WhichOneofArgType__cursor: _TypeAlias = _typing.Literal["_cursor", b"_cursor"]  # noqa: Y015
+    _WhichOneofReturnType__limit: _TypeAlias = _typing.Literal["limit"]  # noqa: Y015
+    _WhichOneofArgType__limit: _TypeAlias = _typing.Literal["_limit", b"_limit"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cursor) -> _WhichOneofReturnType__cursor | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__limit) -> _WhichOneofReturnType__limit | None: ...
 
 Global___GetWorkItems: _TypeAlias = GetWorkItems  # noqa: Y015
 
@@ -2247,7 +2276,11 @@ class ProjectSnapshot(_message.Message):
     MEMBERS_FIELD_NUMBER: _builtins.int
     DEPENDENCIES_FIELD_NUMBER: _builtins.int
     AS_OF_SEQ_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    NEXT_CURSOR_FIELD_NUMBER: _builtins.int
     as_of_seq: _builtins.int
+    has_more: _builtins.bool
+    next_cursor: _builtins.str
     @_builtins.property
     def project(self) -> Global___WorkItem: ...
     @_builtins.property
@@ -2270,12 +2303,16 @@ class ProjectSnapshot(_message.Message):
         members: _abc.Iterable[Global___Member] | None = ...,
         dependencies: _abc.Iterable[Global___Dependency] | None = ...,
         as_of_seq: _builtins.int = ...,
+        has_more: _builtins.bool = ...,
+        next_cursor: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["project", b"project"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_next_cursor", b"_next_cursor", "next_cursor", b"next_cursor", "project", b"project"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_seq", b"as_of_seq", "dependencies", b"dependencies", "members", b"members", "project", b"project", "sprints", b"sprints", "swim_lanes", b"swim_lanes", "work_items", b"work_items"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_next_cursor", b"_next_cursor", "as_of_seq", b"as_of_seq", "dependencies", b"dependencies", "has_more", b"has_more", "members", b"members", "next_cursor", b"next_cursor", "project", b"project", "sprints", b"sprints", "swim_lanes", b"swim_lanes", "work_items", b"work_items"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__next_cursor: _TypeAlias = _typing.Literal["next_cursor"]  # noqa: Y015
+    _WhichOneofArgType__next_cursor: _TypeAlias = _typing.Literal["_next_cursor", b"_next_cursor"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__next_cursor) -> _WhichOneofReturnType__next_cursor | None: ...
 
 Global___ProjectSnapshot: _TypeAlias = ProjectSnapshot  # noqa: Y015
 
@@ -2285,7 +2322,11 @@ class WorkItemsList(_message.Message):
 
     WORK_ITEMS_FIELD_NUMBER: _builtins.int
     AS_OF_SEQ_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    NEXT_CURSOR_FIELD_NUMBER: _builtins.int
     as_of_seq: _builtins.int
+    has_more: _builtins.bool
+    next_cursor: _builtins.str
     @_builtins.property
     def work_items(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkItem]: ...
     def __init__(
@@ -2293,12 +2334,16 @@ class WorkItemsList(_message.Message):
         *,
         work_items: _abc.Iterable[Global___WorkItem] | None = ...,
         as_of_seq: _builtins.int = ...,
+        has_more: _builtins.bool = ...,
+        next_cursor: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_next_cursor", b"_next_cursor", "next_cursor", b"next_cursor"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_seq", b"as_of_seq", "work_items", b"work_items"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_next_cursor", b"_next_cursor", "as_of_seq", b"as_of_seq", "has_more", b"has_more", "next_cursor", b"next_cursor", "work_items", b"work_items"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__next_cursor: _TypeAlias = _typing.Literal["next_cursor"]  # noqa: Y015
+    _WhichOneofArgType__next_cursor: _TypeAlias = _typing.Literal["_next_cursor", b"_next_cursor"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__next_cursor) -> _WhichOneofReturnType__next_cursor | None: ...
 
 Global___WorkItemsList: _TypeAlias = WorkItemsList  # noqa: Y015
 
@@ -2954,3 +2999,26 @@ class PresenceChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PresenceChanged: _TypeAlias = PresenceChanged  # noqa: Y015
+
+@_typing.final
+class SubscriptionsRevoked(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_IDS_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    @_builtins.property
+    def project_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        project_ids: _abc.Iterable[_builtins.str] | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_ids", b"project_ids", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubscriptionsRevoked: _TypeAlias = SubscriptionsRevoked  # noqa: Y015

@@ -7,8 +7,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from pm.doorkit.limits import UserRateLimiter
 from pm.ws.hub import Hub
-from pm.ws.limits import ConnectionCaps, TokenBucket
+from pm.ws.limits import ConnectionCaps
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,10 @@ class WsState:
 
     hub: Hub
     caps: ConnectionCaps
-    rate: str
+    limiter: UserRateLimiter  # the per-user budget every door shares
     live: set[Drainable] = field(default_factory=set)
     draining: bool = False
     _none_live: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def bucket_for_connection(self) -> TokenBucket:
-        return TokenBucket(self.rate)
 
     def track(self, connection: Drainable) -> None:
         """A socket accepted while draining (its handshake began before) is drained at once."""

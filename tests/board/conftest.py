@@ -120,7 +120,8 @@ class BoardWorld:
 def world(tmp_path: Path, browser: Browser, make_token: TokenFactory) -> Iterator[BoardWorld]:
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    with pm_serve(tmp_path / "data") as server:
+    # Seeding writes faster than a person: the per-user budget is every connection's together.
+    with pm_serve(tmp_path / "data", ws_rate_limit="1000/10seconds") as server:
         world = BoardWorld(server, browser, make_token, shots)
         yield world
         for person in world.people:

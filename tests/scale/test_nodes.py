@@ -68,7 +68,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     config = generated_nginx_config(nodes, f"127.0.0.1:{proxy_port}", tmp_path / "nginx")
     checked = nginx_test(config)
     assert checked.returncode == 0, checked.stderr
-    cluster_env = {"nodes": ",".join(nodes)}
+    # 100 new tenants in a few seconds: above the default provisioning rate (not tested here)
+    cluster_env = {"nodes": ",".join(nodes), "tenant_provision_rate": "1000/minute"}
     with (
         pm_serve(tmp_path / "a" / "data", port=ports[0], node_id=nodes[0], **cluster_env) as a,
         pm_serve(tmp_path / "b" / "data", port=ports[1], node_id=nodes[1], **cluster_env) as b,

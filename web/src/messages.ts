@@ -56,6 +56,7 @@ export const TEXT = {
   moveRolledBack: (reason: string) => `The move was undone. ${reason}`,
   changeRolledBack: (reason: string) => `The change was undone. ${reason}`,
   readOnly: "You can view this project but not change it.",
+  accessRevoked: "You no longer have access to this project.",
   noProjects: "No projects yet. Create the first one.",
   emptyLane: "Nothing here",
   conflictTitle: "Someone changed this while you were editing",

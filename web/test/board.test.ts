@@ -248,3 +248,31 @@ describe("conflict handling", () => {
     expect(board.notes[0]!.text).toBe("The change was undone. That change isn't accepted: title is too long.");
   });
 });
+
+describe("the server's bounds and revocations", () => {
+  it("pages the rest of a project's items when the snapshot says has_more", async () => {
+    const { board, server, opened, snapshotCall } = await openBoard();
+    const cut = { ...snapshot([item("a", { position: "a" })], 10n), hasMore: true, nextCursor: "c1" };
+    snapshotCall.resolve(response("g", { case: "projectSnapshot", value: cut } as never));
+    await tick();
+    const page = server.next("getWorkItems");
+    expect(page.value).toMatchObject({ projectId: "p1", cursor: "c1" });
+    page.resolve(
+      response("w", { case: "workItemsList", value: { workItems: [item("b", { position: "b" })], asOfSeq: 10n, hasMore: false } } as never),
+    );
+    await opened;
+    expect([...board.pool!.items.keys()].sort()).toEqual(["a", "b"]);
+    expect(board.status).toBe("live");
+  });
+
+  it("closes the open project and says so when its subscription is revoked", async () => {
+    const { board, server, opened, snapshotCall, items } = await openBoard();
+    snapshotCall.resolve(response("g", { case: "projectSnapshot", value: snapshot(items, 10n) } as never));
+    await opened;
+    board.onEvent(response("", { case: "subscriptionsRevoked", value: { projectIds: ["p1"], reason: "access_changed" } } as never));
+    expect(board.pool).toBeNull();
+    expect(board.projectId).toBeNull();
+    expect(board.loadError).toBe("You no longer have access to this project.");
+    expect(server.calls.map((c) => c.kind)).toContain("listProjects");
+  });
+});

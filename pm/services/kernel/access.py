@@ -13,6 +13,7 @@ from pm.domain.enums import ItemType, Role
 from pm.domain.models import WorkItem
 from pm.errors import Forbidden, NotFound, ValidationFailed
 from pm.services.kernel.scope import Scope
+from pm.services.kernel.validation import entity_id
 
 
 class ProjectRow(Protocol):
@@ -59,7 +60,7 @@ def require_role(scope: Scope, project_id: str, needed: Role) -> Role:
 
 
 def visible_project_ids(scope: Scope) -> list[str]:
-    """Ids of the live projects the caller may view, in board order."""
+    """Ids of the live projects the caller may view, oldest first."""
     if scope.ctx.is_tenant_admin:
         return scope.items.live_project_ids()
     return scope.members.project_ids_of(scope.ctx.user_id)
@@ -95,6 +96,16 @@ def require_row_role(
     except NotFound:
         raise NotFound(f"{what} not found", field=field) from None
     return row
+
+
+def fresh_id(rows: Rows[ProjectRow], value: object) -> str:
+    """A client-chosen id for a new row (a UUID). One taken by any row, live or deleted, seen
+    by the caller or not, is refused with one answer that names neither the row nor its kind,
+    so a collision says no more than "choose another"."""
+    chosen = entity_id(value, "id")
+    if rows.get(chosen) is not None:
+        raise ValidationFailed("this id can't be used: choose a fresh UUID", field="id")
+    return chosen
 
 
 def live_item(scope: Scope, item_id: object, field: str = "work_item_id") -> WorkItem:

@@ -7,11 +7,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pm.errors import ValidationFailed
 from pm.observability import metrics
+from pm.services.kernel.bounds import within_bounds
 
 T = TypeVar("T")
 SQLITE_INT = 2**63  # SQLite integers are signed 64-bit
@@ -21,10 +23,17 @@ SQLITE_INT = 2**63  # SQLite integers are signed 64-bit
 class PageRequest:
     limit: int
     after: list[Any] | None = None  # the decoded cursor: the last sort key of the previous page
+    max_bytes: int = 2 * 1024 * 1024  # of the rows' content (pm.services.kernel.bounds)
 
     @classmethod
     def build(
-        cls, limit: int | None, cursor: str | None, *, default: int, maximum: int
+        cls,
+        limit: int | None,
+        cursor: str | None,
+        *,
+        default: int,
+        maximum: int,
+        max_bytes: int = 2 * 1024 * 1024,
     ) -> PageRequest:
         """A limit above ``maximum`` is capped, not refused (the answer's ``next_cursor`` leads
         on), and so is a default an operator set above it; a limit below 1 is refused."""
@@ -35,7 +44,8 @@ class PageRequest:
         if limit > maximum:
             metrics.BOUND_HITS.labels("page_size").inc()
             limit = maximum
-        return cls(limit=limit, after=decode_cursor(cursor) if cursor else None)
+        after = decode_cursor(cursor) if cursor else None
+        return cls(limit=limit, after=after, max_bytes=max_bytes)
 
     def after_key(self, *types: type) -> tuple[Any, ...] | None:
         """The cursor's sort key, checked against the types the query sorts by (a cursor is
@@ -77,9 +87,12 @@ def decode_cursor(cursor: str) -> list[Any]:
     return value
 
 
-def page_of(rows: list[T], page: PageRequest, key: Any) -> Page[T]:
-    """Cut a query result fetched with ``limit + 1`` rows into a page and its next cursor."""
-    if len(rows) <= page.limit:
-        return Page(rows, None)
-    kept = rows[: page.limit]
-    return Page(kept, encode_cursor(key(kept[-1])))
+def page_of(
+    rows: Iterable[T], page: PageRequest, key: Callable[[T], list[Any]], size: Callable[[T], int]
+) -> Page[T]:
+    """Cut a lazy query result (``limit + 1`` rows at most) into a page that fits the page's
+    count and bytes, and the cursor of what follows."""
+    cut = within_bounds(rows, size=size, max_rows=page.limit, max_bytes=page.max_bytes)
+    if not cut.has_more:
+        return Page(cut.rows, None)
+    return Page(cut.rows, encode_cursor(key(cut.rows[-1])))

@@ -1,6 +1,7 @@
 """ServiceRunner: the one way a door runs a command or a query.
 
-    command:  tenant writer, one thread hop ─ upsert caller ─ idempotency replay? ─ command fn
+    command:  tenant writer, one thread hop ─ upsert caller ─ idempotency replay? ─ budgets
+              (pm.services.kernel.budgets) ─ command fn
               ─ activity + change-feed rows ─ idempotency record ─ COMMIT ─ publish events
     query:    tenant reader (a WAL snapshot), one thread hop, never the writer
 
@@ -21,10 +22,11 @@ from sqlmodel import Session
 
 from pm.bus.base import Bus
 from pm.domain.events import Outcome
-from pm.errors import InternalError, PmError
+from pm.errors import InternalError, PmError, ValidationFailed
 from pm.observability import metrics
 from pm.repositories import Repositories
 from pm.services.kernel import idempotency
+from pm.services.kernel.budgets import TenantBudgets
 from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.clock import now_ms
 from pm.services.kernel.housekeeping import SweepResult, sweep_tenant
@@ -51,6 +53,10 @@ class ServiceRunner:
         self.tenants = tenants
         self.bus = bus
         self.settings = settings or ServiceSettings()
+        self.budgets = TenantBudgets(
+            max_bytes=self.settings.tenant_max_bytes,
+            write_bytes_per_hour=self.settings.tenant_write_bytes_per_hour,
+        )
         self._known_users: OrderedDict[tuple[str, str, str | None, str | None], None] = (
             OrderedDict()
         )
@@ -66,6 +72,7 @@ class ServiceRunner:
     ) -> Outcome:
         """Run ``fn(uow, **kwargs)`` in one write transaction, then publish what it committed."""
         _no_positional(args)
+        self._refuse_long_message_id(ctx)
         operation = fn.__name__
         started = time.perf_counter()
         try:
@@ -96,6 +103,7 @@ class ServiceRunner:
         """Run ``fn(reader, **kwargs)`` on a reader connection (one snapshot for the whole
         query)."""
         _no_positional(args)
+        self._refuse_long_message_id(ctx)
         operation = fn.__name__
         started = time.perf_counter()
         try:
@@ -175,7 +183,7 @@ class ServiceRunner:
         fn: Callable[..., Outcome],
         kwargs: dict[str, Any],
     ) -> Outcome:
-        uow = UnitOfWork(session, ctx)
+        uow = UnitOfWork(session, ctx, self.settings)
         operation = fn.__name__
         if (ctx.tenant_id, ctx.user_id, ctx.email, ctx.name) not in self._known_users:
             _upsert_caller(uow, ctx, uow.now)
@@ -188,17 +196,31 @@ class ServiceRunner:
             if stored is not None:
                 metrics.IDEMPOTENT_REPLAYS.inc()
                 return stored
+        used = uow.storage.used_bytes()
+        self.budgets.admit(ctx.tenant_id, used)
         outcome = uow.finish(fn(uow, **kwargs))
         if ctx.message_id:
             idempotency.remember(
                 uow.idempotency, ctx.user_id, ctx.message_id, operation, digest, outcome, uow.now
             )
+        self.budgets.charge(ctx.tenant_id, uow.storage.used_bytes() - used)
         return outcome
 
     def _forget_tenant(self, tenant_id: str) -> None:
         """A reset tenant's file may hold other users than the ones cached (a restore)."""
         for key in [k for k in self._known_users if k[0] == tenant_id]:
             del self._known_users[key]
+
+    def _refuse_long_message_id(self, ctx: RequestContext) -> None:
+        """A message id is the key of its idempotency record: one over the bound is refused, not
+        cut (two long ids cut alike would collide, and the second request would be answered as
+        a replay of the first)."""
+        bound = self.settings.max_message_id_chars
+        if ctx.message_id is not None and len(ctx.message_id) > bound:
+            metrics.BOUND_HITS.labels("message_id").inc()
+            raise ValidationFailed(
+                f"message_id is longer than {bound} characters", field="message_id"
+            )
 
     def _remember_user(self, ctx: RequestContext) -> None:
         self._known_users[(ctx.tenant_id, ctx.user_id, ctx.email, ctx.name)] = None

@@ -13,5 +13,11 @@ class ServiceSettings:
     max_page_size: int = 500
     context_max_items: int = 2000
     context_recent_activity: int = 50
+    max_response_bytes: int = 2 * 1024 * 1024
+    snapshot_max_items: int = 5000
+    max_message_id_chars: int = 128
+    dependency_walk_limit: int = 10000
+    tenant_max_bytes: int = 2 * 1024**3
+    tenant_write_bytes_per_hour: int = 512 * 1024**2
     known_users_cache: int = 10000
     sweep_interval_seconds: float = 300.0

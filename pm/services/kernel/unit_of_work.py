@@ -21,6 +21,7 @@ from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.clock import now_ms
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.scope import Scope
+from pm.services.kernel.settings import ServiceSettings
 
 
 def activity_value(value: Any) -> str | None:
@@ -57,8 +58,16 @@ class SoftDeletable(Audited, Protocol):
 
 
 class UnitOfWork(Scope):
-    def __init__(self, session: Session, ctx: RequestContext, *, now: int | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        ctx: RequestContext,
+        settings: ServiceSettings | None = None,
+        *,
+        now: int | None = None,
+    ) -> None:
         super().__init__(session, ctx)
+        self.settings = settings or ServiceSettings()
         self.now = now_ms() if now is None else now
         self.events: list[Event] = []
         self._activity: list[dict[str, Any]] = []

@@ -111,11 +111,31 @@ export class Board {
   }
 
   onEvent(envelope: Envelope): void {
+    if (envelope.payload.case === "subscriptionsRevoked") {
+      this.revoked(envelope.payload.value.projectIds);
+      return;
+    }
     if (this.syncing || this.pool === null) {
       if (this.projectId !== null) this.held.push(envelope);
       return;
     }
     this.apply(envelope);
+  }
+
+  /** The server took this socket's access to projects away (a membership or role change):
+   * the open one closes with a note, and the list is read again. */
+  private revoked(projectIds: readonly string[]): void {
+    if (this.projectId !== null && projectIds.includes(this.projectId)) {
+      this.projectId = null;
+      this.pool = null;
+      this.held = [];
+      this.syncing = false;
+      this.loadError = TEXT.accessRevoked;
+      this.note(TEXT.accessRevoked);
+    }
+    this.projects = this.projects.filter((p) => !projectIds.includes(p.id));
+    this.changed();
+    void this.loadProjects();
   }
 
   private apply(envelope: Envelope): void {
@@ -169,7 +189,7 @@ export class Board {
       const subscribed = this.server.request("subscribe", { projectIds: [projectId] });
       const snapshot = this.server.request("getProject", { projectId });
       await Promise.all([subscribed, snapshot]);
-      this.useSnapshot(projectId, await snapshot);
+      await this.useSnapshot(projectId, await snapshot);
     } catch (error) {
       this.syncing = false;
       this.loadError = error instanceof RequestError ? describeError({ code: error.code, message: error.detail }) : TEXT.connection.offline;
@@ -178,13 +198,24 @@ export class Board {
   }
 
   private async loadSnapshot(projectId: string): Promise<void> {
-    this.useSnapshot(projectId, await this.server.request("getProject", { projectId }));
+    await this.useSnapshot(projectId, await this.server.request("getProject", { projectId }));
   }
 
-  private useSnapshot(projectId: string, response: Envelope): void {
+  /** The snapshot, and the rest of the project's items when its bounds cut them (has_more:
+   * GetWorkItems pages on from next_cursor); events held meanwhile follow. */
+  private async useSnapshot(projectId: string, response: Envelope): Promise<void> {
     if (response.payload.case !== "projectSnapshot" || this.projectId !== projectId) return;
+    const snapshot = response.payload.value;
+    const pool = fromSnapshot(snapshot);
+    let cursor = snapshot.hasMore ? snapshot.nextCursor : undefined;
+    while (cursor) {
+      const page = await this.server.request("getWorkItems", { projectId, cursor });
+      if (page.payload.case !== "workItemsList" || this.projectId !== projectId) return;
+      for (const item of page.payload.value.workItems) pool.items.set(item.id, item);
+      cursor = page.payload.value.hasMore ? page.payload.value.nextCursor : undefined;
+    }
     mark("pm:snapshot-received");
-    this.pool = fromSnapshot(response.payload.value);
+    this.pool = pool;
     this.releaseHeld();
     this.status = "live";
     this.changed();
