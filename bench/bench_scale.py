@@ -21,13 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import multiprocessing
-import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -39,19 +34,19 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.common import BENCH_SECRET, free_port, percentile, table, temp_dir
 from bench.door_server import door_server
+from bench.outside import Gate, Server, pm_serve, run_load, stop, wait_for_port
 from pm.auth import issue_token
 
-SPAWN = multiprocessing.get_context("spawn")
 JSON_PROTOCOL = "pm.v1.json"
 SOCKETS = 50
 IN_FLIGHT = 4  # requests each socket keeps unanswered
 TARGET = 1.6
-START_TIMEOUT = 60.0
 PM_ENV = {
     "PM_JWT_SECRET": BENCH_SECRET,
     "PM_WS_RATE_LIMIT": "1000000/second",
     "PM_WS_MAX_CONNECTIONS_PER_TENANT": "10000",
     "PM_WS_MAX_CONNECTIONS_PER_USER": "10000",
+    "PM_TENANT_PROVISION_RATE": "1000000/minute",  # 50 tenants at once
     "PM_LOG_LEVEL": "warning",
 }
 
@@ -86,58 +81,6 @@ def run(quick: bool) -> None:
 # -- servers --------------------------------------------------------------------------------------
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    extra_pids: tuple[int, ...] = ()  # processes serving beside it (redis-server)
-
-    @property
-    def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
-
-    def cpu_seconds(self) -> float:
-        """CPU of the server, its workers and the processes serving beside it, so far."""
-        pids = [self.process.pid, *_children(self.process.pid), *self.extra_pids]
-        return sum(_cpu(pid) for pid in pids)
-
-
-def _children(pid: int) -> list[int]:
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{pid}/children") as listing:
-        return [int(child) for child in listing.read().split()]
-    return []
-
-
-def _cpu(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"a benchmark server exited with {process.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.05)
-    raise RuntimeError("a benchmark server did not start")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @dataclass(frozen=True)
 class Redis:
     url: str
@@ -154,32 +97,20 @@ def _redis(binary: str, root: Path) -> Iterator[Redis]:
         [*command, "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL
     )
     try:
-        _wait_for_port(port, process)
+        wait_for_port(port, process)
         yield Redis(f"redis://127.0.0.1:{port}/0", process.pid)
     finally:
-        _stop(process)
+        stop(process)
 
 
 @contextlib.contextmanager
 def _pm(root: Path, workers: int, redis: Redis) -> Iterator[Server]:
-    port = free_port()
-    data = root / f"data-{uuid.uuid4().hex[:8]}"
-    env = {**os.environ, **PM_ENV, "PM_DATA_DIR": str(data), "PM_PORT": str(port)}
-    env["PM_WORKERS"] = str(workers)
+    env = dict(PM_ENV)
     if workers > 1:
         env["PM_REDIS_URL"] = redis.url
-    pm = Path(sys.executable).parent / "pm"
-    process = subprocess.Popen(
-        [str(pm), "serve"], env=env, stderr=subprocess.DEVNULL, start_new_session=True
-    )
-    try:
-        _wait_for_port(port, process)
-        time.sleep(1.0 if workers > 1 else 0)  # every worker up, not only the first
-        yield Server(process, port, (redis.pid,) if workers > 1 else ())
-    finally:
-        _stop(process)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+    extra = (redis.pid,) if workers > 1 else ()
+    with pm_serve(root, env, workers=workers, extra_pids=extra) as server:
+        yield server
 
 
 # -- the load generator (a process of its own) ------------------------------------------------
@@ -293,48 +224,6 @@ async def _delivery_runs(gate: Gate, url: str, events: int, workers: int) -> dic
     return delays
 
 
-@dataclass
-class Gate:
-    """The generator says when its setup is done (tenants created, sockets open), and waits
-    for the go, so the server's CPU is read around the measured part only."""
-
-    ready: Any
-    go: Any
-
-    async def opened(self) -> None:
-        self.ready.set()
-        await asyncio.to_thread(self.go.wait, 600)
-
-
-def _generator(task: str, gate: Gate, args: tuple[Any, ...], results: Any) -> None:
-    load = _round_trips if task == "round_trips" else _delivery_runs
-    try:
-        results.put(("ok", asyncio.run(load(gate, *args))))
-    except Exception as exc:
-        results.put(("failed", f"{type(exc).__name__}: {exc}"))
-
-
-def _load(server: Any, task: str, *args: Any) -> tuple[Any, float]:
-    """Run one load in the generator process; its figures and the server's CPU seconds spent
-    in the measured part (``server.cpu_seconds()``)."""
-    results = SPAWN.Queue()
-    gate = Gate(SPAWN.Event(), SPAWN.Event())
-    process = SPAWN.Process(target=_generator, args=(task, gate, args, results))
-    process.start()
-    try:
-        gate.ready.wait(600)
-        before = server.cpu_seconds()
-        gate.go.set()
-        outcome, figures = results.get(timeout=600)
-        if outcome != "ok":
-            raise RuntimeError(f"the load generator failed: {figures}")
-        return figures, server.cpu_seconds() - before
-    finally:
-        process.join(60)
-        if process.is_alive():
-            process.kill()
-
-
 # -- the three measurements -----------------------------------------------------------------------
 
 
@@ -348,15 +237,15 @@ def _throughput(counts: Counts, root: Path, redis: Redis) -> None:
     requests = SOCKETS * counts.per_socket
     rows: list[list[str]] = []
     with door_server("bare") as bare:
-        echo, echo_cpu = _load(bare, "round_trips", bare.ws(), tenants, counts.per_socket, True)
+        echo, echo_cpu = run_load(bare, _round_trips, bare.ws(), tenants, counts.per_socket, True)
     base = requests / echo["seconds"]
     rows.append(_rate_row("bare echo", requests, echo["seconds"], echo_cpu, base))
     rows[-1].append(f"p99 {percentile(echo['latencies'], 99) * 1e3:.1f} ms")
     rates = {}
     for workers in (1, 2):
         with _pm(root, workers, redis) as server:
-            figures, cpu = _load(
-                server, "round_trips", server.ws, tenants, counts.per_socket, False
+            figures, cpu = run_load(
+                server, _round_trips, server.ws, tenants, counts.per_socket, False
             )
         rates[workers] = requests / figures["seconds"]
         name = f"pm, {workers} worker{'s' if workers > 1 else ''}"
@@ -374,7 +263,7 @@ def _throughput(counts: Counts, root: Path, redis: Redis) -> None:
 
 def _delivery(counts: Counts, root: Path, redis: Redis) -> None:
     with _pm(root, 2, redis) as server:
-        delays, _cpu_seconds = _load(server, "delivery", server.ws, counts.events, 2)
+        delays, _cpu_seconds = run_load(server, _delivery_runs, server.ws, counts.events, 2)
     near = delays["same process"]
     rows = []
     for name, samples in delays.items():
@@ -399,8 +288,8 @@ def _contention(counts: Counts, root: Path, redis: Redis) -> None:
     base = 0.0
     for workers in (1, 2):
         with _pm(root, workers, redis) as server:
-            figures, cpu = _load(
-                server, "round_trips", server.ws, tenants, counts.contention_per_socket, False
+            figures, cpu = run_load(
+                server, _round_trips, server.ws, tenants, counts.contention_per_socket, False
             )
         rate = requests / figures["seconds"]
         base = base or rate

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     worker_threads: int = Field(default=4, ge=1, le=256)
     readers_per_tenant: int = Field(default=4, ge=1, le=64)
     write_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Group commit: at most this many queued writes of one tenant share a transaction (each in
+    # a savepoint; 1 turns it off).
+    write_batch_max: int = Field(default=32, ge=1, le=1000)
     busy_timeout_ms: int = Field(default=5000, ge=0)
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
 
@@ -129,6 +132,10 @@ class Settings(BaseSettings):
     ws_max_connections_per_user: int = Field(default=20, ge=1)
     ws_abuse_close_after: int = Field(default=50, ge=1)
     ws_close_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Presence changes of a project are coalesced over this window (longer for a large
+    # audience: at most ws_presence_frames_per_second presence frames per project per second).
+    ws_presence_window_seconds: float = Field(default=0.1, gt=0, le=10)
+    ws_presence_frames_per_second: int = Field(default=2000, ge=1)
     # A socket's first frame must come this soon after the handshake; later, a socket that holds
     # no subscription and sends nothing for ws_idle_timeout_seconds is closed (4408).
     ws_first_frame_timeout_seconds: float = Field(default=10.0, gt=0)

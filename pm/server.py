@@ -37,6 +37,9 @@ def uvicorn_config(app: object, settings: Settings) -> uvicorn.Config:
         app,  # type: ignore[arg-type]  # uvicorn types its app as one of its ASGI protocols
         host=settings.host,
         port=settings.port,
+        # uvloop's event loop (C): less CPU per frame, per socket write and per thread
+        # hand-off than asyncio's pure-Python loop.
+        loop="uvloop",
         http=PmH11Protocol.bound_to(settings),
         ws=PmWebSocketProtocol,
         h11_max_incomplete_event_size=settings.http_max_header_bytes,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pm.auth import TokenVerifier
 from pm.bus.base import Bus
@@ -27,10 +28,12 @@ from pm.config import Settings
 from pm.observability import metrics
 from pm.observability.operator_view import run_publisher
 from pm.observability.tracing import Tracing
+from pm.services.changes import subscribe_projects
 from pm.services.feed import ChangeFeedReader
 from pm.services.kernel.runner import ServiceRunner
 from pm.services.kernel.settings import ServiceSettings
 from pm.services.llm_context import seed_llm_context
+from pm.services.read_models.projects import list_projects
 from pm.services.tenant_admin import TenantAdmin
 from pm.tenancy.census import run_census
 from pm.tenancy.database import Pragmas
@@ -120,6 +123,7 @@ def build_tenants(
             worker_threads=worker_threads or settings.worker_threads,
             readers_per_tenant=settings.readers_per_tenant,
             write_timeout_seconds=settings.write_timeout_seconds,
+            write_batch_max=settings.write_batch_max,
             auto_provision=settings.auto_provision,
             provisioning=(settings.max_tenants, settings.tenant_provision_rate),
             pragmas=Pragmas(settings.busy_timeout_ms, settings.synchronous),
@@ -164,8 +168,13 @@ def service_settings(settings: Settings) -> ServiceSettings:
     )
 
 
+# Queries of a few rows, bounded whatever the tenant holds, run on the event loop itself: the
+# hand-off to a worker thread and back cost more than the read (pm.tenancy.Tenant.read_here).
+SMALL_QUERIES: frozenset[Callable[..., Any]] = frozenset({list_projects, subscribe_projects})
+
+
 def build_services(settings: Settings, tenants: TenantConnectionManager, bus: Bus) -> ServiceRunner:
-    return ServiceRunner(tenants, bus, service_settings(settings))
+    return ServiceRunner(tenants, bus, service_settings(settings), small_queries=SMALL_QUERIES)
 
 
 def build_components(settings: Settings) -> Components:

@@ -74,7 +74,7 @@ EXPECTED_METRICS: dict[str, tuple[str, set[str]]] = {
     "pm_broadcast_delay_seconds": ("histogram", set()),
 }
 # Histograms of a count, not a duration; every other histogram is a latency in seconds.
-DIMENSIONLESS_HISTOGRAMS = {"pm_broadcast_fanout_size"}
+DIMENSIONLESS_HISTOGRAMS = {"pm_broadcast_fanout_size", "pm_db_write_batch_size"}
 
 
 def _id(prefix: str) -> str:

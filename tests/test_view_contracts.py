@@ -29,7 +29,7 @@ import pm.services
 from pm.doorkit.events import EventView
 from pm.rest import schemas
 from pm.services import views
-from pm.services.kernel.unit_of_work import FieldChange
+from pm.services.kernel.unit_of_work import BlockedChanged, BlockedState, FieldChange
 from pm.services.read_models import project_context as context
 from pm.services.read_models.projects import ProjectSnapshot, WorkItemsAsOf
 from pm.services.read_models.sprint_report import BurndownPoint, SprintReport
@@ -65,6 +65,8 @@ CONTRACTS = [
     Contract(views.ActivityView, schemas.Activity, pm_pb2.ActivityEntry.DESCRIPTOR),
     Contract(views.Audited, schemas.Audit, None),
     Contract(FieldChange, schemas.FieldChange, pm_pb2.FieldChange.DESCRIPTOR),
+    Contract(BlockedState, schemas.BlockedState, pm_pb2.BlockedState.DESCRIPTOR),
+    Contract(BlockedChanged, schemas.BlockedChanged, pm_pb2.BlockedChanged.DESCRIPTOR),
     Contract(views.UserTime, schemas.UserTime, pm_pb2.UserTime.DESCRIPTOR),
     Contract(views.LlmContextEntry, schemas.LlmContextEntry, None),
     Contract(EventView, schemas.ChangeEventBase, None),

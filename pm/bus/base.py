@@ -3,7 +3,8 @@
 Like encode/broadcaster's backends, it is a handful of methods with a memory and a Redis
 implementation behind it. Beyond events, the bus carries what a hub needs to span processes:
 which tenants this process listens to (``watch``), the union of every process's viewers of a
-project (``share_presence``), and word that live events were interrupted (``BusListener.resync``).
+project (``share_presence``, ``presence_of``), and word that live events were interrupted
+(``BusListener.resync``).
 """
 
 from __future__ import annotations
@@ -62,4 +63,8 @@ class Bus(Protocol):
     def unwatch(self, tenant_id: str) -> None: ...
 
     def share_presence(self, tenant_id: str, project_id: str, users: Users) -> Users:
-        """This process's viewers of a project; returns every process's viewers."""
+        """Announce this process's viewers of a project; returns every process's viewers."""
+
+    def presence_of(self, tenant_id: str, project_id: str, users: Users) -> Users:
+        """Every process's viewers, taking ``users`` as this process's, announcing nothing
+        (the hub announces once per presence window, not once per join)."""

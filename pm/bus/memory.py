@@ -50,6 +50,9 @@ class MemoryBus:
     def share_presence(self, tenant_id: str, project_id: str, users: Users) -> Users:
         return users
 
+    def presence_of(self, tenant_id: str, project_id: str, users: Users) -> Users:
+        return users
+
 
 def deliver(subscribers: list[Subscriber], tenant_id: str, event: Event) -> None:
     """Call every subscriber; one that raises is logged and the others still get the event."""

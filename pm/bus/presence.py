@@ -48,7 +48,11 @@ class PresenceBook:
         return self.union(key, now_ms) != before
 
     def union(self, key: Key, now_ms: int) -> Users:
-        users = set(self.local.get(key, ()))
+        return self.local.get(key, frozenset()) | self.others(key, now_ms)
+
+    def others(self, key: Key, now_ms: int) -> Users:
+        """What the other processes said of a project and still holds."""
+        users: set[str] = set()
         for entry in self.remote.get(key, {}).values():
             if entry.until_ms > now_ms:
                 users |= entry.users

@@ -146,6 +146,7 @@ class RedisBus:
         self._placed: dict[str, asyncio.Future[None]] = {}  # baseline known, per tenant
         self._rebase: set[str] = set()  # tenants to re-read and resync once listened to again
         self._presence = PresenceBook()
+        self._loading: set[Key] = set()  # projects whose announcements are being read
         self._outbox: deque[_Outgoing] = deque()
         self._dropped: dict[str, int] = {}  # tenant -> highest seq dropped from a full outbox
         self._outbox_ready: asyncio.Event | None = None
@@ -232,12 +233,22 @@ class RedisBus:
 
     def share_presence(self, tenant_id: str, project_id: str, users: Users) -> Users:
         key = (tenant_id, project_id)
-        first = key not in self._presence.local and key not in self._presence.remote
+        self._load_if_new(key, users)
         if self._presence.set_local(key, users):
             self._announce(key)
-        if first and users and self.connected:
-            self._spawn(self._load_presence(key))
         return self._presence.union(key, now_ms())
+
+    def presence_of(self, tenant_id: str, project_id: str, users: Users) -> Users:
+        key = (tenant_id, project_id)
+        self._load_if_new(key, users)
+        return users | self._presence.others(key, now_ms())
+
+    def _load_if_new(self, key: Key, users: Users) -> None:
+        """The first viewer of a project here: read what other processes said of it."""
+        new = key not in self._presence.local and key not in self._presence.remote
+        if new and users and self.connected and key not in self._loading:
+            self._loading.add(key)
+            self._spawn(self._load_presence(key))
 
     # -- events -------------------------------------------------------------------------------
 
@@ -508,6 +519,12 @@ class RedisBus:
 
     async def _load_presence(self, key: Key) -> None:
         """What the other processes said about a project before this one listened."""
+        try:
+            await self._read_presence(key)
+        finally:
+            self._loading.discard(key)
+
+    async def _read_presence(self, key: Key) -> None:
         with contextlib.suppress(*LOST):
             entries = await self._redis.hgetall(presence_key(key))
             changed = False

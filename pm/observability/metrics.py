@@ -61,6 +61,11 @@ DB_WRITE_WAIT_SECONDS = Histogram(
     "Time a command queued for its tenant's writer",
     buckets=LATENCY_BUCKETS,
 )
+DB_WRITE_BATCH_SIZE = Histogram(
+    "pm_db_write_batch_size",
+    "Writes committed in one transaction (group commit: more than one when a queue is long)",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 DB_LOCK_WAIT_SECONDS = Histogram(
     "pm_db_lock_wait_seconds",
     "Time BEGIN IMMEDIATE waited for the file's write lock (held by another process)",
@@ -123,6 +128,16 @@ FANOUT_SIZE = Histogram(
     "pm_broadcast_fanout_size",
     "Subscribers an event was queued for",
     buckets=(0, 1, 2, 5, 10, 50, 100, 500, 1000, 5000),
+)
+PRESENCE_FRAMES = Counter(
+    "pm_presence_frames_total",
+    "Presence frames queued: the full set to a joiner, or the changes to a viewer",
+    ["kind"],
+)
+PRESENCE_FLUSH_SECONDS = Histogram(
+    "pm_presence_flush_seconds",
+    "Time to compute and queue one project's coalesced presence changes",
+    buckets=LATENCY_BUCKETS,
 )
 FANOUT_DELAY_SECONDS = Histogram(
     "pm_broadcast_delay_seconds",

@@ -5,20 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import col, select
 
 from pm.domain.models import ActivityLog
-from pm.repositories.base import Repository
+from pm.repositories.base import Repository, RowInsert
 
-# Built once: executed with parameters, it skips building, coercing and cache-keying a new
-# statement per command, and the ORM bulk-insert machinery for rows that map to no object.
-_INSERT_ACTIVITY = insert(ActivityLog)
+# Every column but the autoincrement id: the unit of work gives each row all of them.
+_INSERT_ACTIVITY = RowInsert.of(
+    ActivityLog,
+    [c.name for c in ActivityLog.__table__.columns if c.name != "id"],  # type: ignore[attr-defined]
+)
 
 
 class ActivityRepository(Repository):
     def insert_many(self, rows: list[dict[str, Any]]) -> None:
-        self._insert(_INSERT_ACTIVITY, rows)
+        self._insert_many(_INSERT_ACTIVITY, rows)
 
     def field_changes_since(
         self, entity_id: str, version: int, fields: Sequence[str]

@@ -5,9 +5,10 @@ layer's runner) and never commits. It speaks one dialect per purpose:
 
     entities      rows a service reads as objects or changes: the ORM (``get``, ``select``);
                   the session writes the changes at commit
-    inserts       rows nobody reads back in the transaction: one Core ``insert`` of the table,
-                  built once and executed with parameters (no statement built per call, no
-                  unit-of-work pass at flush)
+    inserts       rows nobody reads back in the transaction: an ``INSERT`` of named columns
+                  built once per table (``RowInsert``) and run on the driver with parameters
+                  (no statement built per call, no unit-of-work pass at flush; measured: a
+                  Core insert through the session cost ~0.3 ms of a ~1.5 ms command)
     plain SQL     lookups on the hot path, counts, aggregates, reports, sweeps: SQL text on the
                   driver's own connection, rows as plain tuples (SQLAlchemy's statement and row
                   machinery costs several times the query: 12 us against 1.5 us per lookup)
@@ -19,9 +20,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import Insert
 from sqlmodel import Session, SQLModel, col, select
 
 Params = Sequence[Any] | Mapping[str, Any]
@@ -32,6 +33,20 @@ Row = TypeVar("Row", bound=SQLModel)
 def placeholders(count: int) -> str:
     """``?, ?, ?`` for an ``IN (...)`` of ``count`` values."""
     return ", ".join("?" * count)
+
+
+@dataclass(frozen=True)
+class RowInsert:
+    """``INSERT INTO table (columns) VALUES (:column, ...)``, built once per table."""
+
+    sql: str
+
+    @classmethod
+    def of(cls, model: type[SQLModel], columns: Sequence[str]) -> RowInsert:
+        table = model.__tablename__
+        names = ", ".join(columns)
+        values = ", ".join(f":{name}" for name in columns)
+        return cls(f"INSERT INTO {table} ({names}) VALUES ({values})")
 
 
 class Repository:
@@ -52,8 +67,12 @@ class Repository:
 
     # -- inserts ------------------------------------------------------------------------------
 
-    def _insert(self, statement: Insert, values: Mapping[str, Any] | list[dict[str, Any]]) -> Any:
-        return self._session.connection().execute(statement, values)
+    def _insert(self, insert: RowInsert, values: Mapping[str, Any]) -> int:
+        """One row; its rowid (an autoincrement key)."""
+        return int(self._driver().execute(insert.sql, values).lastrowid or 0)
+
+    def _insert_many(self, insert: RowInsert, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._driver().executemany(insert.sql, rows)
 
     # -- plain SQL ----------------------------------------------------------------------------
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from sqlalchemy import insert
 from sqlmodel import col, select
 
 from pm.domain.models import ChangeEvent
-from pm.repositories.base import STREAM_BATCH, Repository, placeholders
+from pm.repositories.base import STREAM_BATCH, Repository, RowInsert, placeholders
 
-# Built once: a Core insert executed with parameters skips building, coercing and cache-keying a
-# new statement per event.
-_INSERT_EVENT = insert(ChangeEvent)
+_INSERT_EVENT = RowInsert.of(
+    ChangeEvent, ["event_id", "project_id", "payload_name", "payload", "actor_id", "at"]
+)
 # The AUTOINCREMENT counter, not max(seq): retention prunes old rows, the counter stays.
 _CURRENT_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'change_feed'"
 _OLDEST_SEQ = "SELECT min(seq) FROM change_feed"
@@ -35,7 +34,7 @@ class ChangeFeedRepository(Repository):
         at: int,
     ) -> int:
         """Store one event; its seq (assigned inside the tenant's write lock)."""
-        result = self._insert(
+        return self._insert(
             _INSERT_EVENT,
             {
                 "event_id": event_id,
@@ -46,7 +45,6 @@ class ChangeFeedRepository(Repository):
                 "at": at,
             },
         )
-        return int(result.lastrowid)
 
     def current_seq(self) -> int:
         """The last committed seq of the tenant (0 before the first change)."""

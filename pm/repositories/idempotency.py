@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert
-
 from pm.domain.models import IdempotencyKey
-from pm.repositories.base import Repository
+from pm.repositories.base import Repository, RowInsert
 
-# A Core insert built once: the record maps to no object anyone reads back in the transaction,
-# so the ORM unit of work would only add cost at commit.
-_INSERT_KEY = insert(IdempotencyKey)
+# The record maps to no object anyone reads back in the transaction: no ORM unit of work.
+_INSERT_KEY = RowInsert.of(
+    IdempotencyKey,
+    ["user_id", "message_id", "operation", "request_hash", "response", "created_at"],
+)
 _FIND_KEY = (
     "SELECT operation, request_hash, response FROM idempotency_keys"
     " WHERE user_id = ? AND message_id = ?"

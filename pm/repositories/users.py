@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy.dialects.sqlite import insert
-
 from pm.domain.models import User
-from pm.repositories.base import Repository
+from pm.repositories.base import Repository, RowInsert
 
-_UPSERT = insert(User)
-_UPSERT = _UPSERT.on_conflict_do_update(
-    index_elements=["id"],
-    set_={
-        "email": _UPSERT.excluded.email,
-        "name": _UPSERT.excluded.name,
-        "last_seen_at": _UPSERT.excluded.last_seen_at,
-    },
+_COLUMNS = ["id", "email", "name", "created_at", "last_seen_at"]
+_UPSERT = RowInsert(
+    RowInsert.of(User, _COLUMNS).sql
+    + " ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name,"
+    " last_seen_at = excluded.last_seen_at"
 )
-_ENSURE = insert(User).on_conflict_do_nothing(index_elements=["id"])
+_ENSURE = RowInsert(RowInsert.of(User, _COLUMNS).sql + " ON CONFLICT (id) DO NOTHING")
 
 
 class UserRepository(Repository):
@@ -30,4 +25,5 @@ class UserRepository(Repository):
 
     def ensure(self, user_id: str, *, now: int) -> None:
         """A row for this id if none exists (an invited member who never signed in)."""
-        self._insert(_ENSURE, {"id": user_id, "created_at": now, "last_seen_at": now})
+        values = {"id": user_id, "email": None, "name": None}
+        self._insert(_ENSURE, {**values, "created_at": now, "last_seen_at": now})

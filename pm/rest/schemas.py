@@ -591,6 +591,18 @@ class MemberRemoved(BaseModel):
     user_id: str
 
 
+class BlockedState(BaseModel):
+    work_item_id: str
+    is_blocked: bool
+
+
+class BlockedChanged(BaseModel):
+    """Items whose derived ``is_blocked`` changed (a dependency, a blocker's status, a delete)."""
+
+    project_id: str
+    changes: list[BlockedState]
+
+
 EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "work_item_created": WorkItemCreated,
     "work_item_updated": WorkItemUpdated,
@@ -613,6 +625,7 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "member_added": MemberAdded,
     "member_updated": MemberUpdated,
     "member_removed": MemberRemoved,
+    "blocked_changed": BlockedChanged,
 }
 
 

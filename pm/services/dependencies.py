@@ -73,6 +73,7 @@ def create_dependency(
         if back is not None:
             cycle = [*back, blocked.id]
             raise CycleDetected("this would close a cycle: " + " -> ".join(cycle), path=cycle)
+    uow.watch_blocked([blocked.id])
     dep = Dependency(
         id=dep_id,
         blocking_item_id=blocking.id,
@@ -96,6 +97,7 @@ def delete_dependency(uow: UnitOfWork, *, dependency_id: str) -> Outcome:
     dep = require_row_role(
         uow, uow.dependencies, dependency_id, Role.EDITOR, field="dependency_id", what="dependency"
     )
+    uow.watch_blocked([dep.blocked_item_id])
     uow.soft_delete(dep, entity_type="dependency", project_id=dep.project_id)
     payload = {"dependency_id": dep.id, "project_id": dep.project_id}
     return uow.respond(uow.emit("dependency_deleted", dep.project_id, payload))

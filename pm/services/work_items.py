@@ -263,6 +263,7 @@ def delete_work_item(uow: UnitOfWork, *, work_item_id: str, expected_version: in
             f"the item has {children} live child item{'s' if children != 1 else ''}",
             field="work_item_id",
         )
+    watch_items_it_blocks(uow, item)
     for dep in uow.dependencies.live_touching(item.id):
         uow.soft_delete(dep, entity_type="dependency", project_id=dep.project_id)
     uow.soft_delete(item, entity_type="work_item", project_id=item.project_id)
@@ -281,6 +282,8 @@ def _apply(
     uow: UnitOfWork, item: WorkItem, seen_version: int, wanted: dict[str, Any], *, action: str
 ) -> Outcome:
     refuse_collisions(uow, item, seen_version, wanted, lambda: item_view(uow, item))
+    if "status" in wanted:
+        watch_items_it_blocks(uow, item)
     changes = uow.apply_fields(
         item, wanted, entity_type="work_item", project_id=item.project_id, action=action
     )
@@ -288,6 +291,11 @@ def _apply(
         return Outcome("work_item_updated", {"work_item": item_view(uow, item), "changes": []})
     payload = {"work_item": item_view(uow, item), "changes": changes}
     return uow.respond(uow.emit("work_item_updated", item.project_id, payload))
+
+
+def watch_items_it_blocks(uow: UnitOfWork, item: WorkItem) -> None:
+    """The item's status changes or it goes away: the items it blocks may be freed or held."""
+    uow.watch_blocked(dep.blocked_item_id for dep in uow.dependencies.where_blocking(item.id))
 
 
 # -- ordering ------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ pool. Work runs whole in a worker thread from one bounded pool shared by all ten
 when it returns (rolls back if it raises); ``await tenant.read(fn)`` does the same on a reader.
 
 Writes queue per tenant (``WriteQueue``: waiting costs no thread; one worker drains the queue
-back to back) and take a ``threading.Lock`` in the worker, so no two writes of a tenant ever
-overlap, whichever thread or tool runs them.
+back to back, several queued writes in one transaction with a savepoint each: group commit)
+and take a ``threading.Lock`` in the worker, so no two writes of a tenant ever overlap,
+whichever thread or tool runs them.
 
 A file is checked before it is opened (pm.tenancy.files): an empty, unreadable, foreign, newer
 or damaged one is refused with UNAVAILABLE (counted by reason, alerted, logged for the
@@ -35,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from filelock import FileLock
 from filelock import Timeout as LockTimeout
@@ -75,7 +76,7 @@ from pm.tenancy.migrations import Migrator
 from pm.tenancy.placement import Placement
 from pm.tenancy.probe import ReadinessProbe
 from pm.tenancy.provisioning import ProvisioningBudget
-from pm.tenancy.write_queue import WriteQueue
+from pm.tenancy.write_queue import Settled, WriteQueue
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ class TenancyConfig:
     worker_threads: int = 4
     readers_per_tenant: int = 4
     write_timeout_seconds: float = 10.0
+    write_batch_max: int = 32  # queued writes of one tenant committed together (group commit)
     auto_provision: bool = True
     # (max tenants, creation rate): bounds creations a token asks for; None: unbounded
     # (operator tools, the bench)
@@ -166,6 +168,7 @@ class Tenant:
         path: Path,
         writer: Engine,
         readers: Engine,
+        loop_reader: Engine,
         manager: TenantConnectionManager,
         *,
         opened_as: int,
@@ -175,9 +178,17 @@ class Tenant:
         self.path = path
         self._writer = writer
         self._readers = readers
+        self._loop_reader = loop_reader  # read_here's own connection: never waits for the pool
         self._manager = manager
         self._write_thread_lock = threading.Lock()
-        self._writes = WriteQueue(manager.executor, timeout=manager.config.write_timeout_seconds)
+        config = manager.config
+        self._writes = WriteQueue(
+            manager.executor,
+            self.write_sync,
+            self.write_many_sync,
+            timeout=config.write_timeout_seconds,
+            batch_max=config.write_batch_max,
+        )
         self.opened_as = opened_as  # the file's state when opened (pm.tenancy.marks)
         self.kind = kind  # how it was opened: cold (created), migrated, warm
         self.inflight = 0
@@ -189,7 +200,7 @@ class Tenant:
         """Run ``fn`` in one write transaction on a worker thread; commit if it returns."""
         self._manager._enter(self)
         try:
-            return await self._writes.run(functools.partial(self.write_sync, fn))
+            return cast(T, await self._writes.run(fn))
         finally:
             self._manager._exit(self)
 
@@ -202,12 +213,47 @@ class Tenant:
         finally:
             self._manager._exit(self)
 
+    def read_here(self, fn: SessionFn[T]) -> T:
+        """``read`` in the calling thread, for a small bounded query on the event loop: no
+        hand-off to a worker and back (two thread switches and a loop wake-up cost more than
+        a one-row read). It has a reader connection of its own, so it never waits for one the
+        worker threads hold; WAL readers never wait for the writer."""
+        self._manager._enter(self)
+        try:
+            checked = functools.partial(_in_service, fn, self.opened_as, False)
+            return self._transact(self._loop_reader, checked, "read")
+        finally:
+            self._manager._exit(self)
+
     def write_sync(self, fn: SessionFn[T]) -> T:
         """The synchronous core of ``write``, for worker threads and command-line tools. Each
         write first checks, under the write lock, that the file is still in service."""
         with self._write_thread_lock:
             checked = functools.partial(_in_service, fn, self.opened_as, True)
             return self._transact(self._writer, checked, "write")
+
+    def write_many_sync(self, fns: list[SessionFn[Any]]) -> list[Settled]:
+        """Group commit: several writes in one transaction, each in a savepoint of its own, so
+        one that raises is rolled back alone and gets its exception; the others get their
+        results once the transaction committed. If the transaction itself fails (the file is
+        busy, no longer in service, or the commit fails), every write gets that failure."""
+        settled: list[Settled] = []
+
+        def run_all(session: Session) -> None:
+            check_in_service(_driver(session), self.opened_as, write=True)  # once for all
+            for fn in fns:
+                try:
+                    with session.begin_nested():
+                        settled.append((fn(session), None))
+                except BaseException as exc:  # its savepoint rolled back; the others go on
+                    settled.append((None, exc))
+
+        try:
+            with self._write_thread_lock:
+                self._transact(self._writer, run_all, "write")
+        except BaseException as exc:
+            return [(None, exc)] * len(fns)
+        return settled
 
     def read_sync(self, fn: SessionFn[T]) -> T:
         checked = functools.partial(_in_service, fn, self.opened_as, False)
@@ -236,6 +282,7 @@ class Tenant:
     def dispose(self) -> None:
         self._writer.dispose()
         self._readers.dispose()
+        self._loop_reader.dispose()
 
 
 def _raise_if_damage(exc: DatabaseError) -> None:
@@ -331,6 +378,14 @@ class TenantConnectionManager:
             self._retire(tenant, "evict")
         self._tell_reset(tenant_id)
         return tenant is not None
+
+    async def read_here(self, tenant_id: str, fn: SessionFn[T]) -> T:
+        """``read``, the query itself run in the calling thread (``Tenant.read_here``)."""
+
+        async def here(tenant: Tenant) -> T:
+            return tenant.read_here(fn)
+
+        return await self._run(tenant_id, here)
 
     def open_sync(self, tenant_id: str, *, create: bool | None = None) -> Tenant:
         """Open a tenant from any thread. ``create`` overrides ``auto_provision`` (an
@@ -596,7 +651,10 @@ class TenantConnectionManager:
             writer.dispose()
             raise
         readers = reader_engine(path, self.config.pragmas, self.config.readers_per_tenant)
-        return Tenant(tenant_id, path, writer, readers, self, opened_as=opened_as, kind=kind)
+        loop_reader = reader_engine(path, self.config.pragmas, 1)
+        return Tenant(
+            tenant_id, path, writer, readers, loop_reader, self, opened_as=opened_as, kind=kind
+        )
 
     @staticmethod
     def _state(writer: Engine) -> int:

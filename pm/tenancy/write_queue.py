@@ -8,6 +8,11 @@ for a third of the time under load while the loop woke the next waiter and submi
 After a batch the drainer queues itself behind other tenants' work in the pool, so one busy tenant
 can't keep a pool thread to itself.
 
+Group commit: when several writes are queued, the drainer takes up to ``batch_max`` of them at
+once and hands them to ``run_many`` (the tenant runs them in one transaction, a savepoint each:
+one that fails is rolled back alone and answered alone). Every write is answered only after the
+transaction that holds it committed, so an answer is never ahead of the data.
+
 A write that waited ``timeout`` seconds without starting is withdrawn and answers UNAVAILABLE; a
 caller that goes away (cancelled) withdraws its write if it has not started. A write that started
 runs to its end: its transaction commits or rolls back whole, whoever is still waiting.
@@ -23,47 +28,62 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from pm.errors import Unavailable
 from pm.observability import metrics
 
 T = TypeVar("T")
-DRAIN_BATCH = 64  # writes one drainer runs before it yields its pool thread
+Step = Any  # what one write hands the runners (the tenant's: a function of a session)
+Settled = tuple[Any, BaseException | None]  # a write's result, or the exception it raised
+RunOne = Callable[[Step], Any]  # one write, in a transaction of its own
+RunMany = Callable[[list[Step]], list[Settled]]  # several, in one transaction
+DRAIN_BATCH = 64  # transactions one drainer runs before it yields its pool thread
 
 
 @dataclass(eq=False)
 class _Job:
-    run: Callable[[], Any]
+    step: Step
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
     queued_at: float
 
 
 class WriteQueue:
-    def __init__(self, executor: Executor, *, timeout: float) -> None:
+    def __init__(
+        self,
+        executor: Executor,
+        run_one: RunOne,
+        run_many: RunMany,
+        *,
+        timeout: float,
+        batch_max: int = 1,
+    ) -> None:
         self._executor = executor
+        self._run_one = run_one
+        self._run_many = run_many
         self._timeout = timeout
+        self._batch_max = batch_max
         self._jobs: deque[_Job] = deque()
         self._lock = threading.Lock()
         self._draining = False
 
-    async def run(self, fn: Callable[[], T]) -> T:
-        """Queue ``fn`` (a whole transaction) and wait for its result or its exception."""
+    async def run(self, step: Step) -> Any:
+        """Queue one write and wait for its result or its exception."""
         loop = asyncio.get_running_loop()
-        job = _Job(fn, loop.create_future(), loop, time.perf_counter())
+        job = _Job(step, loop.create_future(), loop, time.perf_counter())
         with self._lock:
             self._jobs.append(job)
             start, self._draining = not self._draining, True
         if start:
             self._start_drainer()
         try:
-            return cast(T, await asyncio.wait_for(asyncio.shield(job.future), self._timeout))
+            return await asyncio.wait_for(asyncio.shield(job.future), self._timeout)
         except TimeoutError:
             if self._withdraw(job):
                 metrics.DB_WRITE_TIMEOUTS.inc()
                 raise Unavailable("the tenant is busy; retry shortly") from None
-            return cast(T, await job.future)  # it started: its outcome is still this caller's
+            return await job.future  # it started: its outcome is still this caller's
         except asyncio.CancelledError:
             if not self._withdraw(job):  # it runs on; nobody will read a failure it ends with
                 job.future.add_done_callback(_consume)
@@ -85,20 +105,30 @@ class WriteQueue:
             self._fail_all(Unavailable("the server is shutting down"))
 
     def _drain(self) -> None:
-        """Run queued writes in this worker thread until the queue is empty or a batch is done."""
+        """Run queued writes in this worker thread until the queue is empty or enough
+        transactions ran; several queued writes go in one transaction."""
         for _ in range(DRAIN_BATCH):
             with self._lock:
                 if not self._jobs:
                     self._draining = False
                     return
-                job = self._jobs.popleft()
-            metrics.DB_WRITE_WAIT_SECONDS.observe(time.perf_counter() - job.queued_at)
-            try:
-                result, error = job.run(), None
-            except BaseException as exc:  # the caller raises it in its own task
-                result, error = None, exc
-            _settle_soon(job, result, error)
+                count = min(len(self._jobs), self._batch_max)
+                jobs = [self._jobs.popleft() for _ in range(count)]
+            now = time.perf_counter()
+            for job in jobs:
+                metrics.DB_WRITE_WAIT_SECONDS.observe(now - job.queued_at)
+            metrics.DB_WRITE_BATCH_SIZE.observe(len(jobs))
+            for job, (result, error) in zip(jobs, self._settled(jobs), strict=True):
+                _settle_soon(job, result, error)
         self._start_drainer()
+
+    def _settled(self, jobs: list[_Job]) -> list[Settled]:
+        if len(jobs) > 1:
+            return self._run_many([job.step for job in jobs])
+        try:
+            return [(self._run_one(jobs[0].step), None)]
+        except BaseException as exc:  # the caller raises it in its own task
+            return [(None, exc)]
 
     def _fail_all(self, error: BaseException) -> None:
         with self._lock:

@@ -10,6 +10,7 @@ from pm.wiring import Components
 from pm.ws.connection import serve_socket
 from pm.ws.hub import Hub
 from pm.ws.limits import ConnectionCaps
+from pm.ws.presence import PresenceSettings
 from pm.ws.state import WsState
 
 
@@ -17,7 +18,13 @@ def install_ws(app: FastAPI, components: Components) -> WsState:
     """Route ``/ws``, feed the hub from the bus, and drain the sockets at shutdown."""
     settings = components.settings
     state = WsState(
-        hub=Hub(components.bus),
+        hub=Hub(
+            components.bus,
+            PresenceSettings(
+                window_seconds=settings.ws_presence_window_seconds,
+                frames_per_second=settings.ws_presence_frames_per_second,
+            ),
+        ),
         caps=ConnectionCaps(
             total=settings.ws_max_connections,
             per_tenant=settings.ws_max_connections_per_tenant,

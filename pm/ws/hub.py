@@ -8,10 +8,11 @@ before that point are left to GetChanges, later ones are delivered live, so betw
 and live events nothing is missed and nothing repeats.
 
 The bus listens to a tenant for as long as a connection here subscribes to one of its projects
-(``Bus.watch``: it is listening before the subscription reads its seq), and presence is the
-union of every process's viewers (``Bus.share_presence``). When the bus says live events of a
-tenant were interrupted, each of its subscribers here gets ``Error{RESYNC_REQUIRED}`` (message
-id empty) and catches up with GetChanges from the last seq it saw.
+(``Bus.watch``: it is listening before the subscription reads its seq), and presence
+(pm.ws.presence) is the union of every process's viewers, told in O(N) frames. When the bus
+says live events of a tenant were interrupted, each of its subscribers here gets
+``Error{RESYNC_REQUIRED}`` (message id empty) and catches up with GetChanges from the last seq
+it saw.
 
 An event that may take a viewer's access away (``access_change``: a member removed, a role
 changed, the project deleted) holds that viewer's subscription: later events of the project
@@ -32,6 +33,7 @@ from pm.errors import ResyncRequired
 from pm.observability import metrics
 from pm.services.members import access_change
 from pm.ws.codec import Encoding, encode
+from pm.ws.presence import Presence, PresenceSettings
 
 Key = tuple[str, str]  # (tenant id, project id)
 
@@ -65,10 +67,10 @@ RESYNC_MESSAGE = "live events were interrupted: catch up with GetChanges from yo
 
 
 class Hub:
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, presence: PresenceSettings | None = None) -> None:
         self._bus = bus
         self._subs: dict[Key, dict[Subscriber, _Subscription]] = defaultdict(dict)
-        self._presence_sent: dict[Key, tuple[str, ...]] = {}  # the users last announced
+        self._presence = Presence(bus, self._viewers, presence or PresenceSettings())
         bus.subscribe(self.publish)
         bus.listen(self)
 
@@ -94,7 +96,7 @@ class Hub:
             for event in held:
                 if event.seq > current_seq:
                     self._deliver(conn, event, event_envelope(event), {})
-            self._presence(conn.tenant_id, project_id, joined=conn)
+            self._presence.joined((conn.tenant_id, project_id), conn)
 
     def cancel(self, conn: Subscriber, project_ids: list[str]) -> None:
         """Undo ``begin`` (the subscribe was refused)."""
@@ -115,7 +117,7 @@ class Hub:
             self._bus.unwatch(conn.tenant_id)
             if not subs:
                 del self._subs[key]
-            self._presence(conn.tenant_id, project_id)
+            self._presence.left(key, conn)
 
     def drop(self, conn: Subscriber) -> None:
         """Forget a closed connection everywhere."""
@@ -123,6 +125,10 @@ class Hub:
             key for key, subs in self._subs.items() if key[0] == conn.tenant_id and conn in subs
         ]
         self.unsubscribe(conn, [project_id for _tenant, project_id in keys])
+
+    def _viewers(self, key: Key) -> list[Subscriber]:
+        """The connections whose subscription to a project is confirmed."""
+        return [conn for conn, sub in self._subs.get(key, {}).items() if sub.floor is not None]
 
     def hold(self, conn: Subscriber, project_ids: list[str]) -> None:
         """Keep the project's events from the connection until ``release`` or ``revoke``."""
@@ -155,7 +161,7 @@ class Hub:
     # -- what the bus tells (BusListener) ----------------------------------------------------
 
     def presence_changed(self, tenant_id: str, project_id: str) -> None:
-        self._presence(tenant_id, project_id)
+        self._presence.changed((tenant_id, project_id))
 
     def moved(self, tenant_id: str) -> None:
         for conn in {c for (t, _p), subs in self._subs.items() if t == tenant_id for c in subs}:
@@ -213,32 +219,3 @@ class Hub:
         if frame is None:
             frame = frames[conn.encoding] = encode(envelope, conn.encoding)
         conn.enqueue(frame, event.payload_name)
-
-    def _presence(
-        self, tenant_id: str, project_id: str, *, joined: Subscriber | None = None
-    ) -> None:
-        """Tell the viewers of a project who is viewing it, when that set of users changed; a
-        viewer who just joined a set that did not change (another tab of a user already there)
-        is told alone. A thousand sockets joining cost a thousand frames, not half a million."""
-        key = (tenant_id, project_id)
-        subs = self._subs.get(key, {})
-        viewers = [conn for conn, sub in subs.items() if sub.floor is not None]
-        here = frozenset(conn.user_id for conn in viewers)
-        users = tuple(sorted(self._bus.share_presence(tenant_id, project_id, here)))
-        changed = self._presence_sent.get(key) != users
-        if users:
-            self._presence_sent[key] = users
-        else:
-            self._presence_sent.pop(key, None)
-        recipients = viewers if changed else [joined] if joined is not None else []
-        envelope = {
-            "message_id": "",
-            "sent_at_ms": int(time.time() * 1000),
-            "presence_changed": {"project_id": project_id, "users": list(users)},
-        }
-        frames: dict[Encoding, str | bytes] = {}
-        for conn in recipients:
-            frame = frames.get(conn.encoding)
-            if frame is None:
-                frame = frames[conn.encoding] = encode(envelope, conn.encoding)
-            conn.enqueue(frame, "presence_changed")

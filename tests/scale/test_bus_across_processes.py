@@ -29,9 +29,12 @@ def _http(server: ServeProcess) -> str:
 
 
 def _users(frames: list[dict[str, Any]]) -> set[str]:
-    """The viewers the last presence frame named."""
-    presence = [payload(f)[1] for f in frames if payload(f)[0] == "presence_changed"]
-    return set(presence[-1].get("users", [])) if presence else set()
+    """The viewers the presence frames name: the full set a joiner is told, then the changes."""
+    users: set[str] = set()
+    for body in [payload(f)[1] for f in frames if payload(f)[0] == "presence_changed"]:
+        users = set(body.get("users") or users) | set(body.get("joined", []))
+        users -= set(body.get("left", []))
+    return users
 
 
 async def _write(client: Client, project_id: str, label: str) -> list[tuple[str, int]]:

@@ -153,8 +153,9 @@ async def test_writes_to_one_tenant_from_several_processes_all_land_with_gap_fre
     )
     assert all(kind == "ok" for kind, _ in outcomes), outcomes  # no busy/locked reached anyone
     acks = [ack for _kind, (process_acks, _waits) in outcomes for ack in process_acks]
-    # Each process measured the wait for the file's write lock on every write it began.
-    assert all(waits >= len(process_acks) for _kind, (process_acks, waits) in outcomes)
+    # Each process measured the wait for the file's write lock on every transaction it began
+    # (writes queued together share one: group commit), so at least once.
+    assert all(waits >= 1 for _kind, (_process_acks, waits) in outcomes)
     expected = WRITER_PROCESSES * CALLERS_PER_PROCESS * WRITES_PER_CALLER
     assert len(acks) == expected
     with sqlite3.connect(root / "acme" / "main.db") as db:

@@ -82,7 +82,14 @@ async def _drain(client: Client) -> list[dict[str, object]]:
             return frames
 
 
-async def test_presence_tells_who_is_viewing(
+async def _presence(client: Client) -> Any:
+    """The next presence frame's body (other frames are not expected here)."""
+    name, body = payload(await client.event())
+    assert name == "presence_changed"
+    return body
+
+
+async def test_presence_tells_the_joiner_everyone_and_the_others_the_change(
     live_server: LiveServer, make_token: TokenFactory
 ) -> None:
     alice = await Client.open(live_server.ws, make_token("alice", roles=("admin",)))
@@ -90,14 +97,13 @@ async def test_presence_tells_who_is_viewing(
     try:
         project = await _project(alice)
         await alice.request("subscribe", {"project_ids": [project]})
-        assert payload(await alice.event()) == (
-            "presence_changed",
-            {"project_id": project, "users": ["alice"]},
-        )
+        assert await _presence(alice) == {"project_id": project, "users": ["alice"]}
         await bob.request("subscribe", {"project_ids": [project]})
-        assert payload(await alice.event())[1]["users"] == ["alice", "bob"]
+        assert await _presence(bob) == {"project_id": project, "users": ["alice", "bob"]}
+        joined = {"project_id": project, "joined": ["bob"], "left": []}
+        assert await _presence(alice) == joined
         await bob.close()
-        assert payload(await alice.event())[1]["users"] == ["alice"]
+        assert await _presence(alice) == {"project_id": project, "joined": [], "left": ["bob"]}
     finally:
         await alice.close()
 
@@ -106,25 +112,22 @@ async def test_presence_goes_out_only_when_the_set_of_viewers_changes(
     live_server: LiveServer, make_token: TokenFactory
 ) -> None:
     """A second tab of a user already viewing changes nobody's picture: only that tab is told
-    who is there; closing one of two tabs tells nobody; closing the last one tells the rest."""
+    who is there; closing one of two tabs tells nobody; closing the last one tells the rest.
+    (Frames keep their order, so "the next frame is the leave" proves nothing came before.)"""
     alice = await Client.open(live_server.ws, make_token("alice", roles=("admin",)))
     bob_tabs = [await Client.open(live_server.ws, make_token("bob", roles=("admin",)))]
     try:
         project = await _project(alice)
-        for client in (alice, bob_tabs[0]):
-            await client.request("subscribe", {"project_ids": [project]})
-        await _drain(alice)
-        await _drain(bob_tabs[0])
+        await alice.request("subscribe", {"project_ids": [project]})
+        assert (await _presence(alice))["users"] == ["alice"]
+        await bob_tabs[0].request("subscribe", {"project_ids": [project]})
+        assert (await _presence(alice))["joined"] == ["bob"]
         bob_tabs.append(await Client.open(live_server.ws, make_token("bob", roles=("admin",))))
         await bob_tabs[1].request("subscribe", {"project_ids": [project]})
-        assert [payload(f) for f in await _drain(bob_tabs[1])] == [
-            ("presence_changed", {"project_id": project, "users": ["alice", "bob"]})
-        ]
-        assert await _drain(alice) == [] and await _drain(bob_tabs[0]) == []
+        assert await _presence(bob_tabs[1]) == {"project_id": project, "users": ["alice", "bob"]}
         await bob_tabs.pop().close()
-        assert await _drain(alice) == []
         await bob_tabs.pop().close()
-        assert [payload(f)[1]["users"] for f in await _drain(alice)] == [["alice"]]
+        assert await _presence(alice) == {"project_id": project, "joined": [], "left": ["bob"]}
     finally:
         for client in (alice, *bob_tabs):
             await client.close()

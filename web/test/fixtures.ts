@@ -69,3 +69,19 @@ export function deleted(seq: bigint, workItemId: string): Envelope {
 export function response(messageId: string, payload: Envelope["payload"], seq = 0n): Envelope {
   return create(EnvelopeSchema, { messageId, seq, actorId: "alice", payload });
 }
+
+export function presence(frame: { users?: string[]; joined?: string[]; left?: string[] }, projectId = PROJECT): Envelope {
+  return create(EnvelopeSchema, { messageId: "", payload: { case: "presenceChanged", value: { projectId, ...frame } } });
+}
+
+export function blockedChanged(seq: bigint, changes: [string, boolean][], projectId = PROJECT): Envelope {
+  return create(EnvelopeSchema, {
+    messageId: `e${seq}`,
+    seq,
+    actorId: "bob",
+    payload: {
+      case: "blockedChanged",
+      value: { projectId, changes: changes.map(([workItemId, isBlocked]) => ({ workItemId, isBlocked })) },
+    },
+  });
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { applyEvent, applyOwnResponse, fromSnapshot } from "../src/state/pool";
-import { created, deleted, item, response, snapshot, updated } from "./fixtures";
+import { blockedChanged, created, deleted, item, presence, response, snapshot, updated } from "./fixtures";
 
 describe("applying events by seq", () => {
   it("applies an event above the snapshot and moves the cursor", () => {
@@ -62,5 +62,50 @@ describe("applying events by seq", () => {
     expect(pool.items.get("a")!.title).toBe("mine");
     expect(pool.cursor).toBe(10n);
     expect(applyEvent(pool, updated(15n, item("a", { title: "mine", version: 2n }), "alice"), "alice", 0)).toBe("duplicate");
+  });
+});
+
+describe("presence", () => {
+  it("takes the full set on subscribing, then applies joins and leaves", () => {
+    const pool = fromSnapshot(snapshot([]));
+    expect(applyEvent(pool, presence({ users: ["bob", "alice"] }), "alice", 0)).toBe("applied");
+    expect(pool.presence).toEqual(["alice", "bob"]);
+    applyEvent(pool, presence({ joined: ["carol", "dave"], left: ["bob"] }), "alice", 0);
+    expect(pool.presence).toEqual(["alice", "carol", "dave"]);
+    applyEvent(pool, presence({ left: ["dave"] }), "alice", 0);
+    expect(pool.presence).toEqual(["alice", "carol"]);
+  });
+
+  it("starts again from a full set (a resubscribe after a reconnect)", () => {
+    const pool = fromSnapshot(snapshot([]));
+    applyEvent(pool, presence({ users: ["alice", "bob"] }), "alice", 0);
+    applyEvent(pool, presence({ users: ["alice"] }), "alice", 0);
+    expect(pool.presence).toEqual(["alice"]);
+  });
+
+  it("ignores another project's viewers", () => {
+    const pool = fromSnapshot(snapshot([]));
+    expect(applyEvent(pool, presence({ users: ["eve"] }, "other"), "alice", 0)).toBe("other-project");
+    expect(pool.presence).toEqual([]);
+  });
+});
+
+describe("blocked state pushed by the server", () => {
+  it("sets each named item's flag, in seq order like any change", () => {
+    const pool = fromSnapshot(snapshot([item("a"), item("b", { isBlocked: true })], 10n));
+    expect(applyEvent(pool, blockedChanged(11n, [["a", true], ["b", false]]), "alice", 0)).toBe("applied");
+    expect(pool.items.get("a")!.isBlocked).toBe(true);
+    expect(pool.items.get("b")!.isBlocked).toBe(false);
+    expect(applyEvent(pool, blockedChanged(11n, [["a", false]]), "alice", 0)).toBe("duplicate");
+    expect(pool.items.get("a")!.isBlocked).toBe(true);
+    expect(pool.cursor).toBe(11n);
+  });
+
+  it("skips an item it does not hold and another project's report", () => {
+    const pool = fromSnapshot(snapshot([item("a")], 10n));
+    applyEvent(pool, blockedChanged(11n, [["gone", true]]), "alice", 0);
+    expect(pool.items.has("gone")).toBe(false);
+    expect(applyEvent(pool, blockedChanged(12n, [["a", true]], "other"), "alice", 0)).toBe("other-project");
+    expect(pool.items.get("a")!.isBlocked).toBe(false);
   });
 });

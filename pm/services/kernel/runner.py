@@ -48,11 +48,17 @@ def _no_positional(args: tuple[Any, ...]) -> None:
 
 class ServiceRunner:
     def __init__(
-        self, tenants: TenantConnectionManager, bus: Bus, settings: ServiceSettings | None = None
+        self,
+        tenants: TenantConnectionManager,
+        bus: Bus,
+        settings: ServiceSettings | None = None,
+        *,
+        small_queries: frozenset[Callable[..., Any]] = frozenset(),
     ) -> None:
         self.tenants = tenants
         self.bus = bus
         self.settings = settings or ServiceSettings()
+        self.small_queries = small_queries
         self.budgets = TenantBudgets(
             max_bytes=self.settings.tenant_max_bytes,
             write_bytes_per_hour=self.settings.tenant_write_bytes_per_hour,
@@ -101,13 +107,15 @@ class ServiceRunner:
         **kwargs: P.kwargs,
     ) -> T:
         """Run ``fn(reader, **kwargs)`` on a reader connection (one snapshot for the whole
-        query)."""
+        query), in a worker thread; one of ``small_queries`` (bounded, a few rows) runs in the
+        caller's thread instead, with no hand-off."""
         _no_positional(args)
         self._refuse_long_message_id(ctx)
         operation = fn.__name__
         started = time.perf_counter()
+        read = self.tenants.read_here if fn in self.small_queries else self.tenants.read
         try:
-            result = await self.tenants.read(
+            result = await read(
                 ctx.tenant_id,
                 lambda session: fn(Reader(session, ctx, self.settings), *args, **kwargs),
             )

@@ -6,11 +6,17 @@ A command function receives a ``UnitOfWork``, reads and changes rows through its
 ``uow.soft_delete(...)``, records other actions with ``uow.activity(...)`` and ends with
 ``uow.emit(...)``; the event gets the tenant's next ``seq`` (the change feed's autoincrement
 key, assigned inside the write lock, so gap-free).
+
+Derived state is pushed, never left for clients to recompute: a command that may change whether
+items are blocked names them first (``uow.watch_blocked(ids)``); when it ends, every one whose
+``is_blocked`` changed is reported in a ``blocked_changed`` event per project, in the same
+transaction (so in the feed as well as live).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Protocol, TypedDict, runtime_checkable
 
@@ -42,6 +48,18 @@ class FieldChange(TypedDict):
     new_value: str | None
 
 
+class BlockedState(TypedDict):
+    """One item whose derived ``is_blocked`` changed, as ``blocked_changed`` reports it."""
+
+    work_item_id: str
+    is_blocked: bool
+
+
+class BlockedChanged(TypedDict):
+    project_id: str
+    changes: list[BlockedState]
+
+
 class Audited(Protocol):
     id: str
     updated_at: int
@@ -71,6 +89,7 @@ class UnitOfWork(Scope):
         self.now = now_ms() if now is None else now
         self.events: list[Event] = []
         self._activity: list[dict[str, Any]] = []
+        self._blocked_before: dict[str, bool] = {}  # watched items -> is_blocked when watched
 
     def activity(
         self,
@@ -232,6 +251,35 @@ class UnitOfWork(Scope):
         self.events.append(event)
         return event
 
+    def watch_blocked(self, item_ids: Iterable[str]) -> None:
+        """These items' ``is_blocked`` may change in this command: note it now, report what
+        changed when the command ends (``finish``)."""
+        new = [item_id for item_id in item_ids if item_id not in self._blocked_before]
+        if new:
+            blocked = self.dependencies.blocked_among(new)
+            self._blocked_before.update((item_id, item_id in blocked) for item_id in new)
+
+    def _report_blocked(self) -> None:
+        """One ``blocked_changed`` event per project of the live watched items whose
+        ``is_blocked`` is not what it was when they were watched."""
+        if not self._blocked_before:
+            return
+        self._session.flush()
+        now_blocked = self.dependencies.blocked_among(self._blocked_before)
+        flipped = [i for i, was in self._blocked_before.items() if (i in now_blocked) != was]
+        by_project: dict[str, BlockedChanged] = {}
+        for item in sorted(self.items.get_many(flipped), key=lambda row: row.id):
+            if item.deleted_at is None:
+                report = by_project.setdefault(
+                    item.project_id, {"project_id": item.project_id, "changes": []}
+                )
+                report["changes"].append(
+                    {"work_item_id": item.id, "is_blocked": item.id in now_blocked}
+                )
+        self._blocked_before = {}
+        for project_id, payload in sorted(by_project.items()):
+            self.emit("blocked_changed", project_id, payload)
+
     def respond(self, event: Event) -> Outcome:
         """The caller's answer is the primary event's payload, with its seq."""
         return Outcome(event.payload_name, event.payload, event.seq)
@@ -245,5 +293,6 @@ class UnitOfWork(Scope):
         """
         if self._activity:
             raise RuntimeError("activity recorded without an event to carry it")
+        self._report_blocked()
         events = tuple(e if e.seq == outcome.seq else replace(e, origin=None) for e in self.events)
         return replace(outcome, events=events)

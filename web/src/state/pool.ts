@@ -70,7 +70,7 @@ export function applyEvent(pool: Pool, envelope: Envelope, selfUserId: string, n
   const payload = envelope.payload;
   if (payload.case === "presenceChanged") {
     if (payload.value.projectId !== pool.project.id) return "other-project";
-    pool.presence = [...payload.value.users];
+    pool.presence = nextPresence(pool.presence, payload.value);
     pool.revision += 1;
     return "applied";
   }
@@ -194,6 +194,15 @@ function applyPayload(pool: Pool, payload: Envelope["payload"]): boolean {
       }
       return true;
     }
+    case "blockedChanged": {
+      // Derived state, pushed by the server: the board never recomputes the dependency graph.
+      if (!inProject(payload.value.projectId)) return false;
+      for (const change of payload.value.changes) {
+        const item = pool.items.get(change.workItemId);
+        if (item) pool.items.set(item.id, { ...item, isBlocked: change.isBlocked });
+      }
+      return true;
+    }
     case "commentCreated":
     case "commentUpdated":
       return payload.value.comment ? inProject(payload.value.comment.projectId) : false;
@@ -202,6 +211,15 @@ function applyPayload(pool: Pool, payload: Envelope["payload"]): boolean {
     default:
       return false;
   }
+}
+
+/** Presence as PROTOCOL.md sends it: on subscribing, `users` is everyone viewing; after that,
+ * `joined` and `left` are the changes since the last frame. */
+export function nextPresence(current: readonly string[], frame: { users: string[]; joined: string[]; left: string[] }): string[] {
+  const users = new Set(frame.users.length > 0 ? frame.users : current);
+  for (const user of frame.joined) users.add(user);
+  for (const user of frame.left) users.delete(user);
+  return [...users].sort();
 }
 
 /** A running entry becomes its user's timer; a stopped one clears it if it was that timer. */

@@ -97,17 +97,10 @@ export function placeForDrop(laneCards: readonly WorkItem[], cardId: string, ind
   return { afterId: index > 0 ? others[index - 1]!.id : null };
 }
 
-/** Blocked while any item blocking it is not done (DOMAIN.md); a blocker outside the pool
- * (another project) keeps the server's word for it. */
-export function isBlocked(item: WorkItem, pool: Pool, items: Map<string, WorkItem>): boolean {
-  let outside = false;
-  for (const dep of pool.dependencies.values()) {
-    if (dep.dependencyType !== "blocks" || dep.blockedItemId !== item.id) continue;
-    const blocker = items.get(dep.blockingItemId);
-    if (blocker === undefined) outside = true;
-    else if (blocker.status !== "done") return true;
-  }
-  return outside && item.isBlocked;
+/** The server's word: `is_blocked` comes with the item and changes by `BlockedChanged` events
+ * (PROTOCOL.md), so the board never walks the dependency graph itself. */
+export function isBlocked(item: WorkItem, pool: Pool): boolean {
+  return pool.items.get(item.id)?.isBlocked ?? item.isBlocked;
 }
 
 export function childrenOf(items: Map<string, WorkItem>): Map<string, WorkItem[]> {

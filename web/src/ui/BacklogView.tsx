@@ -38,7 +38,7 @@ export function BacklogView({ board, pool, canEdit, onOpen }: { board: Board; po
           hasChildren={kids.length > 0}
           open={open}
           canEdit={canEdit}
-          blocked={isBlocked(item, pool, items)}
+          blocked={isBlocked(item, pool)}
           pool={pool}
           onToggle={() => toggle(item.id)}
           onOpen={onOpen}

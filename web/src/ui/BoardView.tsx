@@ -123,7 +123,7 @@ export function BoardView({ board, pool, canEdit, onOpen }: { board: Board; pool
                 <Card
                   key={card.id}
                   item={card}
-                  blocked={isBlocked(card, pool, items)}
+                  blocked={isBlocked(card, pool)}
                   members={pool.members}
                   editedBy={pool.recentEdits.get(card.id)}
                   timer={timers.get(card.id)}

@@ -90,7 +90,7 @@ export function ItemDetail({ board, pool, itemId, canEdit, onClose, onOpen }: {
     <aside class="detail" aria-label="Item detail">
       <header class="detail-head">
         <TypeBadge type={item.itemType} />
-        {isBlocked(item, pool, items) && <span class="badge blocked">Blocked</span>}
+        {isBlocked(item, pool) && <span class="badge blocked">Blocked</span>}
         <StatusPill status={item.status} />
         <span class="muted">v{String(item.version)}</span>
         <button type="button" class="ghost close" onClick={onClose} aria-label="Close">×</button>
