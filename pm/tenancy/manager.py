@@ -41,7 +41,7 @@ from typing import Any, TypeVar, cast
 from filelock import FileLock
 from filelock import Timeout as LockTimeout
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
 from pm.errors import Unauthenticated, Unavailable
@@ -84,12 +84,6 @@ T = TypeVar("T")
 SessionFn = Callable[[Session], T]
 OnCreate = Callable[[Session], None]
 ResetListener = Callable[[str], None]
-
-
-def _is_busy(exc: OperationalError) -> bool:
-    """SQLite's BUSY or LOCKED (primary code, so extended codes such as BUSY_SNAPSHOT count)."""
-    code = getattr(exc.orig, "sqlite_errorcode", None)
-    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _driver(session: Session) -> sqlite3.Connection:
@@ -265,16 +259,11 @@ class Tenant:
         try:
             with Session(engine, expire_on_commit=False) as session, session.begin():
                 return fn(session)
-        except OperationalError as exc:
-            if not _is_busy(exc):
-                _raise_if_damage(exc)
-                raise
-            # Another process holds the file past busy_timeout (a backup, a stray tool): a
-            # retryable UNAVAILABLE, not an INTERNAL error.
-            metrics.DB_BUSY_RETRIES.inc()
-            raise Unavailable("the tenant database is busy; retry shortly") from exc
         except DatabaseError as exc:
-            _raise_if_damage(exc)
+            _refuse_by_cause(exc.orig, exc)
+            raise
+        except sqlite3.DatabaseError as exc:  # plain SQL on the driver (pm.repositories.base)
+            _refuse_by_cause(exc, exc)
             raise
         finally:
             metrics.DB_TRANSACTION_SECONDS.labels(mode).observe(time.perf_counter() - started)
@@ -285,10 +274,14 @@ class Tenant:
         self._loop_reader.dispose()
 
 
-def _raise_if_damage(exc: DatabaseError) -> None:
-    """A query that met malformed pages is the file's fault, refused as such (the manager
-    closes the tenant and counts it); any other database error is the statement's."""
-    original = exc.orig
+def _refuse_by_cause(original: BaseException | None, exc: BaseException) -> None:
+    """Another process holding the file past busy_timeout (a backup, a stray tool) is a
+    retryable UNAVAILABLE, not an INTERNAL error; a query that met malformed pages is the file's
+    fault, refused as such (the manager closes the tenant and counts it). Any other database
+    error is the statement's: the caller re-raises it."""
+    if isinstance(original, sqlite3.OperationalError) and _is_busy_sqlite(original):
+        metrics.DB_BUSY_RETRIES.inc()
+        raise Unavailable("the tenant database is busy; retry shortly") from exc
     if isinstance(original, sqlite3.DatabaseError) and is_damage(original):
         detail = f"a query met damage ({sqlite_reason(original)})"
         raise TenantFileRefused("damaged", detail) from exc
