@@ -147,7 +147,7 @@ def test_the_demo_goes_where_the_environment_says_keeps_its_key_and_shares_its_f
 
 def test_make_run_passes_port_on() -> None:
     dry = subprocess.run(
-        ["make", "-n", "run", "PORT=9123"],
+        ["make", "--no-print-directory", "-n", "run", "PORT=9123"],  # as a sub-make too
         cwd=ROOT,
         capture_output=True,
         text=True,
