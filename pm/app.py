@@ -1,8 +1,12 @@
 """The FastAPI app over the components (pm.wiring): the doors, the operations endpoints, and a
 lifespan that starts the components and stops them last.
 
-    components (pm.wiring) -> doors (/ws, /api/v1, /metrics), the board (/), /health, /live,
-                              /ready, and the operator's control socket (pm.control)
+    components (pm.wiring) -> doors (/ws, /api/v1, /mcp, /metrics, the webhook deliverer),
+                              the board (/), /health, /live, /ready, and the operator's
+                              control socket (pm.control)
+
+The lifespan starts the components, then the MCP door's session manager and the webhook
+deliverer (background tasks both), and stops them in the reverse order.
 
 Shutdown belongs to the server (pm.server): it drains the doors through ``Lifecycle`` while the
 sockets are still open; the lifespan's end runs once the server has closed every connection.
@@ -22,7 +26,9 @@ from pm.board import install_api_docs, install_board
 from pm.control import ControlServer
 from pm.doorkit.asgi import PmApp
 from pm.doorkit.tenant_route import TenantRoute
+from pm.mcp import install_mcp
 from pm.rest import install_rest
+from pm.webhooks import install_webhooks
 from pm.wiring import Components
 from pm.ws import install_ws
 
@@ -59,7 +65,8 @@ def create_app(components: Components) -> PmApp:
         control = ControlServer(components)
         await control.start()
         try:
-            yield
+            async with mcp.running(), deliverer.running():
+                yield
         finally:
             await control.stop()
             await components.stop()
@@ -79,6 +86,8 @@ def create_app(components: Components) -> PmApp:
     _operations_routes(app, components)
     install_rest(app, components)
     install_ws(app, components)
+    mcp = install_mcp(app, components)
+    deliverer = install_webhooks(components)
     install_board(app)
     if docs:
         install_api_docs(app)

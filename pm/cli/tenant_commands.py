@@ -444,3 +444,27 @@ def _human_size(size: int) -> str:
             return f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"
+
+
+def webhooks_command(args: argparse.Namespace) -> int:
+    """A tenant's webhooks: on or off (and why), failures in a row, the cursor, the scope."""
+    try:
+        with _admin(args, create_root=False) as (admin, _):
+            hooks = admin.webhooks(args.tenant_id)
+    except PmError as exc:
+        print(f"pm: {exc.message}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps({"webhooks": hooks}, indent=2))
+        return 0
+    for hook in hooks:
+        state = "on" if hook["active"] else f"off ({hook['disabled_reason']})"
+        scope = ",".join(hook["project_ids"]) or "all administered projects"
+        events = ",".join(hook["event_types"]) or "all events"
+        print(
+            f"{hook['id']}  {state}  failures {hook['consecutive_failures']}  "
+            f"cursor {hook['cursor_seq']}  {hook['url']}  [{scope}; {events}]"
+        )
+    if not hooks:
+        print(f"tenant {args.tenant_id} has no webhooks")
+    return 0

@@ -1,5 +1,6 @@
 """Operator work on whole tenant files, for ``pm tenants``: list, create, migrate, check, back
-up, count, restore, delete, export and import, move out of this node.
+up, count, restore, delete, export and import, move out of this node, and look at a tenant's
+webhooks.
 
 The command-line door calls these; the files, their migrations and their copies are the tenancy
 layer's, so this module only puts the operator's requests into its terms. Whatever reaches a
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from pm.repositories import Repositories
+from pm.services.webhooks import WebhookView, webhook_rows_of
 from pm.tenancy.backup import PAGES_PER_STEP, BackupRefused, BackupResult, backup_tenant
 from pm.tenancy.dump import DumpRefused, DumpResult, export_tenant, export_to_file, import_tenant
 from pm.tenancy.files import CheckResult, check_file
@@ -132,6 +135,12 @@ class TenantAdmin:
                 yield BackupOutcome(tenant_id, None, str(exc))
             else:
                 yield BackupOutcome(tenant_id, result)
+
+    def webhooks(self, tenant_id: str) -> list[WebhookView]:
+        """A tenant's webhooks as its admins see them (never their secrets); the tenant must
+        exist (nothing is created)."""
+        tenant = self._tenants.open_sync(tenant_id, create=False)
+        return tenant.read_sync(lambda session: webhook_rows_of(Repositories(session)))
 
     def stats(self) -> list[TenantStats]:
         """Every tenant's figures, read without writing or creating anything."""

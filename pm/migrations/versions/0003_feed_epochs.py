@@ -1,7 +1,7 @@
 """feed epochs, and pm's application id in the file header
 
 Revision ID: 0003
-Revises: 0001 (0002 once the branches meet: this revision touches nothing of 0002's)
+Revises: 0002
 
 ``feed_epochs`` records each time a tenant's history was replaced (pm.tenancy.epochs), so that a
 seq from before it is answered RESYNC_REQUIRED. ``PRAGMA application_id`` marks the file as a
@@ -18,7 +18,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
