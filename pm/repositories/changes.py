@@ -16,6 +16,7 @@ _INSERT_EVENT = RowInsert.of(
 _CURRENT_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'change_feed'"
 _OLDEST_SEQ = "SELECT min(seq) FROM change_feed"
 _PAYLOAD = "SELECT payload FROM change_feed WHERE seq = ?"
+_EPOCH_BASE = "SELECT base_seq FROM feed_epochs ORDER BY epoch DESC LIMIT 1"
 _SWEEP = "DELETE FROM change_feed WHERE at < ? AND seq < ?"
 _SEQS_AFTER = (
     "SELECT seq FROM change_feed WHERE seq > ? AND project_id IN ({marks}) ORDER BY seq LIMIT ?"
@@ -55,6 +56,12 @@ class ChangeFeedRepository(Repository):
         """The stored payload (JSON) of the event of this seq, if it is still kept."""
         payload: str | None = self._scalar(_PAYLOAD, (seq,))
         return payload
+
+    def epoch_base(self) -> int:
+        """The seq the current feed epoch started above (0 in the first epoch): a seq below it
+        belongs to a history that was replaced (pm.tenancy.epochs)."""
+        base = self._scalar(_EPOCH_BASE)
+        return 0 if base is None else int(base)
 
     def oldest_kept_seq(self) -> int | None:
         seq = self._scalar(_OLDEST_SEQ)
