@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bench.common import RAW_PRAGMAS, median, ms, percentile, table, temp_dir
+from bench.common import PROVISION_RATE, RAW_PRAGMAS, median, ms, percentile, table, temp_dir
 from pm.config import Settings
 from pm.domain.events import Event
 from pm.services import work_items
@@ -107,7 +107,7 @@ class Board:
     @classmethod
     def build(cls, data_dir: Path, worker_threads: int | None = None) -> Board:
         """As the app builds it (pm.wiring, default settings), over ``data_dir``."""
-        settings = Settings(data_dir=data_dir)
+        settings = Settings(data_dir=data_dir, tenant_provision_rate=PROVISION_RATE)
         manager = build_tenants(settings, worker_threads=worker_threads)
         bus = build_bus(settings, manager)
         published: list[Event] = []
