@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from pm.domain.enums import ItemType, Status
 from pm.domain.models import WorkItem
-from pm.repositories.base import STREAM_BATCH, Entities, RowInsert
+from pm.repositories.base import STREAM_BATCH, Entities, RowInsert, placeholders
 
 LIVE = col(WorkItem.deleted_at).is_(None)
 BOARD_ORDER = (col(WorkItem.position), col(WorkItem.id))
@@ -23,6 +23,7 @@ _PROJECT_KEYS = (
 # object again, so the ORM's unit of work (a flush pass) would only add cost.
 _COLUMNS = tuple(column.name for column in WorkItem.__table__.columns)  # type: ignore[attr-defined]
 _INSERT_ITEM = RowInsert.of(WorkItem, _COLUMNS)
+_ITEMS_OF = f"SELECT {', '.join(_COLUMNS)} FROM work_items WHERE id IN "
 # `IS ?` matches NULL too: the projects are the children of no parent.
 _LAST_CHILD_SQL = "SELECT max(position) FROM work_items WHERE parent_id IS ? AND deleted_at IS NULL"
 _LIVE_CHILDREN = "SELECT count(*) FROM work_items WHERE parent_id = ? AND deleted_at IS NULL"
@@ -170,6 +171,14 @@ class WorkItemRepository(Entities[WorkItem]):
         self._insert(_INSERT_ITEM, {name: getattr(item, name) for name in _COLUMNS})
 
     # -- plain SQL ----------------------------------------------------------------------------
+
+    def rows_of(self, item_ids: Sequence[str]) -> list[WorkItem]:
+        """``get_many`` in plain SQL (a bare connection can run it): detached rows, built
+        without validation (they come from the table as stored)."""
+        if not item_ids:
+            return []
+        rows = self._rows(_ITEMS_OF + f"({placeholders(len(item_ids))})", item_ids)
+        return [WorkItem.model_construct(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
 
     def last_child_position(self, parent_id: str | None) -> str | None:
         position: str | None = self._scalar(_LAST_CHILD_SQL, (parent_id,))

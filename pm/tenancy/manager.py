@@ -33,7 +33,7 @@ from sqlmodel import Session
 
 from pm.errors import Unauthenticated, Unavailable
 from pm.observability import metrics
-from pm.tenancy.database import Pragmas, reader_engine, writer_engine
+from pm.tenancy.database import Pragmas, plain_reader, reader_engine, writer_engine
 from pm.tenancy.ids import tenant_db_path, validate_tenant_id
 from pm.tenancy.migrations import Migrator
 from pm.tenancy.moves import TenantMovedAway, refuse_if_moved
@@ -43,6 +43,7 @@ from pm.tenancy.write_queue import Settled, WriteQueue
 
 T = TypeVar("T")
 SessionFn = Callable[[Session], T]
+PlainFn = Callable[[sqlite3.Connection], T]
 OnCreate = Callable[[Session], None]
 
 
@@ -101,7 +102,7 @@ class Tenant:
         path: Path,
         writer: Engine,
         readers: Engine,
-        loop_reader: Engine,
+        loop_reader: sqlite3.Connection,
         manager: TenantConnectionManager,
     ) -> None:
         self.id = tenant_id
@@ -140,15 +141,29 @@ class Tenant:
         finally:
             self._manager._exit(self)
 
-    def read_here(self, fn: SessionFn[T]) -> T:
+    def read_here(self, fn: PlainFn[T]) -> T:
         """``read`` in the calling thread, for a small bounded query on the event loop: no
         hand-off to a worker and back (two thread switches and a loop wake-up cost more than
         a one-row read). It has a reader connection of its own, so it never waits for one the
-        worker threads hold; WAL readers never wait for the writer."""
+        worker threads hold; WAL readers never wait for the writer. ``fn`` gets the bare
+        ``sqlite3`` connection inside one read transaction: plain SQL only, no ORM session
+        (a session and its transaction cost more than the few-row query they wrap)."""
         self._manager._enter(self)
+        started = time.perf_counter()
+        connection = self._loop_reader
         try:
-            return self._transact(self._loop_reader, fn, "read")
+            connection.execute("BEGIN")
+            try:
+                return fn(connection)
+            finally:
+                connection.execute("ROLLBACK")  # a read: nothing to commit
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            metrics.DB_BUSY_RETRIES.inc()
+            raise Unavailable("the tenant database is busy; retry shortly") from exc
         finally:
+            metrics.DB_TRANSACTION_SECONDS.labels("read").observe(time.perf_counter() - started)
             self._manager._exit(self)
 
     def write_sync(self, fn: SessionFn[T]) -> T:
@@ -201,7 +216,7 @@ class Tenant:
     def dispose(self) -> None:
         self._writer.dispose()
         self._readers.dispose()
-        self._loop_reader.dispose()
+        self._loop_reader.close()
 
 
 class TenantConnectionManager:
@@ -280,7 +295,7 @@ class TenantConnectionManager:
             except TenantClosed:
                 continue
 
-    async def read_here(self, tenant_id: str, fn: SessionFn[T]) -> T:
+    async def read_here(self, tenant_id: str, fn: PlainFn[T]) -> T:
         """``read``, the query itself run in the calling thread (``Tenant.read_here``)."""
         while True:
             tenant = await self.get(tenant_id)
@@ -439,7 +454,7 @@ class TenantConnectionManager:
             writer.dispose()
             raise
         readers = reader_engine(path, self.config.pragmas, self.config.readers_per_tenant)
-        loop_reader = reader_engine(path, self.config.pragmas, 1)
+        loop_reader = plain_reader(path, self.config.pragmas)
         metrics.TENANT_OPENS.labels(kind).inc()
         metrics.TENANT_OPEN_SECONDS.labels(kind).observe(time.perf_counter() - started)
         return Tenant(tenant_id, path, writer, readers, loop_reader, self)

@@ -80,7 +80,8 @@ class QueryRow:
 
     async def serve(self, socket: Socket, ctx: RequestContext, message_id: str, args: Args) -> None:
         result = await socket.services.query(ctx, self.fn, **args)
-        # A query's answer may be large (a snapshot, a page): encoded off the event loop.
+        # A query's answer may be large (a snapshot, a page): past OFFLOAD_BYTES it is encoded
+        # off the event loop.
         await socket.reply(message_id, self.response, self.shape(result), offload=True)
 
 

@@ -46,7 +46,7 @@ class WorkItemsAsOf(TypedDict):
 def list_projects(read: Reader) -> list[WorkItemView]:
     """The live projects the caller may view, oldest first."""
     ids = visible_project_ids(read)
-    by_id = {item.id: item for item in read.items.get_many(ids)}
+    by_id = {item.id: item for item in read.items.rows_of(ids)}
     return [work_item_view(by_id[i]) for i in ids if i in by_id]
 
 
