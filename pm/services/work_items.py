@@ -20,10 +20,12 @@ from pm.domain.events import Outcome
 from pm.domain.models import WorkItem
 from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
 from pm.errors import DeleteBlocked, NotFound, ValidationFailed
+from pm.repositories.members import ItemRole
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import (
     fresh_id,
     projects_in_view,
+    require_item_place,
     require_item_role,
     require_role,
 )
@@ -83,7 +85,7 @@ def _open_sprint(scope: Scope, project_id: str, value: Any) -> str | None:
     return sprint_id
 
 
-def _check_parent(item_type: ItemType, parent: WorkItem | None) -> None:
+def _check_parent(item_type: ItemType, parent: WorkItem | ItemRole | None) -> None:
     allowed = ALLOWED_PARENTS[item_type]
     if parent is None:
         if allowed:
@@ -174,17 +176,17 @@ def _placement(
     *,
     parent_id: str | None,
     project_id: str | None,
-) -> tuple[str, WorkItem | None]:
+) -> tuple[str, ItemRole | None]:
     """(the new item's project, its parent): a project is its own root; any other item needs
     a live parent of an allowed type, in the project named (if one is), where the caller
     edits."""
-    parent: WorkItem | None = None
+    parent: ItemRole | None = None
     if kind is ItemType.PROJECT:
         if parent_id or project_id:
             raise ValidationFailed("a project has no parent", field="parent_id")
         root = item_id
     else:
-        parent = require_item_role(uow, parent_id or project_id, Role.EDITOR, "parent_id")
+        parent = require_item_place(uow, parent_id or project_id, Role.EDITOR, "parent_id")
         if project_id and parent.project_id != project_id:
             raise ValidationFailed("the parent is in another project", field="parent_id")
         root = parent.project_id
