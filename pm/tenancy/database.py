@@ -75,3 +75,13 @@ def plain_reader(path: Path, pragmas: Pragmas) -> sqlite3.Connection:
     connection = sqlite3.connect(path, check_same_thread=False)
     pragmas.apply(connection, read_only=True)
     return connection
+
+
+def as_single_file(engine: Engine) -> None:
+    """Fold the WAL into the file and leave WAL mode: one self-contained file, ready to be
+    linked into place or copied (outside any transaction: SQLite allows the switch only there,
+    so the driver's connection is used directly, before SQLAlchemy begins one)."""
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        driver.execute("PRAGMA journal_mode=DELETE")
