@@ -199,6 +199,15 @@ class ActivityLog(SQLModel, table=True):
         Index("ix_activity_entity", "entity_id", "id"),
         Index("ix_activity_project", "project_id", "id"),
         Index("ix_activity_user", "user_id", "id"),
+        # Cycle and lead time: the status changes of a project's items, by value and instant.
+        Index(
+            "ix_activity_item_status",
+            "project_id",
+            "new_value",
+            "at",
+            "entity_id",
+            sqlite_where=text("field_name = 'status' AND entity_type = 'work_item'"),
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
