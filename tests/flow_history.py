@@ -1,33 +1,40 @@
 """A constructed history for cycle and lead time: items moved through their statuses by real
 commands, then each change restamped in the tenant file to a chosen instant (hours after
-``T0``), so every door's figures can be asserted exactly.
+``T0``, midnight UTC ten days ago, so the default range of 30 days holds it too), so every
+door's figures can be asserted exactly.
 
-The history, and what the report for March 2026 must say of it:
+The history, and what the report from SINCE to UNTIL must say of it:
 - Reviewed: todo, in progress +24 h, review +48 h, done +72 h          lead 72 h, cycle 48 h
 - Reopened: in progress +10 h, done +20 h, reopened +30 h, done +100 h  lead 20 h, cycle 10 h
 - Never started: todo, done +5 h                                        lead 5 h, no cycle
 - Born in progress: created in progress, done +48 h                    lead 48 h, cycle 48 h
 - Straight to review: review +6 h, done +30 h                          lead 30 h, cycle 24 h
 - Started after done: backlog, done +12 h, in progress +20 h, done +40  lead 12 h, no cycle
-- Deleted (done +2 h, then deleted), Still open (only started), Done in February (first done
-  in February, done again in March) and an item of another project: not in the report.
+- Deleted (done +2 h, then deleted), Still open (only started), Done earlier (first done
+  before the range, done again in it) and an item of another project: not in the report.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from pm.config import Settings
 from pm.services import work_items
 from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.runner import ServiceRunner
-from tests.services.factories import make_item, make_project
+from pm.wiring import build_components
+from tests.services.factories import ctx_for, make_item, make_project
 
-T0 = int(datetime(2026, 3, 2, tzinfo=UTC).timestamp() * 1000)
+DAY0 = datetime.now(UTC).date() - timedelta(days=10)  # inside the default window of 30 days
+T0 = int(datetime(DAY0.year, DAY0.month, DAY0.day, tzinfo=UTC).timestamp() * 1000)
 HOUR = 3_600_000
-SINCE, UNTIL = "2026-03-01", "2026-03-31"
+SINCE, UNTIL = str(DAY0 - timedelta(days=1)), str(DAY0 + timedelta(days=20))
+EARLIER = str(DAY0 - timedelta(days=25)), str(DAY0 - timedelta(days=2))
 
 # name: (created at, status at creation, [(hours after T0, new status)], deleted at)
 STORIES: dict[str, tuple[int, str, list[tuple[int, str]], int | None]] = {
@@ -44,7 +51,7 @@ STORIES: dict[str, tuple[int, str, list[tuple[int, str]], int | None]] = {
     "Started after done": (0, "backlog", [(12, "done"), (20, "in_progress"), (40, "done")], None),
     "Deleted": (0, "todo", [(1, "in_progress"), (2, "done")], 3),
     "Still open": (0, "todo", [(4, "in_progress")], None),
-    "Done in February": (-240, "todo", [(-168, "done"), (-100, "in_progress"), (72, "done")], None),
+    "Done earlier": (-600, "todo", [(-500, "done"), (-400, "in_progress"), (72, "done")], None),
 }
 # (started hours or None, completed hours, lead hours) of the items the report holds, in
 # completion order
@@ -141,3 +148,56 @@ def expected_items(history: History) -> list[dict[str, object]]:
         }
         for name, (started, completed, lead) in EXPECTED.items()
     ]
+
+
+def seed_history(settings: Settings) -> History:
+    """The history in the tenant ``acme`` of the settings' data dir (before a server starts),
+    made by alice, who admins both projects."""
+    components = build_components(settings)
+
+    async def run() -> History:
+        return await build_history(components.services, ctx_for("alice"))
+
+    try:
+        history = asyncio.run(run())
+    finally:
+        components.tenants.close()
+    restamp(settings.data_dir / "tenants" / "acme" / "main.db", history)
+    return history
+
+
+def as_numbers(value: Any) -> Any:
+    """A report as read from a door, with the int64 fields proto3 JSON sends as strings made
+    numbers again (absent optional fields are None, as the service gives them)."""
+    if isinstance(value, list):
+        return [as_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {
+            k: int(v) if k in _INT64 and v is not None else as_numbers(v) for k, v in value.items()
+        }
+    return value
+
+
+_INT64 = {
+    "created_at",
+    "started_at",
+    "completed_at",
+    "cycle_time_ms",
+    "lead_time_ms",
+    "p50_ms",
+    "p85_ms",
+    "p95_ms",
+}
+
+
+def with_absent_as_none(report: dict[str, Any]) -> dict[str, Any]:
+    """Fill the optional fields a protobuf answer leaves out when they are none."""
+    for item in report.get("items", []):
+        item.setdefault("started_at", None)
+        item.setdefault("cycle_time_ms", None)
+    for key in ("cycle_time", "lead_time"):
+        for name in ("p50_ms", "p85_ms", "p95_ms"):
+            report[key].setdefault(name, None)
+    report.setdefault("items", [])
+    report.setdefault("has_more", False)
+    return report

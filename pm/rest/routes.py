@@ -16,6 +16,7 @@ from pm.rest.deps import Caller, Services
 from pm.rest.markdown import render_context
 from pm.services import activity, changes, llm_context, work_items
 from pm.services.read_models import projects
+from pm.services.read_models.cycle_time import CycleTimeReport, get_cycle_time
 from pm.services.read_models.project_context import project_context
 from pm.services.read_models.sprint_report import SprintReport, get_sprint_report
 from pm.services.read_models.work_item_detail import WorkItemDetail, work_item_detail
@@ -87,6 +88,24 @@ async def get_project_context(
     if params.format == "markdown":
         return PlainTextResponse(render_context(report), media_type="text/markdown")
     return report
+
+
+@router.get(
+    "/projects/{project_id}/cycle-time",
+    response_model=schemas.CycleTimeReport,
+    summary="Cycle and lead time of the items completed in a range of days, with percentiles",
+)
+async def get_project_cycle_time(
+    services: Services,
+    ctx: Caller,
+    project_id: str,
+    params: Annotated[schemas.CycleTimeParameters, QueryString()],
+) -> CycleTimeReport:
+    """Per item and as p50/p85/p95: lead time from creation to the first entry into `done`,
+    cycle time from the first entry into `in_progress` or `review` to that completion. The
+    items first completed from `since` to `until` (at most 366 days; at most 2000 items, the
+    earliest completed, `has_more` beyond); deleted items are left out."""
+    return await services.query(ctx, get_cycle_time, project_id=project_id, **params.model_dump())
 
 
 @router.get("/work-items", response_model=schemas.WorkItemPage, summary="Find work items")

@@ -130,6 +130,15 @@ class ActivityFilters(QueryParameters):
     cursor: str | None = _cursor()
 
 
+class CycleTimeParameters(QueryParameters):
+    since: str | None = Field(
+        default=None, description="YYYY-MM-DD, first day (UTC); default: 30 days before `until`"
+    )
+    until: str | None = Field(
+        default=None, description="YYYY-MM-DD, last day, inclusive; default: today"
+    )
+
+
 class ChangesParameters(QueryParameters):
     since_seq: int = Field(
         ge=0,
@@ -315,6 +324,41 @@ class SprintReport(BaseModel):
     burndown: list[BurndownPoint] = Field(description="One point per day, start to today")
 
 
+class Durations(BaseModel):
+    count: int = Field(description="Items measured")
+    p50_ms: int | None = Field(description="Median, milliseconds (nearest rank; null: none)")
+    p85_ms: int | None = Field(description="85th percentile, milliseconds")
+    p95_ms: int | None = Field(description="95th percentile, milliseconds")
+
+
+class ItemFlow(BaseModel):
+    work_item_id: str
+    title: str
+    item_type: str
+    created_at: int = Field(description="Unix ms")
+    started_at: int | None = Field(
+        description="First entry into in_progress or review before completion (null: never)"
+    )
+    completed_at: int = Field(description="First entry into done, Unix ms")
+    cycle_time_ms: int | None = Field(description="completed_at - started_at")
+    lead_time_ms: int = Field(description="completed_at - created_at")
+
+
+class CycleTimeSummary(BaseModel):
+    since: str = Field(description="YYYY-MM-DD, first day of the range (UTC)")
+    until: str = Field(description="YYYY-MM-DD, last day, inclusive")
+    cycle_time: Durations = Field(description="First start to first completion")
+    lead_time: Durations = Field(description="Creation to first completion")
+    has_more: bool = Field(description="More items than the bound: the figures cover the earliest")
+
+
+class CycleTimeReport(CycleTimeSummary):
+    project_id: str
+    items: list[ItemFlow] = Field(
+        description="The items first completed in the range, by completion"
+    )
+
+
 class ContextSprint(Sprint):
     """A sprint in the project context: running and planned ones carry their live figures."""
 
@@ -456,6 +500,9 @@ class ProjectContext(BaseModel):
         description="Running and planned sprints, then the latest finished ones"
     )
     velocity: Velocity
+    cycle_time: CycleTimeSummary = Field(
+        description="Cycle and lead time of the items completed in the last 30 days"
+    )
     blocked_items: list[BlockedItem]
     work_items: list[ContextItem] = Field(
         description="The item tree, depth first, siblings in board order; most relevant items "

@@ -3,6 +3,7 @@ exact figures, the range's edges, bounds, and every refusal."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from pm.tenancy.manager import TenantConnectionManager
 from pm.wiring import build_bus, build_services
 from tests.flow_history import (
     CYCLE,
+    DAY0,
+    EARLIER,
     HOUR,
     LEAD,
     SINCE,
@@ -62,25 +65,27 @@ async def test_report_gives_exact_figures_of_the_history(
 async def test_first_completion_before_the_range_keeps_an_item_out(
     runner: ServiceRunner, history: History
 ) -> None:
-    february = await runner.query(
-        ALICE, get_cycle_time, project_id=history.project_id, since="2026-02-01", until="2026-02-28"
+    since, until = EARLIER
+    earlier = await runner.query(
+        ALICE, get_cycle_time, project_id=history.project_id, since=since, until=until
     )
-    assert [i["title"] for i in february["items"]] == ["Done in February"]
-    (item,) = february["items"]
-    assert (item["lead_time_ms"], item["cycle_time_ms"]) == (72 * HOUR, None)
+    assert [i["title"] for i in earlier["items"]] == ["Done earlier"]
+    (item,) = earlier["items"]
+    assert (item["lead_time_ms"], item["cycle_time_ms"]) == (100 * HOUR, None)
 
 
 async def test_range_is_whole_utc_days_both_ends_inclusive(
     runner: ServiceRunner, history: History
 ) -> None:
-    # "Never started" is done at T0 + 5 h (2 March), "Started after done" at T0 + 12 h.
+    # "Never started" is done at T0 + 5 h, "Started after done" at T0 + 12 h, "Reopened" +20 h.
     first_day = await runner.query(
-        ALICE, get_cycle_time, project_id=history.project_id, since="2026-03-02", until="2026-03-02"
+        ALICE, get_cycle_time, project_id=history.project_id, since=str(DAY0), until=str(DAY0)
     )
     titles = [i["title"] for i in first_day["items"]]
     assert titles == ["Never started", "Started after done", "Reopened"]
+    before = str(DAY0 - timedelta(days=1))
     day_before = await runner.query(
-        ALICE, get_cycle_time, project_id=history.project_id, since="2026-03-01", until="2026-03-01"
+        ALICE, get_cycle_time, project_id=history.project_id, since=before, until=before
     )
     assert day_before["items"] == []
     assert day_before["lead_time"] == {"count": 0, "p50_ms": None, "p85_ms": None, "p95_ms": None}
@@ -102,7 +107,14 @@ async def test_item_bound_keeps_the_earliest_and_says_there_is_more(
     assert report["lead_time"]["count"] == 2
 
 
-async def test_default_range_ends_today(runner: ServiceRunner) -> None:
+async def test_default_range_is_the_last_30_days(runner: ServiceRunner, history: History) -> None:
+    report = await runner.query(ALICE, get_cycle_time, project_id=history.project_id)
+    assert (report["lead_time"], report["cycle_time"]) == (LEAD, CYCLE)
+    assert report["until"] == str(DAY0 + timedelta(days=10))
+    assert report["since"] == str(DAY0 - timedelta(days=19))
+
+
+async def test_item_born_started_starts_its_cycle_at_creation(runner: ServiceRunner) -> None:
     project = await make_project(runner, ALICE)
     item = await make_item(runner, ALICE, project, status="in_progress")
     await runner.command(

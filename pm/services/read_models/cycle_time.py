@@ -54,14 +54,19 @@ class ItemFlow(TypedDict):
     lead_time_ms: int
 
 
-class CycleTimeReport(TypedDict):
-    project_id: str
+class CycleTimeSummary(TypedDict):
+    """The figures without the items (the project context's part)."""
+
     since: str  # YYYY-MM-DD, first day of the range (UTC)
     until: str  # YYYY-MM-DD, last day of the range, inclusive
     cycle_time: Durations
     lead_time: Durations
-    items: list[ItemFlow]
     has_more: bool
+
+
+class CycleTimeReport(CycleTimeSummary):
+    project_id: str
+    items: list[ItemFlow]
 
 
 def get_cycle_time(
@@ -71,6 +76,13 @@ def get_cycle_time(
     (calendar days, UTC, both inclusive; by default the ``cycle_time_default_days`` up to
     today)."""
     require_role(read, project_id, Role.VIEWER)
+    return cycle_time_report(read, project_id, since=since, until=until)
+
+
+def cycle_time_report(
+    read: Reader, project_id: str, *, since: str | None = None, until: str | None = None
+) -> CycleTimeReport:
+    """The report of a project the caller may view."""
     first, last = _days(read, since, until)
     start_ms, end_ms = _instant(first), _instant(last + timedelta(days=1))
     bound = read.settings.cycle_time_max_items

@@ -29,6 +29,7 @@ from pm.services.dependencies import project_dependencies
 from pm.services.kernel.access import require_role
 from pm.services.kernel.reader import Reader
 from pm.services.members import members_of
+from pm.services.read_models.cycle_time import CycleTimeSummary, cycle_time_report
 from pm.services.read_models.sprint_report import BurndownPoint, sprint_report
 from pm.services.swim_lanes import lanes_of
 from pm.services.views import (
@@ -138,6 +139,7 @@ class ProjectContext(Truncation):
     counts: Counts
     sprints: list[RunningSprint | SprintView]
     velocity: Velocity
+    cycle_time: CycleTimeSummary
     blocked_items: list[BlockedItem]
     work_items: list[ContextItem]
     dependencies: list[DependencyView]
@@ -189,6 +191,7 @@ def project_context(
         "counts": counts,
         "sprints": sprints,
         "velocity": _velocity(sprints),
+        "cycle_time": _cycle_time(read, project_id),
         "blocked_items": blocked[:max_items],
         "work_items": kept,
         "dependencies": dependencies[:max_items],
@@ -338,6 +341,18 @@ def _sprints(read: Reader, project_id: str) -> tuple[list[RunningSprint], list[S
         )
     finished.sort(key=lambda s: s["completed_at"] or s["updated_at"], reverse=True)
     return running, finished
+
+
+def _cycle_time(read: Reader, project_id: str) -> CycleTimeSummary:
+    """Cycle and lead time of the default range (the last days up to today), figures only."""
+    report = cycle_time_report(read, project_id)
+    return {
+        "since": report["since"],
+        "until": report["until"],
+        "cycle_time": report["cycle_time"],
+        "lead_time": report["lead_time"],
+        "has_more": report["has_more"],
+    }
 
 
 def _velocity(sprints: Sequence[RunningSprint | SprintView]) -> Velocity:
