@@ -106,8 +106,9 @@ class Board:
 
     @classmethod
     def build(cls, data_dir: Path, worker_threads: int | None = None) -> Board:
-        """As the app builds it (pm.wiring, default settings), over ``data_dir``."""
-        settings = Settings(data_dir=data_dir)
+        """As the app builds it (pm.wiring, default settings), over ``data_dir``; tenants may be
+        provisioned at any rate (the spread round makes one per caller at once)."""
+        settings = Settings(data_dir=data_dir, tenant_provision_rate="1000000/minute")
         manager = build_tenants(settings, worker_threads=worker_threads)
         bus = build_bus(settings, manager)
         published: list[Event] = []
