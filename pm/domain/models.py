@@ -48,6 +48,7 @@ class WorkItem(Audited, table=True):
         Index("ix_work_items_project", "project_id", "deleted_at"),
         Index("ix_work_items_sprint", "sprint_id"),
         Index("ix_work_items_assignee", "assignee_id"),
+        Index("ix_work_items_due", "project_id", "due_date"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -64,6 +65,8 @@ class WorkItem(Audited, table=True):
     position: str = Field(max_length=64)
     version: int = 1
     deleted_at: int | None = None
+    start_date: str | None = Field(default=None, max_length=10)  # YYYY-MM-DD
+    due_date: str | None = Field(default=None, max_length=10)  # not before start_date
 
 
 class Sprint(Audited, table=True):

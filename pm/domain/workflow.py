@@ -43,3 +43,15 @@ def category_of(status: str) -> StatusCategory | None:
 def statuses_in(*categories: StatusCategory) -> list[str]:
     """The statuses of these categories, in the order of the table."""
     return [str(status) for status, category in STATUS_CATEGORIES.items() if category in categories]
+
+
+# An item in these is finished with: its due date no longer makes it overdue.
+FINISHED: frozenset[StatusCategory] = frozenset(
+    {StatusCategory.COMPLETED, StatusCategory.CANCELLED}
+)
+
+
+def is_overdue(due_date: str | None, status: str, today: str) -> bool:
+    """Derived, never stored: due before ``today`` (YYYY-MM-DD, as dates compare) and not
+    finished."""
+    return due_date is not None and due_date < today and category_of(status) not in FINISHED

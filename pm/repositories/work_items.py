@@ -54,6 +54,8 @@ CONTEXT_COLUMNS = (
     "position",
     "version",
     "updated_at",
+    "start_date",
+    "due_date",
 )
 _LEVEL = {ItemType.PROJECT: 0, ItemType.EPIC: 1, ItemType.STORY: 2, ItemType.TASK: 3}
 _RELEVANCE = {
@@ -137,9 +139,11 @@ class WorkItemRepository(Entities[WorkItem]):
         assignee_id: str | None = None,
         sprint_id: str | None = None,
         text: str | None = None,
+        due: tuple[str | None, str | None] = (None, None),
     ) -> Iterator[WorkItem]:
         """Live items of the projects, oldest first, after the key ``(created_at, id)``;
-        ``text`` is found literally in the title or the description; streamed."""
+        ``text`` is found literally in the title or the description; ``due`` is a range of due
+        dates, both ends inclusive (None: open); streamed."""
         query = select(WorkItem).where(col(WorkItem.project_id).in_(project_ids), LIVE)
         if status is not None:
             query = query.where(WorkItem.status == status)
@@ -149,6 +153,11 @@ class WorkItemRepository(Entities[WorkItem]):
             query = query.where(WorkItem.assignee_id == assignee_id)
         if sprint_id is not None:
             query = query.where(WorkItem.sprint_id == sprint_id)
+        due_from, due_to = due
+        if due_from is not None:
+            query = query.where(col(WorkItem.due_date) >= due_from)
+        if due_to is not None:
+            query = query.where(col(WorkItem.due_date) <= due_to)
         if text:
             needle = "%" + text.replace("%", r"\%") + "%"
             query = query.where(

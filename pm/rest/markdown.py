@@ -149,6 +149,8 @@ def _item(item: ContextItem) -> str:
         bits.append(item["priority"])
     if item["is_blocked"]:
         bits.append("BLOCKED")
+    if item["due_date"]:
+        bits.append(f"due {item['due_date']}" + (" OVERDUE" if item["is_overdue"] else ""))
     indent = "  " * item["depth"]
     return f"{indent}- [{item['item_type']}] {item['title']} ({', '.join(bits)}) `{item['id']}`"
 

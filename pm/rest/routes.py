@@ -81,7 +81,7 @@ async def get_project_context(
     Bounded on any project size: at most `limits.max_items` items (the most relevant first,
     always with their ancestors), descriptions clipped to `limits.text_chars` characters. When
     anything was cut, `truncated` is true and `truncation_note` says what and where to page.
-    About 0.45 KB of JSON or 0.13 KB of Markdown per item kept."""
+    About 0.5 KB of JSON or 0.13 KB of Markdown per item kept."""
     report = await services.query(
         ctx, project_context, project_id=project_id, max_items=params.max_items
     )
@@ -105,7 +105,9 @@ async def get_project_cycle_time(
     cycle time from the first entry into `in_progress` or `review` to that completion. The
     items first completed from `since` to `until` (at most 366 days; at most 2000 items, the
     earliest completed, `has_more` beyond); deleted items are left out."""
-    return await services.query(ctx, get_cycle_time, project_id=project_id, **params.model_dump())
+    return await services.query(
+        ctx, get_cycle_time, project_id=project_id, **params.model_dump(mode="json")
+    )
 
 
 @router.get("/work-items", response_model=schemas.WorkItemPage, summary="Find work items")
@@ -113,7 +115,7 @@ async def list_work_items(
     services: Services, ctx: Caller, params: Annotated[schemas.WorkItemFilters, QueryString()]
 ) -> dict[str, Any]:
     """Items of the projects you can see, oldest first; every filter narrows the result."""
-    page = await services.query(ctx, work_items.list_work_items, **params.model_dump())
+    page = await services.query(ctx, work_items.list_work_items, **params.model_dump(mode="json"))
     return {"items": page.items, "next_cursor": page.next_cursor}
 
 

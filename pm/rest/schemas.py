@@ -5,9 +5,11 @@ needs. Instants are Unix milliseconds (UTC) in fields ending ``_at``; calendar d
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from pm.domain.enums import ContextType, ItemType, Status
 
@@ -33,6 +35,9 @@ WORK_ITEM_EXAMPLE: dict[str, Any] = {
     "position": "V",
     "version": 4,
     "is_blocked": False,
+    "start_date": "2026-03-02",
+    "due_date": "2026-03-06",
+    "is_overdue": False,
     "created_at": AT,
     "created_by": "alice",
     "updated_at": AT + 3_600_000,
@@ -88,6 +93,16 @@ def _cursor() -> Any:
     )
 
 
+def _iso_text(value: Any) -> Any:
+    """A query date must be written YYYY-MM-DD (pydantic alone takes "0" as 1970-01-01)."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a date YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_text)]
+
+
 class NoParameters(QueryParameters):
     """For endpoints that take no query parameter."""
 
@@ -116,6 +131,8 @@ class WorkItemFilters(QueryParameters):
         pattern=r"\S",
         description="Text in the title or description (at least one non-blank character)",
     )
+    due_from: IsoDate | None = Field(default=None, description="Due on or after this YYYY-MM-DD")
+    due_to: IsoDate | None = Field(default=None, description="Due on or before this YYYY-MM-DD")
     limit: int | None = _limit()
     cursor: str | None = _cursor()
 
@@ -131,10 +148,10 @@ class ActivityFilters(QueryParameters):
 
 
 class CycleTimeParameters(QueryParameters):
-    since: str | None = Field(
+    since: IsoDate | None = Field(
         default=None, description="YYYY-MM-DD, first day (UTC); default: 30 days before `until`"
     )
-    until: str | None = Field(
+    until: IsoDate | None = Field(
         default=None, description="YYYY-MM-DD, last day, inclusive; default: today"
     )
 
@@ -187,6 +204,9 @@ class WorkItem(Audit):
     position: str = Field(description="Order among siblings: sort as plain strings")
     version: int = Field(description="Starts at 1, +1 on every change")
     is_blocked: bool = Field(description="True while any item blocking it is not done")
+    start_date: str | None = Field(description="YYYY-MM-DD, or null")
+    due_date: str | None = Field(description="YYYY-MM-DD (not before start_date), or null")
+    is_overdue: bool = Field(description="Due before today (UTC) and not done")
 
 
 class Sprint(Audit):
@@ -420,6 +440,9 @@ class ContextItem(BaseModel):
     is_blocked: bool
     version: int
     updated_at: int
+    start_date: str | None
+    due_date: str | None
+    is_overdue: bool
 
 
 class ContextActivity(BaseModel):

@@ -41,7 +41,17 @@ from pm.services.views import WorkItemView, work_item_view
 
 PROJECT_POSITION = key_between(None, None)  # every project's: projects have no siblings
 UPDATABLE_FIELDS = frozenset(
-    {"title", "description", "status", "priority", "assignee_id", "story_points", "sprint_id"}
+    {
+        "title",
+        "description",
+        "status",
+        "priority",
+        "assignee_id",
+        "story_points",
+        "sprint_id",
+        "start_date",
+        "due_date",
+    }
 )
 
 
@@ -60,8 +70,16 @@ def _clean_field(scope: Scope, item_project: str, name: str, value: Any) -> Any:
             None if value is None else v.int_range(value, "story_points", low=0, high=1000)
         ),
         "sprint_id": lambda: _open_sprint(scope, item_project, value),
+        "start_date": lambda: v.iso_date(value, "start_date"),
+        "due_date": lambda: v.iso_date(value, "due_date"),
     }
     return cleaners[name]()
+
+
+def _check_dates(start_date: str | None, due_date: str | None) -> None:
+    """Due not before start (DOMAIN.md); ISO dates compare as strings."""
+    if start_date is not None and due_date is not None and due_date < start_date:
+        raise ValidationFailed("due_date must not be before start_date", field="due_date")
 
 
 def _assignee(scope: Scope, value: Any) -> str | None:
@@ -124,6 +142,8 @@ def create_work_item(
     assignee_id: str | None = None,
     story_points: int | None = None,
     sprint_id: str | None = None,
+    start_date: str | None = None,
+    due_date: str | None = None,
 ) -> Outcome:
     """Create a project (caller becomes its admin, default lanes made) or an item under one."""
     kind = v.choice(item_type, ItemType, "item_type")
@@ -139,8 +159,11 @@ def create_work_item(
             ("assignee_id", assignee_id),
             ("story_points", story_points),
             ("sprint_id", sprint_id),
+            ("start_date", start_date),
+            ("due_date", due_date),
         )
     }
+    _check_dates(values["start_date"], values["due_date"])
     if kind is ItemType.PROJECT and values["sprint_id"] is not None:
         raise ValidationFailed("a project can't be in a sprint", field="sprint_id")
     parent_key = parent.id if parent else None
@@ -204,6 +227,7 @@ def update_work_item(
     }
     if item.item_type == ItemType.PROJECT and cleaned.get("sprint_id") is not None:
         raise ValidationFailed("a project can't be in a sprint", field="sprint_id")
+    _check_dates(cleaned.get("start_date", item.start_date), cleaned.get("due_date", item.due_date))
     return _apply(uow, item, version, cleaned, action="updated")
 
 
@@ -386,6 +410,8 @@ def list_work_items(
     sprint_id: str | None = None,
     item_type: str | None = None,
     q: str | None = None,
+    due_from: str | None = None,
+    due_to: str | None = None,
 ) -> Page[WorkItemView]:
     """Filtered items of the projects the caller can see, oldest first, cursor paginated."""
     page = read.page(limit, cursor)
@@ -393,6 +419,7 @@ def list_work_items(
     status_value = None if status is None else v.choice(status, Status, "status").value
     type_value = None if item_type is None else v.choice(item_type, ItemType, "item_type").value
     text = v.text(q, "q", min_len=1, max_len=200) if q else None
+    due = (v.iso_date(due_from, "due_from"), v.iso_date(due_to, "due_to"))
     after = page.after_key(int, str)
     rows = read.items.page(
         projects,
@@ -403,6 +430,7 @@ def list_work_items(
         assignee_id=assignee_id,
         sprint_id=sprint_id,
         text=text,
+        due=due,
     )
     result = page_of(
         rows,

@@ -493,6 +493,9 @@ class WorkItem(_message.Message):
     CREATED_BY_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_BY_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    IS_OVERDUE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     item_type: _builtins.str
     project_id: _builtins.str
@@ -511,6 +514,12 @@ class WorkItem(_message.Message):
     created_by: _builtins.str
     updated_at: _builtins.int
     updated_by: _builtins.str
+    start_date: _builtins.str
+    """YYYY-MM-DD"""
+    due_date: _builtins.str
+    """YYYY-MM-DD, not before start_date"""
+    is_overdue: _builtins.bool
+    """derived: due before today (UTC) and not done"""
     def __init__(
         self,
         *,
@@ -532,25 +541,36 @@ class WorkItem(_message.Message):
         created_by: _builtins.str = ...,
         updated_at: _builtins.int = ...,
         updated_by: _builtins.str = ...,
+        start_date: _builtins.str | None = ...,
+        due_date: _builtins.str | None = ...,
+        is_overdue: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "parent_id", b"parent_id", "sprint_id", b"sprint_id", "story_points", b"story_points"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_due_date", b"_due_date", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "due_date", b"due_date", "parent_id", b"parent_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "story_points", b"story_points"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "created_at", b"created_at", "created_by", b"created_by", "description", b"description", "id", b"id", "is_blocked", b"is_blocked", "item_type", b"item_type", "parent_id", b"parent_id", "position", b"position", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "status", b"status", "story_points", b"story_points", "title", b"title", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_due_date", b"_due_date", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "created_at", b"created_at", "created_by", b"created_by", "description", b"description", "due_date", b"due_date", "id", b"id", "is_blocked", b"is_blocked", "is_overdue", b"is_overdue", "item_type", b"item_type", "parent_id", b"parent_id", "position", b"position", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
     _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
+    _WhichOneofReturnType__due_date: _TypeAlias = _typing.Literal["due_date"]  # noqa: Y015
+    _WhichOneofArgType__due_date: _TypeAlias = _typing.Literal["_due_date", b"_due_date"]  # noqa: Y015
     _WhichOneofReturnType__parent_id: _TypeAlias = _typing.Literal["parent_id"]  # noqa: Y015
     _WhichOneofArgType__parent_id: _TypeAlias = _typing.Literal["_parent_id", b"_parent_id"]  # noqa: Y015
     _WhichOneofReturnType__sprint_id: _TypeAlias = _typing.Literal["sprint_id"]  # noqa: Y015
     _WhichOneofArgType__sprint_id: _TypeAlias = _typing.Literal["_sprint_id", b"_sprint_id"]  # noqa: Y015
+    _WhichOneofReturnType__start_date: _TypeAlias = _typing.Literal["start_date"]  # noqa: Y015
+    _WhichOneofArgType__start_date: _TypeAlias = _typing.Literal["_start_date", b"_start_date"]  # noqa: Y015
     _WhichOneofReturnType__story_points: _TypeAlias = _typing.Literal["story_points"]  # noqa: Y015
     _WhichOneofArgType__story_points: _TypeAlias = _typing.Literal["_story_points", b"_story_points"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__assignee_id) -> _WhichOneofReturnType__assignee_id | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__due_date) -> _WhichOneofReturnType__due_date | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__parent_id) -> _WhichOneofReturnType__parent_id | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__sprint_id) -> _WhichOneofReturnType__sprint_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__start_date) -> _WhichOneofReturnType__start_date | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__story_points) -> _WhichOneofReturnType__story_points | None: ...
 
@@ -1214,6 +1234,8 @@ class CreateWorkItem(_message.Message):
     ASSIGNEE_ID_FIELD_NUMBER: _builtins.int
     STORY_POINTS_FIELD_NUMBER: _builtins.int
     SPRINT_ID_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     item_type: _builtins.str
     project_id: _builtins.str
@@ -1225,6 +1247,8 @@ class CreateWorkItem(_message.Message):
     assignee_id: _builtins.str
     story_points: _builtins.int
     sprint_id: _builtins.str
+    start_date: _builtins.str
+    due_date: _builtins.str
     def __init__(
         self,
         *,
@@ -1239,15 +1263,19 @@ class CreateWorkItem(_message.Message):
         assignee_id: _builtins.str | None = ...,
         story_points: _builtins.int | None = ...,
         sprint_id: _builtins.str | None = ...,
+        start_date: _builtins.str | None = ...,
+        due_date: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_id", b"_id", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "id", b"id", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "status", b"status", "story_points", b"story_points"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_id", b"_id", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "id", b"id", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_id", b"_id", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "id", b"id", "item_type", b"item_type", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "status", b"status", "story_points", b"story_points", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_id", b"_id", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "id", b"id", "item_type", b"item_type", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
     _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    _WhichOneofReturnType__due_date: _TypeAlias = _typing.Literal["due_date"]  # noqa: Y015
+    _WhichOneofArgType__due_date: _TypeAlias = _typing.Literal["_due_date", b"_due_date"]  # noqa: Y015
     _WhichOneofReturnType__id: _TypeAlias = _typing.Literal["id"]  # noqa: Y015
     _WhichOneofArgType__id: _TypeAlias = _typing.Literal["_id", b"_id"]  # noqa: Y015
     _WhichOneofReturnType__parent_id: _TypeAlias = _typing.Literal["parent_id"]  # noqa: Y015
@@ -1258,6 +1286,8 @@ class CreateWorkItem(_message.Message):
     _WhichOneofArgType__project_id: _TypeAlias = _typing.Literal["_project_id", b"_project_id"]  # noqa: Y015
     _WhichOneofReturnType__sprint_id: _TypeAlias = _typing.Literal["sprint_id"]  # noqa: Y015
     _WhichOneofArgType__sprint_id: _TypeAlias = _typing.Literal["_sprint_id", b"_sprint_id"]  # noqa: Y015
+    _WhichOneofReturnType__start_date: _TypeAlias = _typing.Literal["start_date"]  # noqa: Y015
+    _WhichOneofArgType__start_date: _TypeAlias = _typing.Literal["_start_date", b"_start_date"]  # noqa: Y015
     _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
     _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
     _WhichOneofReturnType__story_points: _TypeAlias = _typing.Literal["story_points"]  # noqa: Y015
@@ -1266,6 +1296,8 @@ class CreateWorkItem(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__assignee_id) -> _WhichOneofReturnType__assignee_id | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__due_date) -> _WhichOneofReturnType__due_date | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__id) -> _WhichOneofReturnType__id | None: ...
     @_typing.overload
@@ -1276,6 +1308,8 @@ class CreateWorkItem(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__project_id) -> _WhichOneofReturnType__project_id | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__sprint_id) -> _WhichOneofReturnType__sprint_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__start_date) -> _WhichOneofReturnType__start_date | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
     @_typing.overload
@@ -1296,6 +1330,8 @@ class UpdateWorkItem(_message.Message):
     ASSIGNEE_ID_FIELD_NUMBER: _builtins.int
     STORY_POINTS_FIELD_NUMBER: _builtins.int
     SPRINT_ID_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
     work_item_id: _builtins.str
     expected_version: _builtins.int
     title: _builtins.str
@@ -1307,6 +1343,10 @@ class UpdateWorkItem(_message.Message):
     story_points: _builtins.int
     """-1 clears"""
     sprint_id: _builtins.str
+    """empty string clears"""
+    start_date: _builtins.str
+    """empty string clears"""
+    due_date: _builtins.str
     """empty string clears"""
     def __init__(
         self,
@@ -1320,19 +1360,25 @@ class UpdateWorkItem(_message.Message):
         assignee_id: _builtins.str | None = ...,
         story_points: _builtins.int | None = ...,
         sprint_id: _builtins.str | None = ...,
+        start_date: _builtins.str | None = ...,
+        due_date: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_priority", b"_priority", "_sprint_id", b"_sprint_id", "_status", b"_status", "_story_points", b"_story_points", "_title", b"_title", "assignee_id", b"assignee_id", "description", b"description", "priority", b"priority", "sprint_id", b"sprint_id", "status", b"status", "story_points", b"story_points", "title", b"title"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_priority", b"_priority", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "_title", b"_title", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "priority", b"priority", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_priority", b"_priority", "_sprint_id", b"_sprint_id", "_status", b"_status", "_story_points", b"_story_points", "_title", b"_title", "assignee_id", b"assignee_id", "description", b"description", "expected_version", b"expected_version", "priority", b"priority", "sprint_id", b"sprint_id", "status", b"status", "story_points", b"story_points", "title", b"title", "work_item_id", b"work_item_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_priority", b"_priority", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "_title", b"_title", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "expected_version", b"expected_version", "priority", b"priority", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title", "work_item_id", b"work_item_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
     _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    _WhichOneofReturnType__due_date: _TypeAlias = _typing.Literal["due_date"]  # noqa: Y015
+    _WhichOneofArgType__due_date: _TypeAlias = _typing.Literal["_due_date", b"_due_date"]  # noqa: Y015
     _WhichOneofReturnType__priority: _TypeAlias = _typing.Literal["priority"]  # noqa: Y015
     _WhichOneofArgType__priority: _TypeAlias = _typing.Literal["_priority", b"_priority"]  # noqa: Y015
     _WhichOneofReturnType__sprint_id: _TypeAlias = _typing.Literal["sprint_id"]  # noqa: Y015
     _WhichOneofArgType__sprint_id: _TypeAlias = _typing.Literal["_sprint_id", b"_sprint_id"]  # noqa: Y015
+    _WhichOneofReturnType__start_date: _TypeAlias = _typing.Literal["start_date"]  # noqa: Y015
+    _WhichOneofArgType__start_date: _TypeAlias = _typing.Literal["_start_date", b"_start_date"]  # noqa: Y015
     _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
     _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
     _WhichOneofReturnType__story_points: _TypeAlias = _typing.Literal["story_points"]  # noqa: Y015
@@ -1344,9 +1390,13 @@ class UpdateWorkItem(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__due_date) -> _WhichOneofReturnType__due_date | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__priority) -> _WhichOneofReturnType__priority | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__sprint_id) -> _WhichOneofReturnType__sprint_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__start_date) -> _WhichOneofReturnType__start_date | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
     @_typing.overload

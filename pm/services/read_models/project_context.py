@@ -24,6 +24,7 @@ from typing import Any, TypedDict
 
 from pm.domain.enums import Role, SprintStatus, Status
 from pm.domain.models import WorkItem
+from pm.domain.workflow import is_overdue
 from pm.observability import metrics
 from pm.services.dependencies import project_dependencies
 from pm.services.kernel.access import require_role
@@ -39,6 +40,7 @@ from pm.services.views import (
     SwimLaneView,
     WorkItemView,
     sprint_view,
+    utc_today,
 )
 from pm.services.work_items import item_view
 
@@ -113,6 +115,9 @@ class ContextItem(TypedDict):
     is_blocked: bool
     version: int
     updated_at: int
+    start_date: str | None
+    due_date: str | None
+    is_overdue: bool
 
 
 class ContextActivity(TypedDict):
@@ -241,6 +246,7 @@ def _relevant(
     rows = read.items.ranked_below(project_id, text_chars=TEXT_CHARS + 1)
     by_id = {row[0]: row for row in rows}
     kept: dict[str, ContextItem] = {}
+    today = utc_today()
     for row in rows:
         chain = []
         node: tuple[Any, ...] | None = row
@@ -250,11 +256,11 @@ def _relevant(
         if len(kept) + len(chain) > budget:
             break
         for link in chain:
-            kept[link[0]] = _context_item(link, blocked_ids)
+            kept[link[0]] = _context_item(link, blocked_ids, today)
     return list(kept.values())
 
 
-def _context_item(row: tuple[Any, ...], blocked_ids: set[str]) -> ContextItem:
+def _context_item(row: tuple[Any, ...], blocked_ids: set[str], today: str) -> ContextItem:
     """A row of ``WorkItemRepository.ranked_below`` (its ``CONTEXT_COLUMNS``, then the cut
     description); ``depth`` is set when the tree is ordered."""
     return {
@@ -270,7 +276,10 @@ def _context_item(row: tuple[Any, ...], blocked_ids: set[str]) -> ContextItem:
         "position": row[9],
         "version": row[10],
         "updated_at": row[11],
-        "description": clip(row[12]),
+        "start_date": row[12],
+        "due_date": row[13],
+        "is_overdue": is_overdue(row[13], row[4], today),
+        "description": clip(row[14]),
         "is_blocked": row[0] in blocked_ids,
         "depth": 0,
     }
