@@ -40,6 +40,11 @@ def category_of(status: str) -> StatusCategory | None:
     return STATUS_CATEGORIES.get(status)
 
 
+def is_completed(status: str) -> bool:
+    """ "Done" in every rule (velocity, blocked, burndown, cycle time): category completed."""
+    return category_of(status) is StatusCategory.COMPLETED
+
+
 def statuses_in(*categories: StatusCategory) -> list[str]:
     """The statuses of these categories, in the order of the table."""
     return [str(status) for status, category in STATUS_CATEGORIES.items() if category in categories]

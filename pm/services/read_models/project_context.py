@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from statistics import mean
 from typing import Any, TypedDict
 
-from pm.domain.enums import Role, SprintStatus, Status
+from pm.domain.enums import Role, SprintStatus
 from pm.domain.models import WorkItem
-from pm.domain.workflow import is_overdue
+from pm.domain.workflow import is_completed, is_overdue
 from pm.observability import metrics
 from pm.services.dependencies import project_dependencies
 from pm.services.kernel.access import require_role
@@ -232,7 +232,10 @@ def _counts(read: Reader, project_id: str, *, blocked: int) -> Counts:
             user: {"total": sum(statuses.values()), **statuses}
             for user, statuses in sorted(by_assignee.items())
         },
-        "story_points": {"total": sum(points.values()), "done": points[Status.DONE]},
+        "story_points": {
+            "total": sum(points.values()),
+            "done": sum(n for status, n in points.items() if is_completed(status)),
+        },
     }
 
 
