@@ -9,7 +9,7 @@ import importlib
 import sys
 import time
 
-SUITES = ("tenancy", "services", "ws", "live", "rest", "board", "scale", "fields")
+SUITES = ("tenancy", "services", "ws", "live", "rest", "board", "scale", "agents", "fields")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,6 +62,8 @@ async def seed_large_project(
     )["sprint"]
     await run(sprints.start_sprint, sprint_id=sprint["id"], expected_version=1)
     rows = _item_rows(project["id"], sprint["id"], ctx.user_id, items)
+    for number, row in enumerate(rows, start=1):  # the project's sequence, in creation order
+        row["number"], row["key"] = number, f"{project['key']}-{number}"
     pairs = [(rows[i - 1], rows[i]) for i in range(len(rows) // 2, len(rows), 50)]
     for blocker, _blocked in pairs:
         blocker["status"] = "in_progress"

@@ -1,8 +1,11 @@
 """The FastAPI app over the components (pm.wiring): the doors, the operations endpoints, and a
 lifespan that starts the components and stops them last.
 
-    components (pm.wiring) -> doors (/ws, /api/v1, /metrics), the board (/), /health, /live,
-                              /ready
+    components (pm.wiring) -> doors (/ws, /api/v1, /mcp, /metrics, the webhook deliverer),
+                              the board (/), /health, /live, /ready
+
+The lifespan starts the components, then the MCP door's session manager and the webhook
+deliverer (background tasks both), and stops them in the reverse order.
 
 Shutdown belongs to the server (pm.server): it drains the doors through ``Lifecycle`` while the
 sockets are still open; the lifespan's end runs once the server has closed every connection.
@@ -21,7 +24,9 @@ from fastapi.responses import JSONResponse
 from pm.board import install_board
 from pm.doorkit.asgi import PmApp
 from pm.doorkit.tenant_route import TenantRoute
+from pm.mcp import install_mcp
 from pm.rest import install_rest
+from pm.webhooks import install_webhooks
 from pm.wiring import Components
 from pm.ws import install_ws
 
@@ -31,7 +36,8 @@ def create_app(components: Components) -> PmApp:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await components.start()
         try:
-            yield
+            async with mcp.running(), deliverer.running():
+                yield
         finally:
             await components.stop()
 
@@ -49,6 +55,8 @@ def create_app(components: Components) -> PmApp:
     _operations_routes(app, components)
     install_rest(app, components)
     install_ws(app, components)
+    mcp = install_mcp(app, components)
+    deliverer = install_webhooks(components)
     install_board(app)
     app.add_middleware(TenantRoute)  # outermost: /t/<tenant>/... is served as /...
     return app

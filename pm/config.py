@@ -147,10 +147,29 @@ class Settings(BaseSettings):
     # stops sending new traffic first (Kubernetes: about its readiness probe period).
     shutdown_unready_seconds: float = Field(default=0.0, ge=0, le=300)
 
-    # REST door
+    # REST door (and MCP, which shares its per-user budget)
     rest_rate_limit: str = "600/minute"
     context_max_items: int = Field(default=2000, ge=10)
     context_recent_activity: int = Field(default=50, ge=0)
+
+    # MCP door
+    mcp_max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    # Webhooks: targets outside these networks must be public addresses (CIDR, comma separated;
+    # tests allow 127.0.0.1/32)
+    webhook_allowed_networks: CsvList = Field(default_factory=list)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    webhook_concurrency: int = Field(default=16, ge=1, le=1000)
+    webhook_batch: int = Field(default=100, ge=1, le=10000)
+    webhook_retry_base_seconds: float = Field(default=1.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=600.0, gt=0)
+    webhook_disable_after_failures: int = Field(default=20, ge=1)
+    webhook_max_response_bytes: int = Field(default=4096, ge=0, le=1024 * 1024)
+    # One process per data folder delivers (the holder of webhooks.lock); it re-reads a
+    # webhook's due events this often even unwoken (commits of other workers), and looks for
+    # webhooks made on other workers this often.
+    webhook_poll_seconds: float = Field(default=5.0, gt=0)
+    webhook_rescan_seconds: float = Field(default=60.0, gt=0)
 
     @classmethod
     def settings_customise_sources(
@@ -176,7 +195,9 @@ class Settings(BaseSettings):
             raise ValueError("PM_NODES names a node twice")
         return self
 
-    @field_validator("jwt_algorithms", "allowed_origins", "nodes", mode="before")
+    @field_validator(
+        "jwt_algorithms", "allowed_origins", "nodes", "webhook_allowed_networks", mode="before"
+    )
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -197,6 +218,18 @@ class Settings(BaseSettings):
     def _secret_long_enough(cls, value: str | None) -> str | None:
         if value is not None and len(value.encode()) < MIN_HS_SECRET_BYTES:
             raise ValueError(f"must be at least {MIN_HS_SECRET_BYTES} bytes for HS256")
+        return value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks_parse(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for network in value:
+            try:
+                ipaddress.ip_network(network)
+            except ValueError as exc:
+                raise ValueError(f"not a network in CIDR notation: {network!r}") from exc
         return value
 
     @field_validator("ws_rate_limit", "rest_rate_limit", "tenant_provision_rate")

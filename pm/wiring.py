@@ -148,6 +148,7 @@ def service_settings(settings: Settings) -> ServiceSettings:
         dependency_walk_limit=settings.dependency_walk_limit,
         tenant_max_bytes=settings.tenant_max_bytes,
         tenant_write_bytes_per_hour=settings.tenant_write_bytes_per_hour,
+        webhook_allowed_networks=tuple(settings.webhook_allowed_networks),
     )
 
 

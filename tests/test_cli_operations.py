@@ -385,3 +385,37 @@ def test_stats_counts_commits_still_in_the_wal_of_an_open_tenant(
         manager.close()
     assert rows["beta"]["last_activity_ms"] == late
     assert rows["acme"]["last_activity_ms"] == seeded["acme"].last_activity_ms
+
+
+async def test_tenants_webhooks_lists_state_without_secrets(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataclasses import replace
+
+    from pm.services import webhooks
+
+    settings = load_settings(data_dir=data_dir)
+    tenants = build_tenants(settings)
+    runner = build_services(settings, tenants, build_bus(settings, tenants))
+    runner = ServiceRunner(
+        tenants, runner.bus, replace(runner.settings, webhook_allowed_networks=("10.0.0.0/8",))
+    )
+    alice = ctx_for("alice")
+    try:
+        project = await make_project(runner, alice)
+        made = await runner.command(
+            alice, webhooks.create_webhook, url="http://10.0.0.9/hook", project_ids=[project["key"]]
+        )
+    finally:
+        tenants.close()
+    secret = made.payload["secret"]
+    assert main(["tenants", "webhooks", "acme", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["webhooks"]
+    assert [(h["url"], h["active"], h["project_ids"]) for h in listed] == [
+        ("http://10.0.0.9/hook", True, [project["id"]])
+    ]
+    assert main(["tenants", "webhooks", "acme"]) == 0
+    text = capsys.readouterr().out
+    assert "on  failures 0" in text and secret not in text
+    assert main(["tenants", "webhooks", "ghost"]) == 2
+    assert "unknown tenant" in capsys.readouterr().err

@@ -128,3 +128,46 @@ def test_pm_demo_reaches_the_command_the_websocket_door_calls(
             email=None,
             name=DEMO_NAME,
         )
+
+
+async def test_mcp_and_websocket_reach_the_same_command_with_the_same_caller(
+    live_server: LiveServer, calls: list[Call]
+) -> None:
+    """The MCP door has no rule of its own: its tool calls the command the socket's request
+    does, as the same caller; a tool's ``request_id`` is the frame's message id."""
+    import httpx2
+    from mcp import Client as McpClient
+    from mcp.client.streamable_http import streamable_http_client
+
+    client = await Client.open(live_server.ws, _token())
+    try:
+        made = payload(
+            await client.request("create_work_item", {"item_type": "project", "title": "Shared"})
+        )[1]["work_item"]
+        await client.send_raw(
+            {
+                "message_id": "m-ws-task",
+                "create_work_item": {"item_type": "task", "parent_id": made["id"], "title": "A"},
+            }
+        )
+        assert payload(await client.recv())[0] == "work_item_created"
+    finally:
+        await client.close()
+    headers = {"Authorization": f"Bearer {_token()}"}
+    async with (
+        httpx2.AsyncClient(headers=headers) as http,
+        McpClient(streamable_http_client(f"{live_server.http}/mcp", http_client=http)) as agent,
+    ):
+        result = await agent.call_tool(
+            "create_work_item",
+            {"project": made["key"], "item_type": "task", "title": "B", "request_id": "m-mcp"},
+        )
+    assert not result.is_error
+    by_ws, by_mcp = [
+        ctx
+        for fn, ctx in calls
+        if fn is work_items.create_work_item and ctx.message_id in ("m-ws-task", "m-mcp")
+    ]
+    assert (by_ws.message_id, by_mcp.message_id) == ("m-ws-task", "m-mcp")
+    assert by_mcp.origin is None  # no connection to spare: every board gets the event
+    assert _without_door(by_ws) == _without_door(by_mcp)

@@ -26,11 +26,11 @@ import pm.doorkit
 import pm.services
 from pm.doorkit.events import EventView
 from pm.rest import schemas
-from pm.services import views
+from pm.services import search, views, webhooks
 from pm.services.kernel.unit_of_work import BlockedChanged, BlockedState, FieldChange
 from pm.services.read_models import cycle_time as flow
 from pm.services.read_models import project_context as context
-from pm.services.read_models.projects import ProjectSnapshot, WorkItemsAsOf
+from pm.services.read_models.projects import ProjectOverview, ProjectSnapshot, WorkItemsAsOf
 from pm.services.read_models.sprint_report import BurndownPoint, SprintReport
 from pm.services.read_models.work_item_detail import WorkItemDetail
 from pm.ws import pm_pb2
@@ -94,6 +94,13 @@ CONTRACTS = [
     Contract(context.ContextItem, schemas.ContextItem, None),
     Contract(context.ContextActivity, schemas.ContextActivity, None),
     Contract(context.Truncation, None, None),  # a part of ProjectContext, checked with it
+    # search and webhooks (REST flattens a hit into its item: pm.rest.schemas.FoundWorkItem)
+    Contract(search.SearchHit, None, pm_pb2.SearchHit.DESCRIPTOR),
+    Contract(webhooks.WebhookView, None, pm_pb2.Webhook.DESCRIPTOR),
+    Contract(webhooks.DeliveryView, None, pm_pb2.WebhookDelivery.DESCRIPTOR),
+    Contract(webhooks.WebhookDeliveries, None, pm_pb2.WebhookDeliveries.DESCRIPTOR),
+    # the MCP door renders it as text: no schema or message carries it
+    Contract(ProjectOverview, None, None),
 ]
 
 

@@ -1,5 +1,5 @@
-"""``pm tenants (list|create|migrate|backup|move|restore|stats)``: operator commands on the tenant
-files.
+"""``pm tenants (list|create|migrate|backup|move|restore|stats|webhooks)``: operator commands on
+the tenant files.
 
 Each parses its arguments, calls one ``TenantAdmin`` entry (pm.services.tenant_admin, built by
 the wiring) and prints what it answered; a refusal is one ``pm: ...`` line on stderr.
@@ -56,6 +56,9 @@ def add_parser(sub: Any, settings_of: SettingsOf) -> None:
     restore.add_argument("copy", type=Path, help="the file `pm tenants move` wrote")
     stats = action("stats", _stats, help="size, items, members, last activity per tenant")
     stats.add_argument("--json", action="store_true", help="one JSON document")
+    hooks = action("webhooks", _webhooks, help="a tenant's webhooks: state, failures, cursor")
+    hooks.add_argument("tenant_id")
+    hooks.add_argument("--json", action="store_true", help="one JSON document")
 
 
 def _positive_int(raw: str) -> int:
@@ -187,6 +190,31 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
         admin.close()
     print(json.dumps(as_json(rows), indent=2) if args.json else format_table(rows))
     return 1 if any(row.error is not None for row in rows) else 0
+
+
+def _webhooks(args: argparse.Namespace, settings: Settings) -> int:
+    admin = build_tenant_admin(settings, create_root=False)
+    try:
+        hooks = admin.webhooks(args.tenant_id)
+    except PmError as exc:
+        print(f"pm: {exc.message}", file=sys.stderr)
+        return 2
+    finally:
+        admin.close()
+    if args.json:
+        print(json.dumps({"webhooks": hooks}, indent=2))
+        return 0
+    for hook in hooks:
+        state = "on" if hook["active"] else f"off ({hook['disabled_reason']})"
+        scope = ",".join(hook["project_ids"]) or "all administered projects"
+        events = ",".join(hook["event_types"]) or "all events"
+        print(
+            f"{hook['id']}  {state}  failures {hook['consecutive_failures']}  "
+            f"cursor {hook['cursor_seq']}  {hook['url']}  [{scope}; {events}]"
+        )
+    if not hooks:
+        print(f"tenant {args.tenant_id} has no webhooks")
+    return 0
 
 
 # -- the stats, for a terminal and as JSON ----------------------------------------------------

@@ -48,6 +48,8 @@ class WorkItem(Audited, table=True):
         Index("ix_work_items_project", "project_id", "deleted_at"),
         Index("ix_work_items_sprint", "sprint_id"),
         Index("ix_work_items_assignee", "assignee_id"),
+        Index("uq_work_items_key", "key", unique=True),
+        Index("ix_work_items_number", "project_id", "number"),
         Index("ix_work_items_due", "project_id", "due_date"),
     )
 
@@ -65,6 +67,10 @@ class WorkItem(Audited, table=True):
     position: str = Field(max_length=64)
     version: int = 1
     deleted_at: int | None = None
+    # A project's own key (APO), or an item's (APO-12) with its number in the project's
+    # sequence (0 for a project). Set once, at creation; never changed, never reused.
+    key: str = Field(default="", max_length=24, sa_column_kwargs={"server_default": ""})
+    number: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     start_date: str | None = Field(default=None, max_length=10)  # YYYY-MM-DD
     due_date: str | None = Field(default=None, max_length=10)  # not before start_date
 
@@ -269,4 +275,57 @@ class ChangeEvent(SQLModel, table=True):
     payload_name: str = Field(max_length=64)
     payload: str
     actor_id: str = Field(max_length=255)
+    at: int
+
+
+class SearchDocument(SQLModel, table=True):
+    """One row of the full-text index (``search_index``, FTS5): a live item's title and
+    description, or one live comment on a live item. ``doc_id`` is the index row's rowid;
+    triggers of migration 0002 keep both in the transaction of every change."""
+
+    __tablename__ = "search_documents"
+    __table_args__ = (
+        Index("uq_search_documents_source", "source_id", unique=True),
+        Index("ix_search_documents_item", "work_item_id"),
+    )
+
+    doc_id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    source_id: str = Field(max_length=36)  # the item's id, or the comment's
+    work_item_id: str = Field(max_length=36)
+
+
+class Webhook(Audited, table=True):
+    """A subscription of an outside receiver to the change feed (DOMAIN.md "Webhook")."""
+
+    __tablename__ = "webhooks"
+
+    id: str = Field(primary_key=True, max_length=36)
+    url: str = Field(max_length=2048)
+    secret: str = Field(max_length=128)
+    project_ids: str = "[]"  # JSON list; empty: every project the creator administers
+    event_types: str = "[]"  # JSON list of payload names; empty: every event
+    creator_is_tenant_admin: bool = False
+    active: bool = True
+    disabled_reason: str | None = None
+    consecutive_failures: int = 0
+    cursor_seq: int = 0  # the last seq delivered (or skipped by the filter)
+    version: int = 1
+    deleted_at: int | None = None
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One delivery attempt; the last ``DELIVERY_LOG`` of each webhook are kept."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    webhook_id: str = Field(foreign_key="webhooks.id", max_length=36)
+    event_id: str = Field(max_length=36)
+    seq: int
+    attempt: int
+    outcome: str = Field(max_length=16)  # delivered | failed | refused
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=500)
+    duration_ms: int
     at: int

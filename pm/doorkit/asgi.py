@@ -19,8 +19,13 @@ class PmApp(FastAPI):
         super().__init__(**kwargs)
         self.components = components
         settings = components.settings
+        # MCP is refused by REST's window (PM_REST_RATE_LIMIT), the request/response doors' one.
         self.user_limiter = UserRateLimiter(
-            {"ws": settings.ws_rate_limit, "rest": settings.rest_rate_limit}
+            {
+                "ws": settings.ws_rate_limit,
+                "rest": settings.rest_rate_limit,
+                "mcp": settings.rest_rate_limit,
+            }
         )
 
 

@@ -3,7 +3,8 @@
 One budget per user, whatever door or connection a request comes by: a user's WebSocket
 connections share it (a reconnect starts nothing afresh), and a request through any door spends
 from every door's window, so opening another door or another socket adds no rate. Each door
-refuses by its own window (``PM_WS_RATE_LIMIT``, ``PM_REST_RATE_LIMIT``).
+refuses by its own window (``PM_WS_RATE_LIMIT``, ``PM_REST_RATE_LIMIT``; MCP by REST's): a
+request is one admission, counted once whatever windows it is measured against.
 
 Never keyed on the IP address: many agents share an egress address, and one tenant's traffic
 must not spend another's budget. The windows move (a request counts for exactly one window's

@@ -1,10 +1,14 @@
-"""The HTTP status of each domain error code (DOMAIN.md), for every answer given over HTTP: a
-REST error and a refused WebSocket handshake say the same thing the same way."""
+"""The HTTP status of each domain error code (DOMAIN.md), and the headers that go with a
+refusal, for every answer given over HTTP: a REST error, a refused MCP request and a refused
+WebSocket handshake say the same thing the same way."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
+
+from pm.errors import PmError, QuotaExceeded, RateLimited, Unavailable, WrongNode
 
 HTTP_STATUS: Mapping[str, int] = MappingProxyType(
     {
@@ -28,3 +32,17 @@ HTTP_STATUS: Mapping[str, int] = MappingProxyType(
 
 # A 421 names the node that serves the tenant, so the proxy can send the request on to it.
 OWNER_HEADER = "PM-Owner"
+
+
+def refusal_headers(exc: PmError) -> dict[str, str]:
+    """``Retry-After`` (whole seconds) when a retry is due later (none for a budget that waiting
+    won't refill), ``WWW-Authenticate`` when a token is missing or refused, the owner node of a
+    tenant served elsewhere."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, WrongNode):
+        headers[OWNER_HEADER] = exc.owner
+    if isinstance(exc, RateLimited | Unavailable | QuotaExceeded) and exc.retry_after_ms:
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_ms / 1000)))
+    if exc.code == "UNAUTHENTICATED":
+        headers["WWW-Authenticate"] = "Bearer"
+    return headers

@@ -144,6 +144,33 @@ HTTP_SECONDS = Histogram(
 )
 HTTP_ERRORS = Counter("pm_http_errors_total", "HTTP error answers, by DOMAIN.md code", ["code"])
 
+# MCP door: tool names are a fixed table ("unknown" for any other), codes those of DOMAIN.md
+MCP_TOOL_CALLS = Counter(
+    "pm_mcp_tool_calls_total", "MCP tool calls, by outcome code", ["tool", "code"]
+)
+MCP_TOOL_SECONDS = Histogram(
+    "pm_mcp_tool_seconds", "MCP tool call latency", ["tool"], buckets=LATENCY_BUCKETS
+)
+
+# Webhooks
+WEBHOOK_ATTEMPTS = Counter(
+    "pm_webhook_attempts_total",
+    "Webhook delivery attempts (delivered, failed, refused)",
+    ["outcome"],
+)
+WEBHOOK_ATTEMPT_SECONDS = Histogram(
+    "pm_webhook_attempt_seconds", "Time of one delivery attempt", buckets=LATENCY_BUCKETS
+)
+WEBHOOK_LAG_SECONDS = Histogram(
+    "pm_webhook_lag_seconds",
+    "Time from an event's commit to its receiver's 2xx",
+    buckets=(*LATENCY_BUCKETS, 10.0, 30.0, 60.0, 300.0),
+)
+WEBHOOKS_DISABLED = Counter(
+    "pm_webhooks_disabled_total", "Webhooks turned off after their run of failures"
+)
+WEBHOOK_LOOPS = Gauge("pm_webhook_loops", "Webhooks with a delivery loop in this process")
+
 # Series the alert rules watch are created at zero, so the first failure is an increase
 # Prometheus can see rather than the birth of a series.
 TENANT_MIGRATIONS.labels("failed")

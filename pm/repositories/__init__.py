@@ -17,11 +17,13 @@ from pm.repositories.dependencies import DependencyRepository
 from pm.repositories.idempotency import IdempotencyRepository
 from pm.repositories.llm_context import LlmContextRepository
 from pm.repositories.members import MemberRepository
+from pm.repositories.search import SearchRepository
 from pm.repositories.sprints import SprintRepository
 from pm.repositories.storage import StorageRepository
 from pm.repositories.swim_lanes import SwimLaneRepository
 from pm.repositories.time_entries import TimeEntryRepository
 from pm.repositories.users import UserRepository
+from pm.repositories.webhooks import WebhookRepository
 from pm.repositories.work_items import WorkItemRepository
 
 
@@ -85,3 +87,11 @@ class Repositories:
     @cached_property
     def llm_context(self) -> LlmContextRepository:
         return LlmContextRepository(self._session)
+
+    @cached_property
+    def search(self) -> SearchRepository:
+        return SearchRepository(self._session)
+
+    @cached_property
+    def webhooks(self) -> WebhookRepository:
+        return WebhookRepository(self._session)

@@ -69,6 +69,22 @@ class ChangeFeedRepository(Repository):
             query = select(ChangeEvent).where(col(ChangeEvent.seq).in_(batch))
             yield from self._session.exec(query.order_by(col(ChangeEvent.seq)))
 
+    def matching_after(
+        self,
+        since_seq: int,
+        project_ids: Sequence[str],
+        payload_names: Sequence[str],
+        limit: int,
+    ) -> list[ChangeEvent]:
+        """Events of these projects after ``since_seq``, in order; of these payload names only,
+        unless none are given."""
+        query = select(ChangeEvent).where(
+            col(ChangeEvent.seq) > since_seq, col(ChangeEvent.project_id).in_(project_ids)
+        )
+        if payload_names:
+            query = query.where(col(ChangeEvent.payload_name).in_(payload_names))
+        return list(self._session.exec(query.order_by(col(ChangeEvent.seq)).limit(limit)).all())
+
     def every_after(self, since_seq: int, limit: int) -> list[ChangeEvent]:
         """Every project's events after ``since_seq``, in order (the bus fills gaps with them)."""
         return list(

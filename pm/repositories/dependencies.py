@@ -48,8 +48,8 @@ _BLOCKED_AMONG = f"""
       AND d.dependency_type = 'blocks' AND b.deleted_at IS NULL AND b.status NOT IN ({_COMPLETED})
 """
 _BLOCKS_IN_PROJECT = """
-    SELECT held.id, held.title, held.status, held.assignee_id,
-           blocker.id, blocker.title, blocker.status, blocker.assignee_id
+    SELECT held.id, held.key, held.title, held.status, held.assignee_id,
+           blocker.id, blocker.key, blocker.title, blocker.status, blocker.assignee_id
     FROM dependencies d
     JOIN work_items blocker ON blocker.id = d.blocking_item_id
     JOIN work_items held ON held.id = d.blocked_item_id
@@ -106,5 +106,6 @@ class DependencyRepository(Entities[Dependency]):
 
     def blocks_in_project(self, project_id: str) -> list[tuple[Any, ...]]:
         """Every live ``blocks`` edge between live items of the project: the held item's id,
-        title, status and assignee, then the blocker's; by the held item's board position."""
+        key, title, status and assignee, then the blocker's; by the held item's board
+        position."""
         return self._rows(_BLOCKS_IN_PROJECT, (project_id,))

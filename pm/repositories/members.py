@@ -19,6 +19,12 @@ _MEMBER_PROJECT_IDS = (
     " WHERE w.item_type = 'project' AND w.deleted_at IS NULL"
     " AND m.user_id = ? AND m.deleted_at IS NULL ORDER BY w.created_at, w.id"
 )
+_ADMIN_PROJECT_IDS = (
+    "SELECT w.id FROM work_items w JOIN project_members m ON m.project_id = w.id"
+    " WHERE w.item_type = 'project' AND w.deleted_at IS NULL"
+    " AND m.user_id = ? AND m.role = 'admin' AND m.deleted_at IS NULL"
+    " ORDER BY w.created_at, w.id"
+)
 _LIVE_ADMINS = (
     "SELECT count(*) FROM project_members"
     " WHERE project_id = ? AND role = 'admin' AND deleted_at IS NULL"
@@ -37,6 +43,10 @@ class MemberRepository(Repository):
     def project_ids_of(self, user_id: str) -> list[str]:
         """The live projects the user is a live member of, oldest first."""
         return self._column(_MEMBER_PROJECT_IDS, (user_id,))
+
+    def admin_project_ids_of(self, user_id: str) -> list[str]:
+        """The live projects the user is a live admin of, oldest first."""
+        return self._column(_ADMIN_PROJECT_IDS, (user_id,))
 
     def find(self, project_id: str, user_id: str) -> ProjectMember | None:
         """The one row of this user in this project, live or removed."""

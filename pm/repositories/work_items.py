@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from pm.domain.enums import ItemType, Status
 from pm.domain.models import WorkItem
-from pm.repositories.base import STREAM_BATCH, Entities, RowInsert
+from pm.repositories.base import STREAM_BATCH, Entities, RowInsert, placeholders
 
 LIVE = col(WorkItem.deleted_at).is_(None)
 BOARD_ORDER = (col(WorkItem.position), col(WorkItem.id))
@@ -34,6 +34,10 @@ _PREVIOUS_POSITION = (
     "SELECT max(position) FROM work_items WHERE parent_id IS ? AND deleted_at IS NULL"
     " AND position < ? AND id != ?"
 )
+_KEY_TAKEN = "SELECT 1 FROM work_items WHERE key = ?"
+# The project's sequence: every item it ever had counts (deleted ones too), so no number is
+# reused; one writer per tenant makes max + 1 gap-free.
+_NEXT_NUMBER = "SELECT coalesce(max(number), 0) + 1 FROM work_items WHERE project_id = ?"
 _LIVE_PROJECT_IDS = (
     "SELECT id FROM work_items WHERE item_type = 'project' AND deleted_at IS NULL"
     " ORDER BY created_at, id"
@@ -54,6 +58,7 @@ CONTEXT_COLUMNS = (
     "position",
     "version",
     "updated_at",
+    "key",
     "start_date",
     "due_date",
 )
@@ -97,6 +102,10 @@ class WorkItemRepository(Entities[WorkItem]):
         query = select(WorkItem).where(col(WorkItem.id).in_(item_ids))
         return list(self._session.exec(query).all())
 
+    def by_key(self, key: str) -> WorkItem | None:
+        """The item (or project) of this key, live or deleted."""
+        return self._session.exec(select(WorkItem).where(WorkItem.key == key)).first()
+
     def live_children(self, parent_id: str | None, *, excluding: str = "") -> list[WorkItem]:
         """In board order: position, then id."""
         return self._live(
@@ -120,10 +129,15 @@ class WorkItemRepository(Entities[WorkItem]):
         them), then the rows of those keys, batch by batch."""
         low_at, low_id = after if after is not None else (-1, "")
         keys = self._column(_PROJECT_KEYS, (project_id, low_at, low_at, low_id, limit))
-        for start in range(0, len(keys), STREAM_BATCH):
-            batch = keys[start : start + STREAM_BATCH]
+        return (row for row in self.in_batches(keys) if row.deleted_at is None)
+
+    def in_batches(self, item_ids: Sequence[str]) -> Iterator[WorkItem]:
+        """The rows of these ids (each must exist), in their order, read a few at a time as
+        they are taken: a caller that stops early reads no more rows."""
+        for start in range(0, len(item_ids), STREAM_BATCH):
+            batch = item_ids[start : start + STREAM_BATCH]
             rows = {row.id: row for row in self.get_many(batch)}
-            yield from (rows[key] for key in batch if rows[key].deleted_at is None)
+            yield from (rows[item_id] for item_id in batch)
 
     def live_in_sprint(self, sprint_id: str) -> list[WorkItem]:
         return self._live(WorkItem.sprint_id == sprint_id, order_by=BOARD_ORDER)
@@ -138,12 +152,12 @@ class WorkItemRepository(Entities[WorkItem]):
         item_type: str | None = None,
         assignee_id: str | None = None,
         sprint_id: str | None = None,
-        text: str | None = None,
+        priority: str | None = None,
         due: tuple[str | None, str | None] = (None, None),
     ) -> Iterator[WorkItem]:
         """Live items of the projects, oldest first, after the key ``(created_at, id)``;
-        ``text`` is found literally in the title or the description; ``due`` is a range of due
-        dates, both ends inclusive (None: open); streamed."""
+        ``due`` is a range of due dates, both ends inclusive (None: open); streamed (text
+        queries are the search repository's)."""
         query = select(WorkItem).where(col(WorkItem.project_id).in_(project_ids), LIVE)
         if status is not None:
             query = query.where(WorkItem.status == status)
@@ -153,17 +167,13 @@ class WorkItemRepository(Entities[WorkItem]):
             query = query.where(WorkItem.assignee_id == assignee_id)
         if sprint_id is not None:
             query = query.where(WorkItem.sprint_id == sprint_id)
+        if priority is not None:
+            query = query.where(WorkItem.priority == priority)
         due_from, due_to = due
         if due_from is not None:
             query = query.where(col(WorkItem.due_date) >= due_from)
         if due_to is not None:
             query = query.where(col(WorkItem.due_date) <= due_to)
-        if text:
-            needle = "%" + text.replace("%", r"\%") + "%"
-            query = query.where(
-                col(WorkItem.title).like(needle, escape="\\")
-                | col(WorkItem.description).like(needle, escape="\\")
-            )
         if after is not None:
             at, last_id = after
             query = query.where(
@@ -198,6 +208,13 @@ class WorkItemRepository(Entities[WorkItem]):
         position: str | None = self._scalar(_PREVIOUS_POSITION, (parent_id, before, excluding))
         return position
 
+    def key_taken(self, key: str) -> bool:
+        return self._scalar(_KEY_TAKEN, (key,)) is not None
+
+    def next_number(self, project_id: str) -> int:
+        """The next number of the project's item sequence."""
+        return int(self._scalar(_NEXT_NUMBER, (project_id,)))
+
     def live_project_ids(self) -> list[str]:
         """Every live project of the tenant, oldest first."""
         return self._column(_LIVE_PROJECT_IDS)
@@ -208,6 +225,17 @@ class WorkItemRepository(Entities[WorkItem]):
         todo, backlog, done; higher levels first; then board order)."""
         params = {"project_id": project_id, "text_chars": text_chars}
         return self._rows(_RANKED_ITEMS, params)
+
+    def status_counts(self, project_ids: Sequence[str]) -> list[tuple[str, str, int]]:
+        """(project id, status, live items below the project) for each of the projects."""
+        if not project_ids:
+            return []
+        sql = (
+            "SELECT project_id, status, count(*) FROM work_items"
+            f" WHERE project_id IN ({placeholders(len(project_ids))})"
+            " AND deleted_at IS NULL AND id != project_id GROUP BY project_id, status"
+        )
+        return self._rows(sql, list(project_ids))
 
     def counts_below(self, project_id: str) -> list[tuple[str, str, str | None, int, int]]:
         """(status, item_type, assignee_id, items, story points) over the live items below."""

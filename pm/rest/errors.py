@@ -9,7 +9,6 @@ the trace goes to the log, never to the client).
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,8 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from pm.doorkit.statuses import HTTP_STATUS, OWNER_HEADER
-from pm.errors import InternalError, PmError, QuotaExceeded, RateLimited, Unavailable, WrongNode
+from pm.doorkit.statuses import HTTP_STATUS, refusal_headers
+from pm.errors import InternalError, PmError
 from pm.observability import metrics
 from pm.observability.logging import update_bound
 
@@ -45,15 +44,8 @@ def error_response(
 
 
 def domain_error_response(exc: PmError) -> JSONResponse:
-    headers: dict[str, str] = {}
-    if isinstance(exc, RateLimited | Unavailable | QuotaExceeded) and exc.retry_after_ms:
-        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after_ms / 1000)))
-    if exc.code == "UNAUTHENTICATED":
-        headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, WrongNode):
-        headers[OWNER_HEADER] = exc.owner
     return error_response(
-        exc.code, exc.message, field=exc.field, details=exc.details(), headers=headers
+        exc.code, exc.message, field=exc.field, details=exc.details(), headers=refusal_headers(exc)
     )
 
 

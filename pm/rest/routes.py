@@ -11,10 +11,10 @@ from fastapi import Query as QueryString
 from fastapi.responses import PlainTextResponse
 
 from pm.doorkit.events import event_view
+from pm.doorkit.markdown import render_context
 from pm.rest import schemas
 from pm.rest.deps import Caller, Services
-from pm.rest.markdown import render_context
-from pm.services import activity, changes, llm_context, work_items
+from pm.services import activity, changes, llm_context, search
 from pm.services.read_models import projects
 from pm.services.read_models.cycle_time import CycleTimeReport, get_cycle_time
 from pm.services.read_models.project_context import project_context
@@ -114,9 +114,17 @@ async def get_project_cycle_time(
 async def list_work_items(
     services: Services, ctx: Caller, params: Annotated[schemas.WorkItemFilters, QueryString()]
 ) -> dict[str, Any]:
-    """Items of the projects you can see, oldest first; every filter narrows the result."""
-    page = await services.query(ctx, work_items.list_work_items, **params.model_dump(mode="json"))
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    """Items of the projects you can see; every filter narrows the result. With `q`, a
+    full-text search of titles, descriptions and comments, best match first, each item with
+    its best passage; without, oldest first."""
+    arguments = params.model_dump(mode="json")
+    page = await services.query(
+        ctx, search.search_work_items, query=arguments.pop("q"), **arguments
+    )
+    items = [
+        {**hit["work_item"], "snippet": hit["snippet"], "rank": hit["rank"]} for hit in page.items
+    ]
+    return {"items": items, "next_cursor": page.next_cursor}
 
 
 @router.get(

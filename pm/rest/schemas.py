@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from pm.domain.enums import ContextType, ItemType, Status
+from pm.domain.enums import ContextType, ItemType, Priority, Status
 
 PROJECT_ID = "0b7e2f64-3c41-4bb8-9d1e-6c8f6a2d5e10"
 EPIC_ID = "a1d3c9b2-77b4-4d8e-8f0a-3e2b1c4d5f60"
@@ -22,6 +22,7 @@ AT = 1764000000000
 
 WORK_ITEM_EXAMPLE: dict[str, Any] = {
     "id": ITEM_ID,
+    "key": "APO-12",
     "item_type": "task",
     "project_id": PROJECT_ID,
     "parent_id": EPIC_ID,
@@ -120,16 +121,18 @@ class ContextParameters(QueryParameters):
 
 
 class WorkItemFilters(QueryParameters):
-    project_id: str | None = _ref("Items of this project only")
+    project_id: str | None = _ref("Items of this project only (its id or its key, `APO`)")
     status: Status | None = Field(default=None, description="Items in this status only")
     assignee_id: str | None = _ref("Items assigned to this user id only")
     sprint_id: str | None = _ref("Items planned in this sprint only")
     item_type: ItemType | None = Field(default=None, description="Items of this type only")
+    priority: Priority | None = Field(default=None, description="Items of this priority only")
     q: str | None = Field(
         default=None,
         max_length=200,
         pattern=r"\S",
-        description="Text in the title or description (at least one non-blank character)",
+        description="Full-text search of titles, descriptions and comments, best match first;"
+        " every word must match, the last one as a prefix; characters are literal",
     )
     due_from: IsoDate | None = Field(default=None, description="Due on or after this YYYY-MM-DD")
     due_to: IsoDate | None = Field(default=None, description="Due on or before this YYYY-MM-DD")
@@ -191,6 +194,9 @@ class WorkItem(Audit):
     model_config = _examples(WORK_ITEM_EXAMPLE)
 
     id: str = Field(description="UUID")
+    key: str = Field(
+        description="Short key, accepted wherever the id is: `APO-12` (a project's: `APO`)"
+    )
     item_type: str = Field(description="project | epic | story | task (fixed at creation)")
     project_id: str = Field(description="The root project (a project's own id)")
     parent_id: str | None = Field(description="The parent item; null for a project")
@@ -245,6 +251,7 @@ class ItemRef(BaseModel):
     """Enough of another item to name it; GET /api/v1/work-items/{id} has the rest."""
 
     id: str
+    key: str
     title: str
     status: str
 
@@ -296,10 +303,24 @@ class ProjectList(BaseModel):
     projects: list[WorkItem] = Field(description="Projects you are a member of (all, for admins)")
 
 
-class WorkItemPage(BaseModel):
-    model_config = _examples({"items": [WORK_ITEM_EXAMPLE], "next_cursor": "WzE3NjQwMDAwMDAwMDBd"})
+class FoundWorkItem(WorkItem):
+    """A work item as a search finds it: with ``q``, where and how well it matched."""
 
-    items: list[WorkItem] = Field(description="Oldest first")
+    snippet: str | None = Field(
+        description="With `q`: the best matching passage, matches in **bold**; else null"
+    )
+    rank: float | None = Field(description="With `q`: relevance, higher is better; else null")
+
+
+class WorkItemPage(BaseModel):
+    model_config = _examples(
+        {
+            "items": [{**WORK_ITEM_EXAMPLE, "snippet": "**Rate**-limit sign-ups", "rank": 7.25}],
+            "next_cursor": "WzE3NjQwMDAwMDAwMDBd",
+        }
+    )
+
+    items: list[FoundWorkItem] = Field(description="Best match first with `q`, else oldest first")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: done")
 
 
@@ -397,6 +418,7 @@ class Velocity(BaseModel):
 
 class BlockRef(BaseModel):
     id: str
+    key: str
     title: str
     status: str
     assignee_id: str | None
@@ -426,6 +448,7 @@ class ContextItem(BaseModel):
     """A work item in the context: the tree fields, description clipped."""
 
     id: str
+    key: str
     item_type: str
     parent_id: str | None
     depth: int = Field(description="0 for a project's direct children, +1 per level")

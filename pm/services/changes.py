@@ -15,7 +15,12 @@ from pm.domain.enums import Role
 from pm.domain.events import Event
 from pm.domain.models import ChangeEvent
 from pm.errors import ResyncRequired, ValidationFailed
-from pm.services.kernel.access import project_role, require_role, visible_project_ids
+from pm.services.kernel.access import (
+    project_role,
+    require_project,
+    require_role,
+    visible_project_ids,
+)
 from pm.services.kernel.bounds import within_bounds
 from pm.services.kernel.reader import Reader
 
@@ -58,9 +63,8 @@ def get_changes(
         raise ValidationFailed("since_seq must be a non-negative integer", field="since_seq")
     bound = read.page(limit, None).limit
     if project_ids:
-        for project_id in project_ids:
-            require_role(read, project_id, Role.VIEWER)
-        projects = list(dict.fromkeys(project_ids))
+        resolved = [require_project(read, ref, Role.VIEWER) for ref in project_ids]
+        projects = list(dict.fromkeys(resolved))
     else:
         projects = visible_project_ids(read)
     as_of = read.feed.current_seq()

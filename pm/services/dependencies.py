@@ -112,7 +112,9 @@ def _with_other(read: Reader, deps: list[Dependency], other_side: str) -> list[L
     for dep in deps:
         other: WorkItem | None = items.get(getattr(dep, other_side))
         ref: ItemRef | None = (
-            {"id": other.id, "title": other.title, "status": other.status} if other else None
+            {"id": other.id, "key": other.key, "title": other.title, "status": other.status}
+            if other
+            else None
         )
         result.append({**dependency_view(dep), "other_item": ref})
     return result

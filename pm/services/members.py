@@ -13,7 +13,7 @@ from pm.domain.events import Event, Outcome
 from pm.domain.models import ProjectMember
 from pm.errors import NotFound, ValidationFailed
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import require_role
+from pm.services.kernel.access import require_project
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.scope import Scope
@@ -66,7 +66,7 @@ def _member_payload(uow: UnitOfWork, member: ProjectMember) -> MemberView:
 def add_member(uow: UnitOfWork, *, project_id: str, user_id: str, role: str) -> Outcome:
     """Add a user (an id never seen in the tenant is invited: a user row is made for it).
     A removed member is revived on the same row: one row per user and project."""
-    require_role(uow, project_id, Role.ADMIN)
+    project_id = require_project(uow, project_id, Role.ADMIN)
     wanted = v.choice(role, Role, "role")
     member = _membership(uow, project_id, user_id)
     if member is not None and member.deleted_at is None:
@@ -103,7 +103,7 @@ def add_member(uow: UnitOfWork, *, project_id: str, user_id: str, role: str) -> 
 
 
 def update_member_role(uow: UnitOfWork, *, project_id: str, user_id: str, role: str) -> Outcome:
-    require_role(uow, project_id, Role.ADMIN)
+    project_id = require_project(uow, project_id, Role.ADMIN)
     wanted = v.choice(role, Role, "role")
     member = _live_member(uow, project_id, user_id)
     if wanted is not Role.ADMIN:
@@ -124,7 +124,7 @@ def update_member_role(uow: UnitOfWork, *, project_id: str, user_id: str, role: 
 def remove_member(uow: UnitOfWork, *, project_id: str, user_id: str) -> Outcome:
     """Admins remove anyone; a member may leave; never the last admin."""
     leaving = user_id == uow.ctx.user_id
-    require_role(uow, project_id, Role.VIEWER if leaving else Role.ADMIN)
+    project_id = require_project(uow, project_id, Role.VIEWER if leaving else Role.ADMIN)
     member = _live_member(uow, project_id, user_id)
     _refuse_losing_last_admin(uow, member, "user_id")
     uow.soft_delete(
@@ -145,7 +145,7 @@ def members_of(read: Reader, project_id: str) -> list[MemberView]:
 
 
 def list_members(read: Reader, *, project_id: str) -> list[MemberView]:
-    require_role(read, project_id, Role.VIEWER)
+    project_id = require_project(read, project_id, Role.VIEWER)
     return members_of(read, project_id)
 
 

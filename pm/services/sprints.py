@@ -16,7 +16,7 @@ from pm.domain.models import Sprint, WorkItem
 from pm.domain.workflow import is_completed
 from pm.errors import NotFound, ValidationFailed
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import fresh_id, require_role, require_row_role
+from pm.services.kernel.access import fresh_id, require_project, require_row_role
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import refuse_collisions
 from pm.services.kernel.scope import Scope
@@ -63,7 +63,7 @@ def create_sprint(
     end_date: str | None = None,
     id: str | None = None,
 ) -> Outcome:
-    require_role(uow, project_id, Role.EDITOR)
+    project_id = require_project(uow, project_id, Role.EDITOR)
     sprint_id = fresh_id(uow.sprints, id) if id else new_id()
     start, end = v.iso_date(start_date, "start_date"), v.iso_date(end_date, "end_date")
     _check_dates(start, end)

@@ -11,7 +11,7 @@ from pm.domain.models import SwimLane
 from pm.domain.ordering import key_between, spread_keys
 from pm.errors import ValidationFailed
 from pm.services.kernel import validation as v
-from pm.services.kernel.access import fresh_id, require_role, require_row_role
+from pm.services.kernel.access import fresh_id, require_project, require_row_role
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import refuse_collisions
 from pm.services.kernel.reader import Reader
@@ -85,7 +85,7 @@ def create_swim_lane(
     after_id: str | None = None,
     id: str | None = None,
 ) -> Outcome:
-    require_role(uow, project_id, Role.ADMIN)
+    project_id = require_project(uow, project_id, Role.ADMIN)
     status = v.choice(status_value, Status, "status_value")
     lanes = uow.lanes.live_in_project(project_id)
     if any(lane.status_value == status for lane in lanes):

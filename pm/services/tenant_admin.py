@@ -1,5 +1,5 @@
 """Operator work on whole tenant files, for ``pm tenants``: list, create, migrate, back up, count,
-move out of this node and into another (pm.tenancy.moves).
+move out of this node and into another (pm.tenancy.moves), and look at a tenant's webhooks.
 
 The command-line door calls these; the files, their migrations and their copies are the tenancy
 layer's, so this module only puts the operator's requests into its terms.
@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from pm.repositories import Repositories
+from pm.services.webhooks import WebhookView, webhook_rows_of
 from pm.tenancy.backup import PAGES_PER_STEP, BackupRefused, BackupResult, backup_tenant
 from pm.tenancy.manager import TenantConnectionManager
 from pm.tenancy.moves import MoveRefused, fence, place, unfence
@@ -74,6 +76,12 @@ class TenantAdmin:
             force=force,
             pages_per_step=pages_per_step,
         )
+
+    def webhooks(self, tenant_id: str) -> list[WebhookView]:
+        """A tenant's webhooks as its admins see them (never their secrets); the tenant must
+        exist (nothing is created)."""
+        tenant = self._tenants.open_sync(tenant_id, create=False)
+        return tenant.read_sync(lambda session: webhook_rows_of(Repositories(session)))
 
     def stats(self) -> list[TenantStats]:
         """Every tenant's figures, read without writing or creating anything."""

@@ -7,6 +7,7 @@ delete it too.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from typing import Any
 
 from pm.domain.enums import Role
@@ -126,6 +127,38 @@ def create_time_entry(
     return uow.respond(
         uow.emit("time_entry_created", item.project_id, {"time_entry": time_entry_view(entry)})
     )
+
+
+def log_time(
+    uow: UnitOfWork,
+    *,
+    work_item_id: str,
+    minutes: int,
+    date: str | None = None,
+    description: str = "",
+) -> Outcome:
+    """Time spent, as people say it: ``minutes`` on ``date`` (today when none), recorded as an
+    entry ending now, or at the end of that day (UTC) for a past one."""
+    length_ms = v.int_range(minutes, "minutes", low=1, high=MAX_MANUAL_MS // 60_000) * 60_000
+    ended = uow.now
+    day = v.iso_date(date, "date")
+    if day is not None:
+        day_end = _day_end_ms(day)
+        if day_end - 86_400_000 > uow.now:
+            raise ValidationFailed("date can't be in the future", field="date")
+        ended = min(uow.now, day_end)
+    return create_time_entry(
+        uow,
+        work_item_id=work_item_id,
+        started_at=ended - length_ms,
+        ended_at=ended,
+        description=description,
+    )
+
+
+def _day_end_ms(day: str) -> int:
+    start = datetime.combine(datetime.fromisoformat(day).date(), time.min, UTC)
+    return int(start.timestamp() * 1000) + 86_400_000 - 1
 
 
 def update_time_entry(uow: UnitOfWork, *, time_entry_id: str, fields: dict[str, Any]) -> Outcome:

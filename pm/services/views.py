@@ -35,6 +35,7 @@ class Audited(TypedDict):
 
 class WorkItemView(Audited):
     id: str
+    key: str
     item_type: str
     project_id: str
     parent_id: str | None
@@ -99,6 +100,7 @@ class DependencyView(Audited):
 
 class ItemRef(TypedDict):
     id: str
+    key: str
     title: str
     status: str
 
@@ -162,6 +164,7 @@ def utc_today() -> str:
 def work_item_view(item: WorkItem, *, is_blocked: bool = False) -> WorkItemView:
     return {
         "id": item.id,
+        "key": item.key,
         "item_type": item.item_type,
         "project_id": item.project_id,
         "parent_id": item.parent_id,

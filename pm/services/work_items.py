@@ -1,7 +1,10 @@
 """Work items: projects, epics, stories and tasks in one tree.
 
-Commands: ``create_work_item``, ``update_work_item``, ``move_work_item``, ``delete_work_item``.
-Query: ``list_work_items`` (whole-project reads and one item in full are read models).
+Commands: ``create_work_item``, ``update_work_item``, ``move_work_item``, ``delete_work_item``
+(finding items is pm.services.search; whole-project reads and one item in full are read models).
+
+Keys: a project gets its key at creation (given, or derived from its title), every other item
+the next number of its project's sequence (``APO-12``), in the creating transaction.
 
 Projects are roots of their own: they share no sibling list (they are listed oldest first and
 never reordered), so no command on one project reads the order of another or writes one.
@@ -17,21 +20,20 @@ from typing import Any
 
 from pm.domain.enums import ALLOWED_PARENTS, ItemType, Priority, Role, SprintStatus, Status
 from pm.domain.events import Outcome
+from pm.domain.keys import as_project_key, derive_project_key, item_key
 from pm.domain.models import WorkItem
 from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
 from pm.errors import DeleteBlocked, NotFound, ValidationFailed
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import (
     fresh_id,
-    projects_in_view,
+    item_id_of,
     require_item_role,
+    require_project,
     require_role,
 )
-from pm.services.kernel.bounds import text_size
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import refuse_collisions, require_current_version
-from pm.services.kernel.pagination import Page, page_of
-from pm.services.kernel.reader import Reader
 from pm.services.kernel.scope import Scope
 from pm.services.kernel.unit_of_work import UnitOfWork
 from pm.services.members import add_project_creator
@@ -142,10 +144,12 @@ def create_work_item(
     assignee_id: str | None = None,
     story_points: int | None = None,
     sprint_id: str | None = None,
+    key: str | None = None,
     start_date: str | None = None,
     due_date: str | None = None,
 ) -> Outcome:
-    """Create a project (caller becomes its admin, default lanes made) or an item under one."""
+    """Create a project (caller becomes its admin, default lanes made; ``key`` its key, else
+    one derived from the title) or an item under one (numbered in its project)."""
     kind = v.choice(item_type, ItemType, "item_type")
     item_id = fresh_id(uow.items, id) if id else new_id()
     root, parent = _placement(uow, kind, item_id, parent_id=parent_id, project_id=project_id)
@@ -176,6 +180,7 @@ def create_work_item(
         if parent_key is None
         else _end_position(uow, parent_key, moving=item_id),
         version=1,
+        **_key_and_number(uow, kind, root, key, values["title"]),
         **uow.stamps(),
         **values,
     )
@@ -188,6 +193,30 @@ def create_work_item(
         create_default_lanes(uow, item.id)
     event = uow.emit("work_item_created", root, {"work_item": work_item_view(item)})
     return uow.respond(event)
+
+
+def _key_and_number(
+    uow: UnitOfWork, kind: ItemType, project_id: str, wanted: str | None, title: str
+) -> dict[str, Any]:
+    """A new project's key (``wanted``, else derived from its title), or a new item's key and
+    number: the next of its project's sequence."""
+    if kind is not ItemType.PROJECT:
+        if wanted:
+            raise ValidationFailed("only a project is given a key", field="key")
+        project = uow.items.get(project_id)
+        assert project is not None  # the placement found it live
+        number = uow.items.next_number(project_id)
+        return {"key": item_key(project.key, number), "number": number}
+    if not wanted:
+        return {"key": derive_project_key(title, uow.items.key_taken), "number": 0}
+    key = as_project_key(v.text(wanted, "key", max_len=10))
+    if key is None:
+        raise ValidationFailed(
+            "key must be 2 to 10 characters A-Z and 0-9, starting with a letter", field="key"
+        )
+    if uow.items.key_taken(key):
+        raise ValidationFailed("another project has this key", field="key")
+    return {"key": key, "number": 0}
 
 
 def _placement(
@@ -207,6 +236,8 @@ def _placement(
             raise ValidationFailed("a project has no parent", field="parent_id")
         root = item_id
     else:
+        if project_id:
+            project_id = require_project(uow, project_id, Role.EDITOR)
         parent = require_item_role(uow, parent_id or project_id, Role.EDITOR, "parent_id")
         if project_id and parent.project_id != project_id:
             raise ValidationFailed("the parent is in another project", field="parent_id")
@@ -216,11 +247,16 @@ def _placement(
 
 
 def update_work_item(
-    uow: UnitOfWork, *, work_item_id: str, expected_version: int, fields: dict[str, Any]
+    uow: UnitOfWork,
+    *,
+    work_item_id: str,
+    fields: dict[str, Any],
+    expected_version: int | None = None,
 ) -> Outcome:
-    """Set some fields. A stale version merges unless a field it sets changed since then."""
+    """Set some fields. A stale version merges unless a field it sets changed since then; no
+    version at all means the stored one (only the fields named change)."""
     item = require_item_role(uow, work_item_id, Role.EDITOR)
-    version = v.expected_version(expected_version)
+    version = _seen_version(item, expected_version)
     v.known_fields(fields, UPDATABLE_FIELDS)
     cleaned = {
         name: _clean_field(uow, item.project_id, name, value) for name, value in fields.items()
@@ -231,11 +267,15 @@ def update_work_item(
     return _apply(uow, item, version, cleaned, action="updated")
 
 
+def _seen_version(item: WorkItem, expected: int | None) -> int:
+    return item.version if expected is None else v.expected_version(expected)
+
+
 def move_work_item(
     uow: UnitOfWork,
     *,
     work_item_id: str,
-    expected_version: int,
+    expected_version: int | None = None,
     parent_id: str | None = None,
     after_id: str | None = None,
     before_id: str | None = None,
@@ -246,9 +286,10 @@ def move_work_item(
     Only the moved item is written (an order key between its new neighbours), unless the keys
     at that spot have grown too long: then the other siblings are first respaced, in the same
     transaction and each with its own event, and the key is taken between the new neighbours.
+    No ``expected_version`` means the stored one.
     """
     item = require_item_role(uow, work_item_id, Role.EDITOR)
-    version = v.expected_version(expected_version)
+    version = _seen_version(item, expected_version)
     changes: dict[str, Any] = {}
     parent_key = item.parent_id
     if parent_id:
@@ -336,9 +377,9 @@ def _refuse_own_subtree(scope: Scope, item: WorkItem, parent: WorkItem) -> None:
 
 
 def _sibling(scope: Scope, item_id: str, parent_key: str, field: str) -> WorkItem:
-    """A live item under ``parent_key`` (in the caller's project); anything else, absent or
-    elsewhere, gets the same answer."""
-    sibling = scope.items.get(item_id) if isinstance(item_id, str) else None
+    """A live item under ``parent_key`` (in the caller's project), by id or key; anything else,
+    absent or elsewhere, gets the same answer."""
+    sibling = scope.items.get(item_id_of(scope, item_id)) if isinstance(item_id, str) else None
     if sibling is None or sibling.deleted_at is not None or sibling.parent_id != parent_key:
         raise ValidationFailed(f"{field} is not a sibling at the destination", field=field)
     return sibling
@@ -351,10 +392,12 @@ def _position_between(
     after_id: str | None,
     before_id: str | None,
 ) -> str:
-    low = _sibling(uow, after_id, parent_key, "after_id").position if after_id else None
-    high = _sibling(uow, before_id, parent_key, "before_id").position if before_id else None
-    if item.id in (after_id, before_id):
+    after = _sibling(uow, after_id, parent_key, "after_id") if after_id else None
+    before = _sibling(uow, before_id, parent_key, "before_id") if before_id else None
+    if item.id in {sibling.id for sibling in (after, before) if sibling is not None}:
         raise ValidationFailed("an item can't be placed next to itself", field="after_id")
+    low = after.position if after else None
+    high = before.position if before else None
     if low is not None and high is None:
         high = uow.items.next_position(parent_key, after=low, excluding=item.id)
     elif high is not None and low is None:
@@ -394,48 +437,3 @@ def change_on_the_side(
     if changes:
         payload = {"work_item": item_view(uow, item), "changes": changes}
         uow.emit("work_item_updated", item.project_id, payload)
-
-
-# -- queries -------------------------------------------------------------------------------
-
-
-def list_work_items(
-    read: Reader,
-    *,
-    limit: int | None = None,
-    cursor: str | None = None,
-    project_id: str | None = None,
-    status: str | None = None,
-    assignee_id: str | None = None,
-    sprint_id: str | None = None,
-    item_type: str | None = None,
-    q: str | None = None,
-    due_from: str | None = None,
-    due_to: str | None = None,
-) -> Page[WorkItemView]:
-    """Filtered items of the projects the caller can see, oldest first, cursor paginated."""
-    page = read.page(limit, cursor)
-    projects = projects_in_view(read, project_id)
-    status_value = None if status is None else v.choice(status, Status, "status").value
-    type_value = None if item_type is None else v.choice(item_type, ItemType, "item_type").value
-    text = v.text(q, "q", min_len=1, max_len=200) if q else None
-    due = (v.iso_date(due_from, "due_from"), v.iso_date(due_to, "due_to"))
-    after = page.after_key(int, str)
-    rows = read.items.page(
-        projects,
-        limit=page.limit + 1,
-        after=None if after is None else (after[0], after[1]),
-        status=status_value,
-        item_type=type_value,
-        assignee_id=assignee_id,
-        sprint_id=sprint_id,
-        text=text,
-        due=due,
-    )
-    result = page_of(
-        rows,
-        page,
-        key=lambda item: [item.created_at, item.id],
-        size=lambda item: text_size(item.title, item.description),
-    )
-    return Page(item_views(read, result.items), result.next_cursor)

@@ -22,8 +22,8 @@ from pm.observability import metrics
 from pm.ws.fast_encode import encode_by_constructor
 from pm.ws.pm_pb2 import Envelope
 
-# The payload numbers of requests (pm.proto): 20-99, and the request part of each later range.
-REQUEST_NUMBERS = (range(20, 100), range(300, 310))
+# Payload field numbers of requests (pm.proto: each range's responses follow it).
+REQUEST_NUMBERS = (range(20, 100), range(200, 225), range(300, 310))
 REQUEST_PAYLOADS: frozenset[str] = frozenset(
     field.name
     for field in Envelope.DESCRIPTOR.oneofs_by_name["payload"].fields

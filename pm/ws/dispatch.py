@@ -23,12 +23,15 @@ from pm.services import (
     comments,
     dependencies,
     members,
+    search,
     sprints,
     swim_lanes,
     time_entries,
+    webhooks,
     work_items,
 )
 from pm.services.kernel.caller import RequestContext
+from pm.services.kernel.pagination import Page
 from pm.services.kernel.runner import ServiceRunner
 from pm.services.read_models import projects
 from pm.services.read_models.cycle_time import get_cycle_time
@@ -108,6 +111,10 @@ def _wrap(key: str) -> Callable[[Any], Any]:
     return lambda result: {key: result}
 
 
+def _search_results(page: Page[search.SearchHit]) -> dict[str, Any]:
+    return {"hits": page.items, "next_cursor": page.next_cursor}
+
+
 def _changes(result: changes.Changes) -> dict[str, Any]:
     events = [event_envelope(event) for event in result.events]
     return {"events": events, "as_of_seq": result.as_of_seq, "has_more": result.has_more}
@@ -177,4 +184,10 @@ DISPATCH: Mapping[str, Row] = {
         "activity_page",
         lambda page: {"entries": page.items, "next_cursor": page.next_cursor},
     ),
+    "search_work_items": QueryRow(search.search_work_items, "search_results", _search_results),
+    "create_webhook": CommandRow(webhooks.create_webhook),
+    "update_webhook": CommandRow(webhooks.update_webhook),
+    "delete_webhook": CommandRow(webhooks.delete_webhook),
+    "list_webhooks": QueryRow(webhooks.list_webhooks, "webhooks_list", _wrap("webhooks")),
+    "get_webhook_deliveries": QueryRow(webhooks.get_webhook_deliveries, "webhook_deliveries"),
 }

@@ -103,6 +103,18 @@ class Envelope(_message.Message):
     ACTIVITY_PAGE_FIELD_NUMBER: _builtins.int
     REAUTHENTICATED_FIELD_NUMBER: _builtins.int
     PRESENCE_CHANGED_FIELD_NUMBER: _builtins.int
+    SEARCH_WORK_ITEMS_FIELD_NUMBER: _builtins.int
+    CREATE_WEBHOOK_FIELD_NUMBER: _builtins.int
+    UPDATE_WEBHOOK_FIELD_NUMBER: _builtins.int
+    DELETE_WEBHOOK_FIELD_NUMBER: _builtins.int
+    LIST_WEBHOOKS_FIELD_NUMBER: _builtins.int
+    GET_WEBHOOK_DELIVERIES_FIELD_NUMBER: _builtins.int
+    SEARCH_RESULTS_FIELD_NUMBER: _builtins.int
+    WEBHOOK_CREATED_FIELD_NUMBER: _builtins.int
+    WEBHOOK_UPDATED_FIELD_NUMBER: _builtins.int
+    WEBHOOK_DELETED_FIELD_NUMBER: _builtins.int
+    WEBHOOKS_LIST_FIELD_NUMBER: _builtins.int
+    WEBHOOK_DELIVERIES_FIELD_NUMBER: _builtins.int
     SUBSCRIPTIONS_REVOKED_FIELD_NUMBER: _builtins.int
     BLOCKED_CHANGED_FIELD_NUMBER: _builtins.int
     GET_CYCLE_TIME_FIELD_NUMBER: _builtins.int
@@ -262,6 +274,32 @@ class Envelope(_message.Message):
     @_builtins.property
     def presence_changed(self) -> Global___PresenceChanged: ...
     @_builtins.property
+    def search_work_items(self) -> Global___SearchWorkItems:
+        """search and webhooks: requests 200-224, their responses 225-249"""
+
+    @_builtins.property
+    def create_webhook(self) -> Global___CreateWebhook: ...
+    @_builtins.property
+    def update_webhook(self) -> Global___UpdateWebhook: ...
+    @_builtins.property
+    def delete_webhook(self) -> Global___DeleteWebhook: ...
+    @_builtins.property
+    def list_webhooks(self) -> Global___ListWebhooks: ...
+    @_builtins.property
+    def get_webhook_deliveries(self) -> Global___GetWebhookDeliveries: ...
+    @_builtins.property
+    def search_results(self) -> Global___SearchResults: ...
+    @_builtins.property
+    def webhook_created(self) -> Global___WebhookCreated: ...
+    @_builtins.property
+    def webhook_updated(self) -> Global___WebhookUpdated: ...
+    @_builtins.property
+    def webhook_deleted(self) -> Global___WebhookDeleted: ...
+    @_builtins.property
+    def webhooks_list(self) -> Global___WebhooksList: ...
+    @_builtins.property
+    def webhook_deliveries(self) -> Global___WebhookDeliveries: ...
+    @_builtins.property
     def subscriptions_revoked(self) -> Global___SubscriptionsRevoked:
         """events of the connection rules (issue 14): 250-269"""
 
@@ -355,16 +393,28 @@ class Envelope(_message.Message):
         activity_page: Global___ActivityPage | None = ...,
         reauthenticated: Global___Reauthenticated | None = ...,
         presence_changed: Global___PresenceChanged | None = ...,
+        search_work_items: Global___SearchWorkItems | None = ...,
+        create_webhook: Global___CreateWebhook | None = ...,
+        update_webhook: Global___UpdateWebhook | None = ...,
+        delete_webhook: Global___DeleteWebhook | None = ...,
+        list_webhooks: Global___ListWebhooks | None = ...,
+        get_webhook_deliveries: Global___GetWebhookDeliveries | None = ...,
+        search_results: Global___SearchResults | None = ...,
+        webhook_created: Global___WebhookCreated | None = ...,
+        webhook_updated: Global___WebhookUpdated | None = ...,
+        webhook_deleted: Global___WebhookDeleted | None = ...,
+        webhooks_list: Global___WebhooksList | None = ...,
+        webhook_deliveries: Global___WebhookDeliveries | None = ...,
         subscriptions_revoked: Global___SubscriptionsRevoked | None = ...,
         blocked_changed: Global___BlockedChanged | None = ...,
         get_cycle_time: Global___GetCycleTime | None = ...,
         cycle_time_report: Global___CycleTimeReport | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_work_item", b"create_work_item", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_work_item", b"update_work_item", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "search_results", b"search_results", "search_work_items", b"search_work_items", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "actor_id", b"actor_id", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_work_item", b"create_work_item", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "message_id", b"message_id", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_work_item", b"update_work_item", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "actor_id", b"actor_id", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "message_id", b"message_id", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "search_results", b"search_results", "search_work_items", b"search_work_items", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["error", "subscribe", "unsubscribe", "list_projects", "get_project", "get_work_items", "get_changes", "create_work_item", "update_work_item", "move_work_item", "delete_work_item", "create_sprint", "update_sprint", "start_sprint", "complete_sprint", "cancel_sprint", "delete_sprint", "create_comment", "update_comment", "delete_comment", "get_comments", "start_timer", "stop_timer", "create_time_entry", "update_time_entry", "delete_time_entry", "get_time_entries", "create_dependency", "delete_dependency", "get_dependencies", "create_swim_lane", "update_swim_lane", "delete_swim_lane", "add_member", "update_member_role", "remove_member", "list_members", "get_activity", "reauthenticate", "subscribed", "unsubscribed", "projects_list", "project_snapshot", "work_items_list", "changes", "work_item_created", "work_item_updated", "work_item_deleted", "sprint_created", "sprint_updated", "sprint_deleted", "comment_created", "comment_updated", "comment_deleted", "comments_list", "timer_started", "time_entry_updated", "time_entry_created", "time_entry_deleted", "time_entries_list", "dependency_created", "dependency_deleted", "dependencies_list", "swim_lane_created", "swim_lane_updated", "swim_lane_deleted", "member_added", "member_updated", "member_removed", "members_list", "activity_page", "reauthenticated", "presence_changed", "subscriptions_revoked", "blocked_changed", "get_cycle_time", "cycle_time_report"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["error", "subscribe", "unsubscribe", "list_projects", "get_project", "get_work_items", "get_changes", "create_work_item", "update_work_item", "move_work_item", "delete_work_item", "create_sprint", "update_sprint", "start_sprint", "complete_sprint", "cancel_sprint", "delete_sprint", "create_comment", "update_comment", "delete_comment", "get_comments", "start_timer", "stop_timer", "create_time_entry", "update_time_entry", "delete_time_entry", "get_time_entries", "create_dependency", "delete_dependency", "get_dependencies", "create_swim_lane", "update_swim_lane", "delete_swim_lane", "add_member", "update_member_role", "remove_member", "list_members", "get_activity", "reauthenticate", "subscribed", "unsubscribed", "projects_list", "project_snapshot", "work_items_list", "changes", "work_item_created", "work_item_updated", "work_item_deleted", "sprint_created", "sprint_updated", "sprint_deleted", "comment_created", "comment_updated", "comment_deleted", "comments_list", "timer_started", "time_entry_updated", "time_entry_created", "time_entry_deleted", "time_entries_list", "dependency_created", "dependency_deleted", "dependencies_list", "swim_lane_created", "swim_lane_updated", "swim_lane_deleted", "member_added", "member_updated", "member_removed", "members_list", "activity_page", "reauthenticated", "presence_changed", "search_work_items", "create_webhook", "update_webhook", "delete_webhook", "list_webhooks", "get_webhook_deliveries", "search_results", "webhook_created", "webhook_updated", "webhook_deleted", "webhooks_list", "webhook_deliveries", "subscriptions_revoked", "blocked_changed", "get_cycle_time", "cycle_time_report"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -493,6 +543,7 @@ class WorkItem(_message.Message):
     CREATED_BY_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_BY_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
     START_DATE_FIELD_NUMBER: _builtins.int
     DUE_DATE_FIELD_NUMBER: _builtins.int
     IS_OVERDUE_FIELD_NUMBER: _builtins.int
@@ -514,6 +565,8 @@ class WorkItem(_message.Message):
     created_by: _builtins.str
     updated_at: _builtins.int
     updated_by: _builtins.str
+    key: _builtins.str
+    """APO-12 (a project's: APO); accepted wherever an id is"""
     start_date: _builtins.str
     """YYYY-MM-DD"""
     due_date: _builtins.str
@@ -541,13 +594,14 @@ class WorkItem(_message.Message):
         created_by: _builtins.str = ...,
         updated_at: _builtins.int = ...,
         updated_by: _builtins.str = ...,
+        key: _builtins.str = ...,
         start_date: _builtins.str | None = ...,
         due_date: _builtins.str | None = ...,
         is_overdue: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_due_date", b"_due_date", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "due_date", b"due_date", "parent_id", b"parent_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "story_points", b"story_points"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_due_date", b"_due_date", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "created_at", b"created_at", "created_by", b"created_by", "description", b"description", "due_date", b"due_date", "id", b"id", "is_blocked", b"is_blocked", "is_overdue", b"is_overdue", "item_type", b"item_type", "parent_id", b"parent_id", "position", b"position", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_due_date", b"_due_date", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "created_at", b"created_at", "created_by", b"created_by", "description", b"description", "due_date", b"due_date", "id", b"id", "is_blocked", b"is_blocked", "is_overdue", b"is_overdue", "item_type", b"item_type", "key", b"key", "parent_id", b"parent_id", "position", b"position", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
     _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
@@ -780,19 +834,22 @@ class ItemRef(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     title: _builtins.str
     status: _builtins.str
+    key: _builtins.str
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
         title: _builtins.str = ...,
         status: _builtins.str = ...,
+        key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "status", b"status", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "key", b"key", "status", b"status", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1234,6 +1291,7 @@ class CreateWorkItem(_message.Message):
     ASSIGNEE_ID_FIELD_NUMBER: _builtins.int
     STORY_POINTS_FIELD_NUMBER: _builtins.int
     SPRINT_ID_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
     START_DATE_FIELD_NUMBER: _builtins.int
     DUE_DATE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
@@ -1247,6 +1305,8 @@ class CreateWorkItem(_message.Message):
     assignee_id: _builtins.str
     story_points: _builtins.int
     sprint_id: _builtins.str
+    key: _builtins.str
+    """a project's key (2-10 of A-Z0-9, a letter first); else derived"""
     start_date: _builtins.str
     due_date: _builtins.str
     def __init__(
@@ -1263,12 +1323,13 @@ class CreateWorkItem(_message.Message):
         assignee_id: _builtins.str | None = ...,
         story_points: _builtins.int | None = ...,
         sprint_id: _builtins.str | None = ...,
+        key: _builtins.str | None = ...,
         start_date: _builtins.str | None = ...,
         due_date: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_id", b"_id", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "id", b"id", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_id", b"_id", "_key", b"_key", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "id", b"id", "key", b"key", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_id", b"_id", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "id", b"id", "item_type", b"item_type", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_id", b"_id", "_key", b"_key", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "id", b"id", "item_type", b"item_type", "key", b"key", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
     _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
@@ -1278,6 +1339,8 @@ class CreateWorkItem(_message.Message):
     _WhichOneofArgType__due_date: _TypeAlias = _typing.Literal["_due_date", b"_due_date"]  # noqa: Y015
     _WhichOneofReturnType__id: _TypeAlias = _typing.Literal["id"]  # noqa: Y015
     _WhichOneofArgType__id: _TypeAlias = _typing.Literal["_id", b"_id"]  # noqa: Y015
+    _WhichOneofReturnType__key: _TypeAlias = _typing.Literal["key"]  # noqa: Y015
+    _WhichOneofArgType__key: _TypeAlias = _typing.Literal["_key", b"_key"]  # noqa: Y015
     _WhichOneofReturnType__parent_id: _TypeAlias = _typing.Literal["parent_id"]  # noqa: Y015
     _WhichOneofArgType__parent_id: _TypeAlias = _typing.Literal["_parent_id", b"_parent_id"]  # noqa: Y015
     _WhichOneofReturnType__priority: _TypeAlias = _typing.Literal["priority"]  # noqa: Y015
@@ -1300,6 +1363,8 @@ class CreateWorkItem(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__due_date) -> _WhichOneofReturnType__due_date | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__id) -> _WhichOneofReturnType__id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__key) -> _WhichOneofReturnType__key | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__parent_id) -> _WhichOneofReturnType__parent_id | None: ...
     @_typing.overload
@@ -2303,6 +2368,212 @@ class GetCycleTime(_message.Message):
 Global___GetCycleTime: _TypeAlias = GetCycleTime  # noqa: Y015
 
 @_typing.final
+class SearchWorkItems(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ITEM_TYPE_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_ID_FIELD_NUMBER: _builtins.int
+    SPRINT_ID_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    DUE_FROM_FIELD_NUMBER: _builtins.int
+    DUE_TO_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    """empty: no text, the filtered items oldest first"""
+    project_id: _builtins.str
+    status: _builtins.str
+    item_type: _builtins.str
+    assignee_id: _builtins.str
+    sprint_id: _builtins.str
+    priority: _builtins.str
+    limit: _builtins.int
+    cursor: _builtins.str
+    due_from: _builtins.str
+    """YYYY-MM-DD, inclusive"""
+    due_to: _builtins.str
+    """YYYY-MM-DD, inclusive"""
+    def __init__(
+        self,
+        *,
+        query: _builtins.str = ...,
+        project_id: _builtins.str | None = ...,
+        status: _builtins.str | None = ...,
+        item_type: _builtins.str | None = ...,
+        assignee_id: _builtins.str | None = ...,
+        sprint_id: _builtins.str | None = ...,
+        priority: _builtins.str | None = ...,
+        limit: _builtins.int = ...,
+        cursor: _builtins.str | None = ...,
+        due_from: _builtins.str | None = ...,
+        due_to: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_cursor", b"_cursor", "_due_from", b"_due_from", "_due_to", b"_due_to", "_item_type", b"_item_type", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_status", b"_status", "assignee_id", b"assignee_id", "cursor", b"cursor", "due_from", b"due_from", "due_to", b"due_to", "item_type", b"item_type", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_cursor", b"_cursor", "_due_from", b"_due_from", "_due_to", b"_due_to", "_item_type", b"_item_type", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_status", b"_status", "assignee_id", b"assignee_id", "cursor", b"cursor", "due_from", b"due_from", "due_to", b"due_to", "item_type", b"item_type", "limit", b"limit", "priority", b"priority", "project_id", b"project_id", "query", b"query", "sprint_id", b"sprint_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
+    _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
+    _WhichOneofReturnType__cursor: _TypeAlias = _typing.Literal["cursor"]  # noqa: Y015
+    _WhichOneofArgType__cursor: _TypeAlias = _typing.Literal["_cursor", b"_cursor"]  # noqa: Y015
+    _WhichOneofReturnType__due_from: _TypeAlias = _typing.Literal["due_from"]  # noqa: Y015
+    _WhichOneofArgType__due_from: _TypeAlias = _typing.Literal["_due_from", b"_due_from"]  # noqa: Y015
+    _WhichOneofReturnType__due_to: _TypeAlias = _typing.Literal["due_to"]  # noqa: Y015
+    _WhichOneofArgType__due_to: _TypeAlias = _typing.Literal["_due_to", b"_due_to"]  # noqa: Y015
+    _WhichOneofReturnType__item_type: _TypeAlias = _typing.Literal["item_type"]  # noqa: Y015
+    _WhichOneofArgType__item_type: _TypeAlias = _typing.Literal["_item_type", b"_item_type"]  # noqa: Y015
+    _WhichOneofReturnType__priority: _TypeAlias = _typing.Literal["priority"]  # noqa: Y015
+    _WhichOneofArgType__priority: _TypeAlias = _typing.Literal["_priority", b"_priority"]  # noqa: Y015
+    _WhichOneofReturnType__project_id: _TypeAlias = _typing.Literal["project_id"]  # noqa: Y015
+    _WhichOneofArgType__project_id: _TypeAlias = _typing.Literal["_project_id", b"_project_id"]  # noqa: Y015
+    _WhichOneofReturnType__sprint_id: _TypeAlias = _typing.Literal["sprint_id"]  # noqa: Y015
+    _WhichOneofArgType__sprint_id: _TypeAlias = _typing.Literal["_sprint_id", b"_sprint_id"]  # noqa: Y015
+    _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
+    _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__assignee_id) -> _WhichOneofReturnType__assignee_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cursor) -> _WhichOneofReturnType__cursor | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__due_from) -> _WhichOneofReturnType__due_from | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__due_to) -> _WhichOneofReturnType__due_to | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__item_type) -> _WhichOneofReturnType__item_type | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__priority) -> _WhichOneofReturnType__priority | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__project_id) -> _WhichOneofReturnType__project_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__sprint_id) -> _WhichOneofReturnType__sprint_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
+
+Global___SearchWorkItems: _TypeAlias = SearchWorkItems  # noqa: Y015
+
+@_typing.final
+class CreateWebhook(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    URL_FIELD_NUMBER: _builtins.int
+    PROJECT_IDS_FIELD_NUMBER: _builtins.int
+    EVENT_TYPES_FIELD_NUMBER: _builtins.int
+    url: _builtins.str
+    @_builtins.property
+    def project_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """empty: every project you administer"""
+
+    @_builtins.property
+    def event_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """empty: every event"""
+
+    def __init__(
+        self,
+        *,
+        url: _builtins.str = ...,
+        project_ids: _abc.Iterable[_builtins.str] | None = ...,
+        event_types: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_types", b"event_types", "project_ids", b"project_ids", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateWebhook: _TypeAlias = CreateWebhook  # noqa: Y015
+
+@_typing.final
+class UpdateWebhook(_message.Message):
+    """replaces the settings; active true turns a disabled one back on"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    PROJECT_IDS_FIELD_NUMBER: _builtins.int
+    EVENT_TYPES_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    webhook_id: _builtins.str
+    url: _builtins.str
+    active: _builtins.bool
+    @_builtins.property
+    def project_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def event_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        webhook_id: _builtins.str = ...,
+        url: _builtins.str = ...,
+        project_ids: _abc.Iterable[_builtins.str] | None = ...,
+        event_types: _abc.Iterable[_builtins.str] | None = ...,
+        active: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "event_types", b"event_types", "project_ids", b"project_ids", "url", b"url", "webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateWebhook: _TypeAlias = UpdateWebhook  # noqa: Y015
+
+@_typing.final
+class DeleteWebhook(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    webhook_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        webhook_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteWebhook: _TypeAlias = DeleteWebhook  # noqa: Y015
+
+@_typing.final
+class ListWebhooks(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListWebhooks: _TypeAlias = ListWebhooks  # noqa: Y015
+
+@_typing.final
+class GetWebhookDeliveries(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    webhook_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        webhook_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWebhookDeliveries: _TypeAlias = GetWebhookDeliveries  # noqa: Y015
+
+@_typing.final
 class Subscribed(_message.Message):
     """-- responses and events -------------------------------------------------------------------"""
 
@@ -3162,6 +3433,284 @@ class PresenceChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PresenceChanged: _TypeAlias = PresenceChanged  # noqa: Y015
+
+@_typing.final
+class SearchHit(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ITEM_FIELD_NUMBER: _builtins.int
+    SNIPPET_FIELD_NUMBER: _builtins.int
+    RANK_FIELD_NUMBER: _builtins.int
+    snippet: _builtins.str
+    """the best matching passage, matches in **bold**"""
+    rank: _builtins.float
+    """relevance (higher is better); absent without a query"""
+    @_builtins.property
+    def work_item(self) -> Global___WorkItem: ...
+    def __init__(
+        self,
+        *,
+        work_item: Global___WorkItem | None = ...,
+        snippet: _builtins.str | None = ...,
+        rank: _builtins.float | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_rank", b"_rank", "_snippet", b"_snippet", "rank", b"rank", "snippet", b"snippet", "work_item", b"work_item"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_rank", b"_rank", "_snippet", b"_snippet", "rank", b"rank", "snippet", b"snippet", "work_item", b"work_item"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__rank: _TypeAlias = _typing.Literal["rank"]  # noqa: Y015
+    _WhichOneofArgType__rank: _TypeAlias = _typing.Literal["_rank", b"_rank"]  # noqa: Y015
+    _WhichOneofReturnType__snippet: _TypeAlias = _typing.Literal["snippet"]  # noqa: Y015
+    _WhichOneofArgType__snippet: _TypeAlias = _typing.Literal["_snippet", b"_snippet"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__rank) -> _WhichOneofReturnType__rank | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__snippet) -> _WhichOneofReturnType__snippet | None: ...
+
+Global___SearchHit: _TypeAlias = SearchHit  # noqa: Y015
+
+@_typing.final
+class SearchResults(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HITS_FIELD_NUMBER: _builtins.int
+    NEXT_CURSOR_FIELD_NUMBER: _builtins.int
+    next_cursor: _builtins.str
+    @_builtins.property
+    def hits(self) -> _containers.RepeatedCompositeFieldContainer[Global___SearchHit]: ...
+    def __init__(
+        self,
+        *,
+        hits: _abc.Iterable[Global___SearchHit] | None = ...,
+        next_cursor: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_next_cursor", b"_next_cursor", "next_cursor", b"next_cursor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_next_cursor", b"_next_cursor", "hits", b"hits", "next_cursor", b"next_cursor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__next_cursor: _TypeAlias = _typing.Literal["next_cursor"]  # noqa: Y015
+    _WhichOneofArgType__next_cursor: _TypeAlias = _typing.Literal["_next_cursor", b"_next_cursor"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__next_cursor) -> _WhichOneofReturnType__next_cursor | None: ...
+
+Global___SearchResults: _TypeAlias = SearchResults  # noqa: Y015
+
+@_typing.final
+class Webhook(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    PROJECT_IDS_FIELD_NUMBER: _builtins.int
+    EVENT_TYPES_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    DISABLED_REASON_FIELD_NUMBER: _builtins.int
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _builtins.int
+    CURSOR_SEQ_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    CREATED_BY_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_BY_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    url: _builtins.str
+    active: _builtins.bool
+    disabled_reason: _builtins.str
+    consecutive_failures: _builtins.int
+    cursor_seq: _builtins.int
+    version: _builtins.int
+    created_at: _builtins.int
+    created_by: _builtins.str
+    updated_at: _builtins.int
+    updated_by: _builtins.str
+    @_builtins.property
+    def project_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def event_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        url: _builtins.str = ...,
+        project_ids: _abc.Iterable[_builtins.str] | None = ...,
+        event_types: _abc.Iterable[_builtins.str] | None = ...,
+        active: _builtins.bool = ...,
+        disabled_reason: _builtins.str | None = ...,
+        consecutive_failures: _builtins.int = ...,
+        cursor_seq: _builtins.int = ...,
+        version: _builtins.int = ...,
+        created_at: _builtins.int = ...,
+        created_by: _builtins.str = ...,
+        updated_at: _builtins.int = ...,
+        updated_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_disabled_reason", b"_disabled_reason", "disabled_reason", b"disabled_reason"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_disabled_reason", b"_disabled_reason", "active", b"active", "consecutive_failures", b"consecutive_failures", "created_at", b"created_at", "created_by", b"created_by", "cursor_seq", b"cursor_seq", "disabled_reason", b"disabled_reason", "event_types", b"event_types", "id", b"id", "project_ids", b"project_ids", "updated_at", b"updated_at", "updated_by", b"updated_by", "url", b"url", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__disabled_reason: _TypeAlias = _typing.Literal["disabled_reason"]  # noqa: Y015
+    _WhichOneofArgType__disabled_reason: _TypeAlias = _typing.Literal["_disabled_reason", b"_disabled_reason"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__disabled_reason) -> _WhichOneofReturnType__disabled_reason | None: ...
+
+Global___Webhook: _TypeAlias = Webhook  # noqa: Y015
+
+@_typing.final
+class WebhookDelivery(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    SEQ_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    STATUS_CODE_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    DURATION_MS_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    event_id: _builtins.str
+    """the webhook-id header of the attempt"""
+    seq: _builtins.int
+    attempt: _builtins.int
+    outcome: _builtins.str
+    """delivered | failed | refused"""
+    status_code: _builtins.int
+    error: _builtins.str
+    duration_ms: _builtins.int
+    at: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        event_id: _builtins.str = ...,
+        seq: _builtins.int = ...,
+        attempt: _builtins.int = ...,
+        outcome: _builtins.str = ...,
+        status_code: _builtins.int | None = ...,
+        error: _builtins.str | None = ...,
+        duration_ms: _builtins.int = ...,
+        at: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_error", b"_error", "_status_code", b"_status_code", "error", b"error", "status_code", b"status_code"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_error", b"_error", "_status_code", b"_status_code", "at", b"at", "attempt", b"attempt", "duration_ms", b"duration_ms", "error", b"error", "event_id", b"event_id", "id", b"id", "outcome", b"outcome", "seq", b"seq", "status_code", b"status_code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__error: _TypeAlias = _typing.Literal["error"]  # noqa: Y015
+    _WhichOneofArgType__error: _TypeAlias = _typing.Literal["_error", b"_error"]  # noqa: Y015
+    _WhichOneofReturnType__status_code: _TypeAlias = _typing.Literal["status_code"]  # noqa: Y015
+    _WhichOneofArgType__status_code: _TypeAlias = _typing.Literal["_status_code", b"_status_code"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__error) -> _WhichOneofReturnType__error | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status_code) -> _WhichOneofReturnType__status_code | None: ...
+
+Global___WebhookDelivery: _TypeAlias = WebhookDelivery  # noqa: Y015
+
+@_typing.final
+class WebhookCreated(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_FIELD_NUMBER: _builtins.int
+    SECRET_FIELD_NUMBER: _builtins.int
+    secret: _builtins.str
+    @_builtins.property
+    def webhook(self) -> Global___Webhook: ...
+    def __init__(
+        self,
+        *,
+        webhook: Global___Webhook | None = ...,
+        secret: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_secret", b"_secret", "secret", b"secret", "webhook", b"webhook"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_secret", b"_secret", "secret", b"secret", "webhook", b"webhook"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__secret: _TypeAlias = _typing.Literal["secret"]  # noqa: Y015
+    _WhichOneofArgType__secret: _TypeAlias = _typing.Literal["_secret", b"_secret"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__secret) -> _WhichOneofReturnType__secret | None: ...
+
+Global___WebhookCreated: _TypeAlias = WebhookCreated  # noqa: Y015
+
+@_typing.final
+class WebhookUpdated(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def webhook(self) -> Global___Webhook: ...
+    def __init__(
+        self,
+        *,
+        webhook: Global___Webhook | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["webhook", b"webhook"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["webhook", b"webhook"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WebhookUpdated: _TypeAlias = WebhookUpdated  # noqa: Y015
+
+@_typing.final
+class WebhookDeleted(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    webhook_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        webhook_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WebhookDeleted: _TypeAlias = WebhookDeleted  # noqa: Y015
+
+@_typing.final
+class WebhooksList(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def webhooks(self) -> _containers.RepeatedCompositeFieldContainer[Global___Webhook]: ...
+    def __init__(
+        self,
+        *,
+        webhooks: _abc.Iterable[Global___Webhook] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["webhooks", b"webhooks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WebhooksList: _TypeAlias = WebhooksList  # noqa: Y015
+
+@_typing.final
+class WebhookDeliveries(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEBHOOK_ID_FIELD_NUMBER: _builtins.int
+    DELIVERIES_FIELD_NUMBER: _builtins.int
+    webhook_id: _builtins.str
+    @_builtins.property
+    def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___WebhookDelivery]: ...
+    def __init__(
+        self,
+        *,
+        webhook_id: _builtins.str = ...,
+        deliveries: _abc.Iterable[Global___WebhookDelivery] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deliveries", b"deliveries", "webhook_id", b"webhook_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WebhookDeliveries: _TypeAlias = WebhookDeliveries  # noqa: Y015
 
 @_typing.final
 class SubscriptionsRevoked(_message.Message):

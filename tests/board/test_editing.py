@@ -62,9 +62,11 @@ def test_the_item_detail_comments_times_and_links_live(world: BoardWorld) -> Non
     )
     a = world.sign_in(world.person("alice"), project["id"])
     b = world.sign_in(world.person("bob"), project["id"])
+    expect(card(a, "Sign-up form")).to_contain_text(task["key"])  # LAU-1: the short key
     card(a, "Sign-up form").click()
     card(b, "Sign-up form").click()
     da, db = a.get_by_label("Item detail"), b.get_by_label("Item detail")
+    expect(da.get_by_label("Key")).to_have_text(task["key"])
 
     da.get_by_placeholder("Write a comment…").fill("Shall we add a captcha?")
     da.get_by_role("button", name="Comment").click()

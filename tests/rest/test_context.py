@@ -77,12 +77,14 @@ def test_context_names_blocked_items_and_what_blocks_them(served: Served, apollo
     assert apollo["blocked_items"] == [
         {
             "id": limit["id"],
+            "key": limit["key"],
             "title": "Rate-limit sign-ups",
             "status": "todo",
             "assignee_id": "bob",
             "blocked_by": [
                 {
                     "id": form["id"],
+                    "key": form["key"],
                     "title": "Sign-up form",
                     "status": "in_progress",
                     "assignee_id": "bob",

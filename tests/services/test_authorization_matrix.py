@@ -115,6 +115,10 @@ COMMANDS: dict[str, tuple[str, Action]] = {
         "editor",
         _cmd(comments.create_comment, content="hi")(lambda w: {"work_item_id": w.task["id"]}),
     ),
+    "log_time": (
+        "editor",
+        _cmd(time_entries.log_time, minutes=30)(lambda w: {"work_item_id": w.task["id"]}),
+    ),
     "start_timer": (
         "editor",
         _cmd(time_entries.start_timer)(lambda w: {"work_item_id": w.task["id"]}),

@@ -137,7 +137,7 @@ async def test_the_counter_sees_every_entry(runner: ServiceRunner) -> None:
             runner, ALICE, access.require_role, project_id=board["project"]["id"], needed=VIEWER
         )
         read_now(
-            runner, ALICE, access.require_item_role, item_id=board["epic"]["id"], needed=VIEWER
+            runner, ALICE, access.require_item_role, item_ref=board["epic"]["id"], needed=VIEWER
         )
 
     assert entries_into_access(twice) == 2

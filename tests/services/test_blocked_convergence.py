@@ -61,7 +61,7 @@ class Board:
 
     async def change(self) -> None:
         kind = self.rng.choices(["dep", "undep", "status", "delete"], [5, 2, 5, 1])[0]
-        ids = sorted(self.items)
+        ids = list(self.items)  # in the order made: a seed replays the same run (ids are random)
         if kind == "dep":
             blocking, blocked = self.rng.sample(ids, 2)
             kind_of = self.rng.choice(["blocks", "blocks", "relates_to"])
@@ -100,13 +100,14 @@ class Board:
             await self.add_item()
 
     async def _live_deps(self) -> list[str]:
-        found = []
+        """The test's own dependencies still live after a delete, in the order made."""
+        found: set[str] = set()
         for project in self.projects:
             snap = await self.runner.query(
                 ctx_for(), projects.project_snapshot, project_id=project["id"]
             )
-            found += [dep["id"] for dep in snap["dependencies"]]
-        return found
+            found.update(dep["id"] for dep in snap["dependencies"])
+        return [dep_id for dep_id in self.deps if dep_id in found]
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -130,5 +131,11 @@ async def test_events_alone_converge_to_the_snapshot(
         if event.seq > seen:
             apply(client, event)
     assert client == await snapshot_flags(runner, project_ids)
-    assert any(client.values()) and refused < CHANGES // 2
-    assert any(e.payload_name == "blocked_changed" for _t, e in published)
+    # The run exercised what it checks: items became blocked (the end state may have none).
+    assert refused < CHANGES // 2
+    assert any(
+        change["is_blocked"]
+        for _t, e in published
+        if e.payload_name == "blocked_changed"
+        for change in e.payload["changes"]
+    )

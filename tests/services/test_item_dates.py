@@ -1,6 +1,6 @@
 """Start and due dates on work items (DOMAIN.md, "Everyday fields"): due not before start on
 create and on every (merged) update, overdue derived, cleared by the empty string, filtered by a
-due-date range that pages to the end."""
+due-date range (the filter of the search query, text or none) that pages to the end."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pm.domain.events import Event
-from pm.services import work_items
+from pm.services import search, work_items
 from pm.services.kernel.runner import ServiceRunner
 
 from .factories import Refusal, add_member, ctx_for, item_of, make_item, make_project
@@ -137,14 +137,14 @@ async def test_due_range_filter_pages_to_the_end_with_every_match_once(
     while True:
         page = await runner.query(
             ALICE,
-            work_items.list_work_items,
+            search.search_work_items,
             project_id=project["id"],
             due_from="2026-04-10",
             due_to="2026-04-20",
             limit=4,
             cursor=cursor,
         )
-        seen += [item["id"] for item in page.items]
+        seen += [hit["work_item"]["id"] for hit in page.items]
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
@@ -154,5 +154,5 @@ async def test_due_range_filter_pages_to_the_end_with_every_match_once(
 
 async def test_a_bad_due_range_is_refused(runner: ServiceRunner, published: Published) -> None:
     async with Refusal(runner, published, "VALIDATION_ERROR") as refusal:
-        await runner.query(ALICE, work_items.list_work_items, due_from="April")
+        await runner.query(ALICE, search.search_work_items, due_from="April")
     assert refusal.error.field == "due_from"

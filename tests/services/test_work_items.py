@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from pm.domain.events import Event
-from pm.services import dependencies, sprints, work_items
+from pm.services import dependencies, search, sprints, work_items
 from pm.services.kernel.runner import ServiceRunner
 from pm.services.read_models.projects import list_projects, project_items_as_of, project_snapshot
 
@@ -406,24 +406,28 @@ async def test_list_filters_and_paginates_to_the_end(runner: ServiceRunner) -> N
     while True:
         page = await runner.query(
             ALICE,
-            work_items.list_work_items,
+            search.search_work_items,
             limit=3,
             cursor=cursor,
             project_id=project["id"],
-            q="find",
+            query="find",
         )
-        seen += [i["title"] for i in page.items]
+        seen += [hit["work_item"]["title"] for hit in page.items]
         cursor = page.next_cursor
         if cursor is None:
             break
     assert sorted(seen) == [f"find me {n}" for n in range(7)]
     todo = await runner.query(
         ALICE,
-        work_items.list_work_items,
+        search.search_work_items,
         project_id=project["id"],
         status="todo",
     )
-    assert {i["title"] for i in todo.items} == {"find me 1", "find me 3", "find me 5"}
+    assert {hit["work_item"]["title"] for hit in todo.items} == {
+        "find me 1",
+        "find me 3",
+        "find me 5",
+    }
 
 
 async def test_bad_cursor_and_limit_are_refused_and_a_large_limit_capped(
@@ -440,7 +444,7 @@ async def test_bad_cursor_and_limit_are_refused_and_a_large_limit_capped(
 
     async def listed(**page: Any) -> Any:
         return await bounded.query(
-            ALICE, work_items.list_work_items, project_id=project["id"], **page
+            ALICE, search.search_work_items, project_id=project["id"], **page
         )
 
     capped = await listed(limit=10_000)

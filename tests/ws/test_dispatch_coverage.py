@@ -20,6 +20,7 @@ from google.protobuf.descriptor import FieldDescriptor
 
 import pm.services
 from pm.domain.events import Outcome
+from pm.mcp.tools import TOOLS
 from pm.services.kernel.unit_of_work import UnitOfWork
 from pm.ws.codec import ALL_PAYLOADS, REQUEST_PAYLOADS
 from pm.ws.dispatch import DISPATCH, CommandRow, QueryRow, SocketRow
@@ -44,6 +45,8 @@ PROTOCOL_REQUEST_ROWS = (
     "AddMember UpdateMemberRole RemoveMember ListMembers",
     "GetActivity",
     "Reauthenticate",
+    "SearchWorkItems",  # PROTOCOL.md "Search"
+    "CreateWebhook UpdateWebhook DeleteWebhook ListWebhooks GetWebhookDeliveries",  # "Webhooks"
 )
 PROTOCOL_RESPONSE_ROWS = (
     "Error",
@@ -62,6 +65,8 @@ PROTOCOL_RESPONSE_ROWS = (
     "ActivityPage",
     "Reauthenticated",
     "PresenceChanged",
+    "SearchResults",
+    "WebhookCreated",
 )
 PROTOCOL_REQUESTS = [name for row in PROTOCOL_REQUEST_ROWS for name in row.split()]
 PROTOCOL_RESPONSES_AND_EVENTS = [name for row in PROTOCOL_RESPONSE_ROWS for name in row.split()]
@@ -123,8 +128,10 @@ def test_only_requests_about_the_socket_itself_skip_the_service_layer() -> None:
 
 
 def test_every_service_command_is_reachable_by_a_request() -> None:
+    """Over the socket, or (for what only agents ask, as ``log_time``) as an MCP tool."""
     commands = service_commands()
     dispatched = {entry.fn for entry in DISPATCH.values() if isinstance(entry, CommandRow)}
+    dispatched |= {tool.entry for tool in TOOLS if tool.entry in commands.values()}
     unreachable = sorted(name for name, fn in commands.items() if fn not in dispatched)
     assert not unreachable
     # The enumeration itself is sound only if it finds every command the table already names.
@@ -155,3 +162,8 @@ def test_protocol_responses_and_events_exist_in_the_proto() -> None:
         field = snake_case(message)
         assert field in ALL_PAYLOADS - REQUEST_PAYLOADS, message
         assert _message_name(fields[field]) == message
+
+
+def test_every_mcp_tool_calls_the_entry_it_names() -> None:
+    for tool in TOOLS:
+        assert tool.entry.__name__ in tool.run.__code__.co_names, tool.name

@@ -98,6 +98,28 @@ describe("optimistic apply and rollback", () => {
     expect(server.next("moveWorkItem").value).toMatchObject({ workItemId: "a", afterId: "b" });
   });
 
+  it("sends a delete clicked during the person's own re-parent after it, on the version it left", async () => {
+    const { board, server } = await loaded();
+    const a = board.pool!.items.get("a")!;
+    const moving = board.command("moveWorkItem", { workItemId: "a", expectedVersion: 1n, parentId: "epic1" }, { itemId: "a", patch: { parentId: "epic1" } });
+    const deleting = board.deleteItem(a);
+    await tick();
+    expect(server.calls.map((c) => c.kind)).toEqual(["moveWorkItem"]);
+    server.next("moveWorkItem").resolve(response("m", { case: "workItemUpdated", value: { workItem: item("a", { parentId: "epic1", version: 2n, updatedBy: "alice" }), changes: [] } } as never, 12n));
+    await moving;
+    await tick();
+    expect(server.next("deleteWorkItem").value).toEqual({ workItemId: "a", expectedVersion: 2n });
+    void deleting;
+  });
+
+  it("keeps the version the person saw when someone else changed the item meanwhile", async () => {
+    const { board, server } = await loaded();
+    const a = board.pool!.items.get("a")!;
+    board.onEvent(updated(11n, item("a", { title: "bob's", version: 2n, updatedBy: "bob" })));
+    void board.deleteItem(a);
+    expect(server.next("deleteWorkItem").value).toEqual({ workItemId: "a", expectedVersion: 1n });
+  });
+
   it("withdraws a provisional new card when the create is refused", async () => {
     const { board, server } = await loaded();
     const creating = board.createItem({ itemType: "task", parentId: "story1", title: "", status: "todo" });

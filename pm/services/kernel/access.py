@@ -3,6 +3,10 @@
 
 A service function authorizes once, here, at its start; what it reads after that it reads
 through the repositories (a composite read does not ask again for each part).
+
+Wherever an item's id is accepted, its short key is too (``APO-12``; a project's ``APO``), in
+any case: ``live_item``, ``item_id_of`` and ``require_project`` resolve it before anything else
+reads the id.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from typing import Protocol, TypeVar
 
 from pm.domain.enums import ItemType, Role
+from pm.domain.keys import as_item_key, as_project_key
 from pm.domain.models import WorkItem
 from pm.errors import Forbidden, NotFound, ValidationFailed
 from pm.services.kernel.scope import Scope
@@ -59,6 +64,23 @@ def require_role(scope: Scope, project_id: str, needed: Role) -> Role:
     return role
 
 
+def require_project(scope: Scope, project_ref: object, needed: Role) -> str:
+    """The id of the project ``project_ref`` names (its id or its key), if the caller has
+    ``needed`` in it; NOT_FOUND and FORBIDDEN as ``require_role``."""
+    if not isinstance(project_ref, str):
+        raise ValidationFailed("project_id must be an id or a key", field="project_id")
+    project_id = _id_of_key(scope, as_project_key(project_ref)) or project_ref
+    require_role(scope, project_id, needed)
+    return project_id
+
+
+def _id_of_key(scope: Scope, key: str | None) -> str | None:
+    if key is None:
+        return None
+    row = scope.items.by_key(key)
+    return None if row is None else row.id
+
+
 def visible_project_ids(scope: Scope) -> list[str]:
     """Ids of the live projects the caller may view, oldest first."""
     if scope.ctx.is_tenant_admin:
@@ -70,8 +92,7 @@ def projects_in_view(scope: Scope, project_id: str | None) -> list[str]:
     """The one project asked for, if the caller may view it; else every project they may."""
     if project_id is None:
         return visible_project_ids(scope)
-    require_role(scope, project_id, Role.VIEWER)
-    return [project_id]
+    return [require_project(scope, project_id, Role.VIEWER)]
 
 
 def live_row(rows: Rows[Row], row_id: object, *, field: str, what: str) -> Row:
@@ -91,6 +112,10 @@ def require_row_role(
     """The live row, if the caller has ``needed`` in its project; a row in a project the caller
     can't see is NOT_FOUND, like one that does not exist."""
     row = live_row(rows, row_id, field=field, what=what)
+    return _authorized(scope, row, needed, field=field, what=what)
+
+
+def _authorized(scope: Scope, row: Row, needed: Role, *, field: str, what: str) -> Row:
     try:
         require_role(scope, row.project_id, needed)
     except NotFound:
@@ -108,14 +133,25 @@ def fresh_id(rows: Rows[ProjectRow], value: object) -> str:
     return chosen
 
 
-def live_item(scope: Scope, item_id: object, field: str = "work_item_id") -> WorkItem:
-    """A live work item by id, or NOT_FOUND naming ``field`` (no authorization)."""
-    return live_row(scope.items, item_id, field=field, what="work item")
+def item_id_of(scope: Scope, item_ref: str) -> str:
+    """The id of the item (or project) a key names; anything else as given (an id, or nothing
+    that exists: the caller's lookup answers that as for any unknown id)."""
+    key = as_item_key(item_ref) or as_project_key(item_ref)
+    return _id_of_key(scope, key) or item_ref
+
+
+def live_item(scope: Scope, item_ref: object, field: str = "work_item_id") -> WorkItem:
+    """A live work item by id or key, or NOT_FOUND naming ``field`` (no authorization)."""
+    if isinstance(item_ref, str):
+        item_ref = item_id_of(scope, item_ref)
+    return live_row(scope.items, item_ref, field=field, what="work item")
 
 
 def require_item_role(
-    scope: Scope, item_id: object, needed: Role, field: str = "work_item_id"
+    scope: Scope, item_ref: object, needed: Role, field: str = "work_item_id"
 ) -> WorkItem:
-    """The live item, if the caller has ``needed`` in its project; an item in a project the
-    caller can't see is NOT_FOUND, like one that does not exist."""
-    return require_row_role(scope, scope.items, item_id, needed, field=field, what="work item")
+    """The live item (by id or key), if the caller has ``needed`` in its project; an item in a
+    project the caller can't see is NOT_FOUND, like one that does not exist."""
+    return _authorized(
+        scope, live_item(scope, item_ref, field), needed, field=field, what="work item"
+    )

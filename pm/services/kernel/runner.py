@@ -4,6 +4,8 @@
               (pm.services.kernel.budgets) ─ command fn
               ─ activity + change-feed rows ─ idempotency record ─ COMMIT ─ publish events
     query:    tenant reader (a WAL snapshot), one thread hop, never the writer
+    background: the process's own work on a tenant (no caller, no idempotency, no event):
+              ``fn(repositories)`` on the writer or a reader (the webhook deliverer's records)
 
 Any ``PmError`` rolls the transaction back and reaches the door as it is; any other exception is
 logged with its trace and becomes ``InternalError`` (no SQL or stack trace leaves here).
@@ -15,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlmodel import Session
@@ -124,6 +126,56 @@ class ServiceRunner:
         metrics.SERVICE_CALLS.labels(operation, "ok").inc()
         return result
 
+    async def background_read(
+        self,
+        tenant_id: str,
+        fn: Callable[Concatenate[Repositories, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run ``fn(repositories, **kwargs)`` on a reader of the tenant, for the process."""
+        _no_positional(args)
+        return await self._background(
+            tenant_id, fn, lambda work: self.tenants.read(tenant_id, work), kwargs
+        )
+
+    async def background_write(
+        self,
+        tenant_id: str,
+        fn: Callable[Concatenate[Repositories, P], T],
+        /,
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run ``fn(repositories, **kwargs)`` in one write transaction, for the process."""
+        _no_positional(args)
+        return await self._background(
+            tenant_id, fn, lambda work: self.tenants.write(tenant_id, work), kwargs
+        )
+
+    async def _background(
+        self,
+        tenant_id: str,
+        fn: Callable[..., T],
+        run: Callable[[Callable[[Session], T]], Awaitable[T]],
+        kwargs: dict[str, Any],
+    ) -> T:
+        operation = fn.__name__
+        started = time.perf_counter()
+        try:
+            result = await run(lambda session: fn(Repositories(session), **kwargs))
+        except BaseException as exc:
+            raise self._failure(operation, exc) from None
+        finally:
+            metrics.SERVICE_SECONDS.labels(operation).observe(time.perf_counter() - started)
+        metrics.SERVICE_CALLS.labels(operation, "ok").inc()
+        return result
+
+    def tenant_ids_on_disk(self) -> list[str]:
+        """Every tenant with a database file (the process's background work walks them)."""
+        return self.tenants.list_tenant_ids()
+
     async def check_writable(self) -> None:
         """Raise unless a tenant database can be opened and written (``/ready``)."""
         await self.tenants.check_writable(READINESS_TENANT)
@@ -173,7 +225,7 @@ class ServiceRunner:
         fn: Callable[..., Outcome],
         kwargs: dict[str, Any],
     ) -> Outcome:
-        uow = UnitOfWork(session, ctx, self.settings)
+        uow = UnitOfWork(session, ctx, settings=self.settings)
         operation = fn.__name__
         if (ctx.tenant_id, ctx.user_id, ctx.email, ctx.name) not in self._known_users:
             _upsert_caller(uow, ctx, uow.now)

@@ -27,7 +27,7 @@ from pm.domain.models import WorkItem
 from pm.domain.workflow import is_completed, is_overdue
 from pm.observability import metrics
 from pm.services.dependencies import project_dependencies
-from pm.services.kernel.access import require_role
+from pm.services.kernel.access import require_project
 from pm.services.kernel.reader import Reader
 from pm.services.members import members_of
 from pm.services.read_models.cycle_time import CycleTimeSummary, cycle_time_report
@@ -88,6 +88,7 @@ class Velocity(TypedDict):
 
 class BlockRef(TypedDict):
     id: str
+    key: str
     title: str
     status: str
     assignee_id: str | None
@@ -101,6 +102,7 @@ class ContextItem(TypedDict):
     """A work item in the context: the tree fields, description clipped."""
 
     id: str
+    key: str
     item_type: str
     parent_id: str | None
     depth: int  # 0 for the project's direct children, +1 per level
@@ -164,7 +166,7 @@ def project_context(
     read: Reader, *, project_id: str, max_items: int | None = None
 ) -> ProjectContext:
     """Everything an agent needs about one project, bounded as the module docstring says."""
-    require_role(read, project_id, Role.VIEWER)
+    project_id = require_project(read, project_id, Role.VIEWER)
     bound = read.settings.context_max_items
     max_items = min(max_items or bound, bound)
     recent_activity = read.settings.context_recent_activity
@@ -279,10 +281,11 @@ def _context_item(row: tuple[Any, ...], blocked_ids: set[str], today: str) -> Co
         "position": row[9],
         "version": row[10],
         "updated_at": row[11],
-        "start_date": row[12],
-        "due_date": row[13],
-        "is_overdue": is_overdue(row[13], row[4], today),
-        "description": clip(row[14]),
+        "key": row[12],
+        "start_date": row[13],
+        "due_date": row[14],
+        "is_overdue": is_overdue(row[14], row[4], today),
+        "description": clip(row[15]),
         "is_blocked": row[0] in blocked_ids,
         "depth": 0,
     }
@@ -314,20 +317,13 @@ def _blocked_items(read: Reader, project_id: str, blocked_ids: set[str]) -> list
     for row in read.dependencies.blocks_in_project(project_id):
         if row[0] not in blocked_ids:
             continue
-        entry = entries.setdefault(
-            row[0],
-            {
-                "id": row[0],
-                "title": row[1],
-                "status": row[2],
-                "assignee_id": row[3],
-                "blocked_by": [],
-            },
-        )
-        entry["blocked_by"].append(
-            {"id": row[4], "title": row[5], "status": row[6], "assignee_id": row[7]}
-        )
+        entry = entries.setdefault(row[0], {**_block_ref(row[:5]), "blocked_by": []})
+        entry["blocked_by"].append(_block_ref(row[5:]))
     return list(entries.values())
+
+
+def _block_ref(row: tuple[Any, ...]) -> BlockRef:
+    return {"id": row[0], "key": row[1], "title": row[2], "status": row[3], "assignee_id": row[4]}
 
 
 def _sprints(read: Reader, project_id: str) -> tuple[list[RunningSprint], list[SprintView]]:

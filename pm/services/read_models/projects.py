@@ -1,5 +1,6 @@
-"""The board's reads of whole projects: the projects a caller can see, the initial load of one
-(``ProjectSnapshot``), and its items as of a seq (``WorkItemsList``); each in one snapshot."""
+"""The reads of whole projects: the projects a caller can see (as views, or as an agent's
+overview with keys and counts), the initial load of one (``ProjectSnapshot``), and its items as
+of a seq (``WorkItemsList``); each in one snapshot."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TypedDict
 
 from pm.domain.enums import Role
 from pm.services.dependencies import project_dependencies
-from pm.services.kernel.access import require_role, visible_project_ids
+from pm.services.kernel.access import require_project, visible_project_ids
 from pm.services.kernel.bounds import text_size, within_bounds
 from pm.services.kernel.pagination import PageRequest, page_of
 from pm.services.kernel.reader import Reader
@@ -36,6 +37,14 @@ class ProjectSnapshot(TypedDict):
     next_cursor: str | None  # GetWorkItems{cursor} goes on with the work items
 
 
+class ProjectOverview(TypedDict):
+    id: str
+    key: str
+    title: str
+    items: int  # live items below the project
+    by_status: dict[str, int]
+
+
 class WorkItemsAsOf(TypedDict):
     work_items: list[WorkItemView]
     as_of_seq: int
@@ -50,14 +59,34 @@ def list_projects(read: Reader) -> list[WorkItemView]:
     return [work_item_view(by_id[i]) for i in ids if i in by_id]
 
 
+def project_overview(read: Reader) -> list[ProjectOverview]:
+    """The projects the caller may view, oldest first, each with its key and item counts."""
+    ids = visible_project_ids(read)
+    by_status: dict[str, dict[str, int]] = {project_id: {} for project_id in ids}
+    for project_id, status, count in read.items.status_counts(ids):
+        by_status[project_id][status] = count
+    rows = {item.id: item for item in read.items.get_many(ids)}
+    return [
+        {
+            "id": project_id,
+            "key": rows[project_id].key,
+            "title": rows[project_id].title,
+            "items": sum(by_status[project_id].values()),
+            "by_status": by_status[project_id],
+        }
+        for project_id in ids
+        if project_id in rows
+    ]
+
+
 def project_snapshot(read: Reader, *, project_id: str) -> ProjectSnapshot:
     """``ProjectSnapshot``: the project, its items, sprints, lanes, members and dependencies,
     with ``as_of_seq`` so a client can follow live events from exactly this point. Each
     section is bounded (``snapshot_max_items`` rows, ``max_response_bytes`` of text); the
     work items go on with ``GetWorkItems{cursor: next_cursor}``."""
-    require_role(read, project_id, Role.VIEWER)
+    project_id = require_project(read, project_id, Role.VIEWER)
     project = read.items.get(project_id)
-    assert project is not None  # require_role found it live
+    assert project is not None  # require_project found it live
     items = _items_page(read, project_id, read.snapshot_page(None, None))
     bound = read.settings.snapshot_max_items
     sprints = within_bounds(
@@ -93,7 +122,7 @@ def project_items_as_of(
 ) -> WorkItemsAsOf:
     """``WorkItemsList``: the project's live items oldest first (the project among them), a
     bounded page of them from ``cursor``, and the seq they are current at."""
-    require_role(read, project_id, Role.VIEWER)
+    project_id = require_project(read, project_id, Role.VIEWER)
     return _items_page(read, project_id, read.snapshot_page(limit, cursor))
 
 

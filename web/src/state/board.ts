@@ -61,6 +61,7 @@ export class Board {
   private nextNote = 1;
   private listeners = new Set<() => void>();
   private eventListeners = new Set<(envelope: Envelope) => void>();
+  private itemTurns = new Map<string, Promise<void>>();
 
   constructor(
     private readonly server: Requester,
@@ -284,7 +285,8 @@ export class Board {
       this.changed();
     }
     try {
-      const response = await this.server.request(kind, value);
+      const itemId = optimistic?.itemId;
+      const response = await this.inTurn(itemId, () => this.server.request(kind, this.onOwnLatest(value)));
       if (this.pool) {
         applyOwnResponse(this.pool, response);
         for (const listener of this.eventListeners) listener(response);
@@ -341,11 +343,13 @@ export class Board {
     this.pending = [...this.pending, { id: `edit-${itemId}`, itemId, patch }];
     this.changed();
     try {
-      const response = await this.server.request("updateWorkItem", {
-        workItemId: itemId,
-        expectedVersion: baseVersion,
-        ...fields,
-      });
+      const response = await this.inTurn(itemId, () =>
+        this.server.request("updateWorkItem", {
+          workItemId: itemId,
+          expectedVersion: this.ownLatestVersion(itemId, baseVersion),
+          ...fields,
+        }),
+      );
       if (this.pool) applyOwnResponse(this.pool, response);
       return true;
     } catch (error) {
@@ -364,6 +368,40 @@ export class Board {
       this.pending = this.pending.filter((p) => p.id !== `edit-${itemId}`);
       this.changed();
     }
+  }
+
+  /**
+   * One item's commands reach the server one after another, in the order the person made
+   * them: a delete clicked while the same person's re-parent is still on its way waits for its
+   * answer (sent at once, it would carry the version before the re-parent and be refused).
+   */
+  private inTurn<T>(itemId: string | undefined, send: () => Promise<T>): Promise<T> {
+    if (itemId === undefined) return send();
+    const previous = this.itemTurns.get(itemId);
+    const turn = previous === undefined ? send() : previous.then(send);
+    const done = turn.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.itemTurns.set(itemId, done);
+    void done.then(() => {
+      if (this.itemTurns.get(itemId) === done) this.itemTurns.delete(itemId);
+    });
+    return turn;
+  }
+
+  /** The version to send for an edit made on `seen`: the item's newer version if this person
+   * made it (their own earlier command), else `seen`, so another person's change in between
+   * still meets the server's conflict rules. */
+  private ownLatestVersion(itemId: string, seen: bigint): bigint {
+    const stored = this.pool?.items.get(itemId);
+    return stored !== undefined && stored.version > seen && stored.updatedBy === this.userId ? stored.version : seen;
+  }
+
+  private onOwnLatest<V extends object>(value: V): V {
+    const { workItemId, expectedVersion } = value as { workItemId?: unknown; expectedVersion?: unknown };
+    if (typeof workItemId !== "string" || typeof expectedVersion !== "bigint") return value;
+    return { ...value, expectedVersion: this.ownLatestVersion(workItemId, expectedVersion) };
   }
 
   /** The person chose, per colliding field, "mine" (write what they tried) or "theirs". */

@@ -47,6 +47,7 @@ const Card = memo(function Card({ item, blocked, members, editedBy, timer, dragg
     >
       <div class="card-top">
         <TypeBadge type={item.itemType} />
+        {item.key && <span class="key">{item.key}</span>}
         {blocked && <span class="badge blocked">Blocked</span>}
         {item.storyPoints !== undefined && <span class="points" title="Story points">{item.storyPoints}</span>}
       </div>

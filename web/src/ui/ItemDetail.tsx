@@ -90,6 +90,7 @@ export function ItemDetail({ board, pool, itemId, canEdit, onClose, onOpen }: {
     <aside class="detail" aria-label="Item detail">
       <header class="detail-head">
         <TypeBadge type={item.itemType} />
+        {item.key && <span class="key" aria-label="Key">{item.key}</span>}
         {isBlocked(item, pool) && <span class="badge blocked">Blocked</span>}
         <StatusPill status={item.status} />
         <span class="muted">v{String(item.version)}</span>

@@ -1,8 +1,11 @@
 """The project context as compact Markdown for a prompt: headings and nested lists, no JSON.
+REST (``?format=markdown``) and MCP (``get_project_context``, the context resources) render it
+here, the same way.
 
 It renders exactly the JSON context (same bounds, same truncation note), so an agent gets the
-same facts whichever format it asks for. Ids stay in full, in backticks, because an agent needs
-them for follow-up calls (``GET /api/v1/work-items/{id}``).
+same facts whichever format it asks for. Items are named by their short keys, in backticks
+(``APO-12``): every door accepts a key wherever an id goes, and a key costs a few tokens where
+a UUID costs some twenty. Sprints keep their ids (they have no key).
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ NONE = "- none"
 
 def render_context(ctx: ProjectContext) -> str:
     project = ctx["project"]
-    out = [f"# Project: {project['title']} `{project['id']}`", ""]
+    keys = {item["id"]: item["key"] for item in ctx["work_items"]} | {project["id"]: project["key"]}
+    out = [f"# Project: {project['title']} `{project['key']}`", ""]
     if project["description"]:
         out += [project["description"], ""]
     if ctx["truncated"]:
@@ -40,7 +44,7 @@ def render_context(ctx: ProjectContext) -> str:
     out += _section(
         "Board lanes", [f"- {lane['name']}: {lane['status_value']}" for lane in ctx["swim_lanes"]]
     )
-    out += _section("Recent activity", [_activity(row) for row in ctx["recent_activity"]])
+    out += _section("Recent activity", [_activity(row, keys) for row in ctx["recent_activity"]])
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -128,7 +132,7 @@ def _is_running(sprint: RunningSprint | SprintView) -> TypeGuard[RunningSprint]:
 
 def _ref(item: BlockRef) -> str:
     who = f", @{item['assignee_id']}" if item["assignee_id"] else ""
-    return f"{item['title']} ({item['status']}{who}) `{item['id']}`"
+    return f"{item['title']} ({item['status']}{who}) `{item['key']}`"
 
 
 def _blocked(items: Iterable[BlockedItem]) -> list[str]:
@@ -152,7 +156,7 @@ def _item(item: ContextItem) -> str:
     if item["due_date"]:
         bits.append(f"due {item['due_date']}" + (" OVERDUE" if item["is_overdue"] else ""))
     indent = "  " * item["depth"]
-    return f"{indent}- [{item['item_type']}] {item['title']} ({', '.join(bits)}) `{item['id']}`"
+    return f"{indent}- [{item['item_type']}] {item['title']} ({', '.join(bits)}) `{item['key']}`"
 
 
 def _members(members: Iterable[MemberView]) -> list[str]:
@@ -165,7 +169,7 @@ def _members(members: Iterable[MemberView]) -> list[str]:
     return lines
 
 
-def _activity(row: ContextActivity) -> str:
+def _activity(row: ContextActivity, keys: dict[str, str]) -> str:
     change = (
         f" {row['field_name']}: {row['old_value']} -> {row['new_value']}"
         if row["field_name"]
@@ -174,5 +178,5 @@ def _activity(row: ContextActivity) -> str:
     when = datetime.fromtimestamp(row["at"] / 1000, UTC).strftime("%Y-%m-%d %H:%M")
     return (
         f"- {when} {row['user_id']} {row['action']} {row['entity_type']} "
-        f"`{row['entity_id']}`{change}"
+        f"`{keys.get(row['entity_id'], row['entity_id'])}`{change}"
     )

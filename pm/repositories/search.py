@@ -1,0 +1,144 @@
+"""Full-text search: SQLite FTS5 over item titles, descriptions and live comments.
+
+The index is ``search_index`` (FTS5) with ``search_documents`` giving each of its rows a stable
+rowid and the item it belongs to: one row per live item (title, description) and one per live
+comment on a live item. Triggers (migration 0002) keep both in the transaction of every
+change, whatever writes it, so a rolled-back command leaves the index as it was.
+
+A person's text is never FTS syntax: each word becomes a quoted phrase (quotes doubled), the
+last one a prefix; words are ANDed. ``%``, ``_``, ``*``, ``AND``, ``NEAR(``... are text.
+Ranking is bm25 with titles weighing most, then descriptions, then comments; an item is ranked
+by its best row, and its snippet comes from that row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pm.repositories.base import Repository, placeholders
+
+TITLE_WEIGHT, DESCRIPTION_WEIGHT, COMMENT_WEIGHT = 10.0, 4.0, 1.0
+SNIPPET_TOKENS = 12
+# Index tables: migration 0002 makes them, no model maps them (Alembic's comparison skips them).
+INDEX_TABLES = frozenset(
+    {
+        "search_index",
+        "search_index_data",
+        "search_index_idx",
+        "search_index_content",
+        "search_index_docsize",
+        "search_index_config",
+    }
+)
+_WORD = re.compile(r"\S+")
+_HAS_TOKEN = re.compile(r"\w")  # what the unicode61 tokenizer keeps: letters and digits
+
+
+def fts_query(text: str) -> str | None:
+    """The FTS5 query matching every word of ``text`` literally (the last as a prefix), or
+    None when nothing in it can match (only punctuation)."""
+    words = [w for w in _WORD.findall(text) if _HAS_TOKEN.search(w)]
+    if not words:
+        return None
+    phrases = ['"' + word.replace('"', '""') + '"' for word in words]
+    phrases[-1] += "*"
+    return " ".join(phrases)
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    project_ids: Sequence[str]
+    status: str | None = None
+    item_type: str | None = None
+    assignee_id: str | None = None
+    sprint_id: str | None = None
+    priority: str | None = None
+    due_from: str | None = None  # YYYY-MM-DD, inclusive
+    due_to: str | None = None  # YYYY-MM-DD, inclusive
+
+    def where(self) -> tuple[str, list[object]]:
+        """SQL conditions on ``w`` (work_items) and their parameters."""
+        clauses = [
+            f"w.project_id IN ({placeholders(len(self.project_ids))})",
+            "w.deleted_at IS NULL",
+        ]
+        params: list[object] = list(self.project_ids)
+        for column in ("status", "item_type", "assignee_id", "sprint_id", "priority"):
+            value = getattr(self, column)
+            if value is not None:
+                clauses.append(f"w.{column} = ?")
+                params.append(value)
+        for bound, operator in ((self.due_from, ">="), (self.due_to, "<=")):
+            if bound is not None:
+                clauses.append(f"w.due_date {operator} ?")
+                params.append(bound)
+        return " AND ".join(clauses), params
+
+
+@dataclass(frozen=True)
+class Hit:
+    work_item_id: str
+    rank: float  # bm25: lower is better
+    doc_id: int  # the item's best row of the index (its snippet comes from it)
+
+
+def ranked_sql(filters: SearchFilters, *, after: bool) -> tuple[str, list[object]]:
+    """The ranked query for ``filters``: (item id, rank, its best row) per item. Parameters:
+    the match, the filters' values, then the cursor's rank twice and id if ``after``, then the
+    limit. bm25 is computed on the index alone (FTS5 allows it nowhere else), then the rows are
+    joined to their items, filtered, and grouped. The bench runs this very text on a raw
+    sqlite3 connection."""
+    where, params = filters.where()
+    cursor = "HAVING rank > ? OR (rank = ? AND d.work_item_id > ?)" if after else ""
+    sql = f"""
+        WITH hits AS MATERIALIZED (
+            SELECT rowid AS doc_id,
+                   bm25(search_index, {TITLE_WEIGHT}, {DESCRIPTION_WEIGHT}, {COMMENT_WEIGHT})
+                       AS rank
+            FROM search_index WHERE search_index MATCH ?
+        )
+        SELECT d.work_item_id, min(h.rank) AS rank, h.doc_id
+        FROM hits h
+        JOIN search_documents d ON d.doc_id = h.doc_id
+        JOIN work_items w ON w.id = d.work_item_id
+        WHERE {where}
+        GROUP BY d.work_item_id {cursor}
+        ORDER BY rank, d.work_item_id
+        LIMIT ?
+    """
+    return sql, params
+
+
+def snippet_sql(count: int) -> str:
+    """Snippets of ``count`` index rows (parameters: the match, then the rowids): made for the
+    page's rows only, since a snippet costs a pass over its row's text."""
+    return (
+        f"SELECT rowid, snippet(search_index, -1, '**', '**', '…', {SNIPPET_TOKENS})"
+        f" FROM search_index WHERE search_index MATCH ? AND rowid IN ({placeholders(count)})"
+    )
+
+
+class SearchRepository(Repository):
+    def ranked(
+        self,
+        match: str,
+        filters: SearchFilters,
+        *,
+        limit: int,
+        after: tuple[float, str] | None = None,
+    ) -> list[Hit]:
+        """Items matching ``match`` (an ``fts_query``) under ``filters``, best first, after the
+        key ``(rank, id)``: their keys only (the caller reads the rows it keeps, then their
+        snippets)."""
+        sql, params = ranked_sql(filters, after=after is not None)
+        cursor: list[object] = [] if after is None else [after[0], after[0], after[1]]
+        rows = self._rows(sql, [match, *params, *cursor, limit])
+        return [Hit(row[0], float(row[1]), int(row[2])) for row in rows]
+
+    def snippets(self, match: str, doc_ids: Sequence[int]) -> dict[int, str]:
+        """The snippet of each of these index rows for ``match``."""
+        if not doc_ids:
+            return {}
+        return dict(self._rows(snippet_sql(len(doc_ids)), [match, *doc_ids]))
