@@ -12,17 +12,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# `make run PORT=9000` (or PM_PORT, PM_HOST, PM_DATA_DIR in the environment) moves the demo; its
+# data folder is the one every `pm tenants ...` reads by default (./data).
 run: $(STAMP) web
-	$(BIN)/pm demo
+	$(if $(PORT),PM_PORT=$(PORT) )$(BIN)/pm demo
+
+# `make deploy/.env`: the secrets deploy/compose.yaml needs, fresh and 0600 (an existing file is
+# kept: replacing PM_JWT_SECRET would void every token issued with it).
+deploy/.env:
+	umask 077 && $(PYTHON) -c 'import secrets; print(f"PM_JWT_SECRET={secrets.token_urlsafe(48)}\nGRAFANA_ADMIN_PASSWORD={secrets.token_urlsafe(18)}")' > $@.tmp
+	mv $@.tmp $@
 
 test: promtool chromium redis-server nginx lint typecheck contracts web-test unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check pm tests bench
-	$(BIN)/ruff format --check pm tests bench
+	$(BIN)/ruff check pm tests bench docs
+	$(BIN)/ruff format --check pm tests bench docs
 
 typecheck: $(STAMP)
-	$(BIN)/mypy pm tests bench
+	$(BIN)/mypy pm tests bench docs
 
 contracts: $(STAMP)
 	$(BIN)/lint-imports
@@ -44,7 +52,7 @@ clean:
 # when a source, the lockfile or the .proto changes.
 WEB_DEPS := web/node_modules/.installed-stamp
 WEB_BUILT := pm/board/static/index.html
-WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json web/buf.gen.yaml -type f -not -path 'web/src/gen/*' 2>/dev/null)
+WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json web/buf.gen.yaml web/api-docs web/scripts -type f -not -path 'web/src/gen/*' 2>/dev/null)
 
 $(WEB_DEPS): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error

@@ -7,6 +7,7 @@ its environment variable, so an operator can fix it without reading code.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,6 +37,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Path("./data")
+    # The control sockets of running processes (pm.control); <data dir>/run when unset
+    run_dir: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     jwt_secret: str | None = None
@@ -146,6 +149,13 @@ class Settings(BaseSettings):
     # On SIGTERM, /ready answers 503 this long before the listeners close, so a load balancer
     # stops sending new traffic first (Kubernetes: about its readiness probe period).
     shutdown_unready_seconds: float = Field(default=0.0, ge=0, le=300)
+
+    # The operator's view on /metrics (pm.observability.operator_view): per-tenant series for
+    # the top N tenants of each ranking only; the data folder's census every so often; under
+    # workers, how often each worker hands its writes and sockets to the one scraped.
+    metrics_top_tenants: int = Field(default=10, ge=1, le=1000)
+    census_interval_seconds: float = Field(default=60.0, ge=1)
+    metrics_publish_seconds: float = Field(default=5.0, gt=0, le=300)
 
     # REST door (and MCP, which shares its per-user budget)
     rest_rate_limit: str = "600/minute"
@@ -274,11 +284,14 @@ class Settings(BaseSettings):
             )
 
     def prepare_data_dir(self) -> Path:
-        """Create the tenants folder and prove it is writable, or say which setting is wrong.
-        The probe file is this call's own: workers starting together share the folder."""
+        """Create the tenants folder (0700: tenant data is for pm's user alone; a wider one is
+        tightened) and prove it is writable, or say which setting is wrong. The probe file is
+        this call's own: workers starting together share the folder."""
         tenants = self.data_dir / "tenants"
         try:
-            tenants.mkdir(parents=True, exist_ok=True)
+            tenants.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if stat.S_IMODE(tenants.stat().st_mode) & 0o077:
+                os.chmod(tenants, 0o700)
             fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=tenants)
             os.close(fd)
             os.unlink(probe)

@@ -13,9 +13,10 @@ from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.runner import ServiceRunner
 
 DEMO_TENANT = "demo"
-DEMO_USER = "demo-user"
+DEMO_USER = "demo-user"  # the tenant's admin (the token's roles claim), who makes the project
 DEMO_NAME = "Demo User"
-TEAMMATE = "sam"
+# The colleagues, members of the demo project: (user id, name, project role)
+PEOPLE = (("sam", "Sam", "editor"), ("kim", "Kim", "viewer"))
 
 # (epic title, [(story title, [(task title, status, points)])])
 PLAN: tuple[tuple[str, tuple[tuple[str, tuple[tuple[str, str, int], ...]], ...]], ...] = (
@@ -52,7 +53,8 @@ async def seed_demo(runner: ServiceRunner, ctx: RequestContext) -> Payload:
     """Create the demo project; return it. Safe to call on a fresh tenant only."""
     seed = _Seed(runner, ctx)
     project = await seed.item("project", None, "Mobile app launch")
-    await seed.run(members.add_member, project_id=project["id"], user_id=TEAMMATE, role="editor")
+    for user_id, _name, role in PEOPLE:
+        await seed.run(members.add_member, project_id=project["id"], user_id=user_id, role=role)
     sprint = await seed.running_sprint(project)
     tasks = await seed.tree(project, sprint)
     await seed.links(tasks)

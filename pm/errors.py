@@ -11,6 +11,7 @@
     ├── RateLimited              RATE_LIMITED     retry_after_ms
     ├── PayloadTooLarge          PAYLOAD_TOO_LARGE
     ├── InvalidMessage           INVALID_MESSAGE
+    ├── MethodNotAllowed         METHOD_NOT_ALLOWED   (HTTP: the path exists, not for this method)
     ├── ResyncRequired           RESYNC_REQUIRED
     ├── Unavailable              UNAVAILABLE      retry_after_ms
     ├── QuotaExceeded            QUOTA_EXCEEDED   budget, retry_after_ms
@@ -124,6 +125,12 @@ class PayloadTooLarge(PmError):
 
 class InvalidMessage(PmError):
     code = "INVALID_MESSAGE"
+
+
+class MethodNotAllowed(PmError):
+    """An HTTP method the path does not serve (the answer lists the ones it does)."""
+
+    code = "METHOD_NOT_ALLOWED"
 
 
 class ResyncRequired(PmError):

@@ -25,6 +25,8 @@ from pm.bus.base import Bus
 from pm.bus.memory import MemoryBus
 from pm.bus.redis_bus import RedisBus, RedisBusSettings
 from pm.config import Settings
+from pm.observability import metrics
+from pm.observability.operator_view import run_publisher
 from pm.observability.tracing import Tracing
 from pm.services.changes import subscribe_projects
 from pm.services.feed import ChangeFeedReader
@@ -33,6 +35,7 @@ from pm.services.kernel.settings import ServiceSettings
 from pm.services.llm_context import seed_llm_context
 from pm.services.read_models.projects import list_projects
 from pm.services.tenant_admin import TenantAdmin
+from pm.tenancy.census import run_census
 from pm.tenancy.database import Pragmas
 from pm.tenancy.manager import TenancyConfig, TenantConnectionManager
 from pm.tenancy.placement import Placement
@@ -74,12 +77,29 @@ class Components:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
-        """The bus, then the background sweepers (idle tenants; idempotency keys and feed)."""
+        """The bus, then the background work: sweepers (idle tenants; idempotency keys and
+        feed), the data folder's census for /metrics and, under workers, this worker's share
+        of the per-tenant figures."""
         await self.bus.start()
+        settings = self.settings
+        metrics.TENANT_ACTIVITY.top = settings.metrics_top_tenants
+        census = run_census(
+            self.tenants.config.tenants_root,
+            interval=settings.census_interval_seconds,
+            top=settings.metrics_top_tenants,
+            publish=metrics.TENANT_ACTIVITY.set_census,
+        )
         self._tasks = [
             asyncio.create_task(self.tenants.run_idle_sweeper()),
             asyncio.create_task(self.services.run_sweeper()),
+            asyncio.create_task(census),
         ]
+        folder = metrics.multiprocess_dir()
+        if folder is not None:
+            publisher = run_publisher(
+                metrics.TENANT_ACTIVITY, folder, settings.metrics_publish_seconds
+            )
+            self._tasks.append(asyncio.create_task(publisher))
 
     async def stop(self) -> None:
         """Last, once the server has closed every connection: sweepers, bus, tenant files."""
@@ -176,7 +196,8 @@ def build_components(settings: Settings) -> Components:
 
 def build_tenant_admin(settings: Settings, *, create_root: bool) -> TenantAdmin:
     """Operator commands on the tenant files, one worker thread. ``create_root`` False leaves the
-    data folder as it is (backup and stats only read tenants; they never create a folder)."""
+    data folder as it is (list, check, backup, export and stats only read tenants; they never
+    create a folder)."""
     root = settings.prepare_data_dir() if create_root else settings.data_dir / "tenants"
     manager = TenantConnectionManager(
         TenancyConfig(
@@ -187,4 +208,4 @@ def build_tenant_admin(settings: Settings, *, create_root: bool) -> TenantAdmin:
         ),
         on_create=seed_llm_context,
     )
-    return TenantAdmin(manager)
+    return TenantAdmin(manager, deleted_root=settings.data_dir / "deleted")

@@ -125,6 +125,9 @@ class Supervisor:
             worker.join()
             if worker.pid is not None:  # its live gauges leave the sums; its counters stay
                 multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+                folder = metrics.multiprocess_dir()
+                if folder is not None:  # and its per-tenant figures (operator_view)
+                    (folder / f"activity-{worker.pid}.json").unlink(missing_ok=True)
             if worker.exitcode == STARTUP_FAILURE:
                 log.error("worker %s failed to start; stopping", worker.pid)
                 self.failed = True

@@ -12,7 +12,10 @@ def test_health_live_and_ready(live_server: LiveServer) -> None:
         ready = client.get("/ready")
         assert ready.status_code == 200
         assert ready.json() == {"status": "ready", "bus": "ok"}
-    assert (live_server.settings.data_dir / "tenants" / "pm-readiness" / "main.db").is_file()
+    # The probe writes beside the tenants, never in one: no tenant shows up for it.
+    data = live_server.settings.data_dir
+    assert (data / "probe" / "ready.db").is_file()
+    assert list((data / "tenants").iterdir()) == []
 
 
 def test_not_ready_while_draining(live_server: LiveServer) -> None:

@@ -328,9 +328,10 @@ def test_stats_table_is_readable(
     assert header.split()[:4] == ["TENANT", "SIZE", "PROJECTS", "EPICS"]
     acme = next(line for line in lines if line.startswith("acme"))
     cells = acme.split()
-    # tenant, size (number + unit), projects, epics, stories, tasks, done, members, seq, last
-    assert cells[3:10] == ["1", "1", "1", "3", "1", "2", str(seeded["acme"].seq)]
-    assert cells[10].endswith("Z")
+    # tenant, size (number + unit), projects, epics, stories, tasks, done, members, seq, epoch,
+    # last activity
+    assert cells[3:11] == ["1", "1", "1", "3", "1", "2", str(seeded["acme"].seq), "0"]
+    assert cells[11].endswith("Z")
 
 
 def test_stats_reports_a_corrupt_file_and_still_prints_the_others(

@@ -35,6 +35,7 @@ from prometheus_client.metrics import MetricWrapperBase
 import pm.app  # noqa: F401  (imported for its side effect: every module's metrics registered)
 from pm.errors import PmError
 from pm.observability import metrics as pm_metrics
+from pm.observability.operator_view import FAMILY_LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -78,6 +79,23 @@ REQUIRED_PANELS = {
     "Bus gap fills and resyncs per node": {"pm_bus_gap_fills_total", "pm_bus_resyncs_total"},
     "Bus outbox and dropped publishes per node": {"pm_bus_outbox", "pm_bus_publish_dropped_total"},
     "DB lock wait across processes p99 per node": {"pm_db_lock_wait_seconds_bucket"},
+    # The operator's view of the tenants (pm.observability.operator_view).
+    "Tenants by writes per minute (top N)": {"pm_tenant_top_writes_per_minute"},
+    "Tenants by WebSocket connections (top N)": {
+        "pm_tenant_top_ws_connections",
+        "pm_ws_connections_per_tenant_limit",
+    },
+    "Tenants by size (top N)": {"pm_tenant_top_size_bytes"},
+    "Backup age and tenants without a backup": {
+        "pm_backup_oldest_age_seconds",
+        "pm_tenants_without_backup",
+    },
+    "Data folder free space": {"pm_data_dir_free_bytes", "pm_data_dir_size_bytes"},
+    "WAL size (largest tenant and all tenants)": {
+        "pm_tenant_wal_largest_bytes",
+        "pm_tenants_wal_bytes",
+    },
+    "Tenant open failures by reason": {"pm_tenant_open_failures_total"},
 }
 
 # Alerts the operators were promised: each metric must be watched by at least one rule.
@@ -93,6 +111,14 @@ REQUIRED_ALERT_METRICS = {
     "pm_db_write_timeouts_total",
     "pm_bus_connected",
     "pm_bus_publish_dropped_total",
+    "pm_tenant_open_failures_total",
+    "pm_backup_oldest_age_seconds",
+    "pm_tenants_without_backup",
+    "pm_data_dir_free_bytes",
+    "pm_tenant_wal_largest_bytes",
+    "pm_tenant_top_writes_per_minute",
+    "pm_tenant_top_ws_connections",
+    "pm_tenant_top_size_bytes",
 }
 
 # Labels Prometheus attaches to every scraped series, and the bucket bound of histograms.
@@ -128,7 +154,9 @@ def exported_series() -> dict[str, frozenset[str]]:
 
     Names come from the default registry, so they include the process collector's; a labelled
     metric with no child yet has no sample, so names are derived from each family's type, and
-    label names are read from the metric objects of every loaded pm module.
+    label names are read from the metric objects of every loaded pm module. The operator's view
+    is computed at each scrape and has no series until there is activity: its families and
+    labels come from the table it declares them in.
     """
     pm_modules = [
         module for name, module in sys.modules.items() if name == "pm" or name.startswith("pm.")
@@ -146,6 +174,8 @@ def exported_series() -> dict[str, frozenset[str]]:
             series[family.name + suffix] = labels | ({"le"} if suffix == "_bucket" else frozenset())
         for sample in family.samples:
             series.setdefault(sample.name, frozenset(sample.labels))
+    for name, declared in FAMILY_LABELS.items():
+        series[name] = series.get(name, frozenset()) | frozenset(declared)
     return series
 
 

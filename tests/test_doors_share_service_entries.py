@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 import pm.cli
+import pm.cli.serving
 from pm.auth import issue_token
 from pm.demo import DEMO_NAME, DEMO_TENANT, DEMO_USER
 from pm.services import work_items
@@ -114,7 +115,7 @@ def test_pm_demo_reaches_the_command_the_websocket_door_calls(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, calls: list[Call]
 ) -> None:
     served: list[Any] = []
-    monkeypatch.setattr(pm.cli, "run_server", served.append)  # the command, without serving
+    monkeypatch.setattr(pm.cli.serving, "run_server", served.append)  # no serving
     assert pm.cli.main(["demo", "--data-dir", str(tmp_path / "demo"), "--port", "8123"]) == 0
     assert len(served) == 1  # it would serve now
     creates = [ctx for fn, ctx in calls if fn is work_items.create_work_item]

@@ -12,10 +12,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 import types
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, is_typeddict
 
 import pytest
@@ -55,7 +57,7 @@ CONTRACTS = [
     Contract(views.WorkItemView, schemas.WorkItem, pm_pb2.WorkItem.DESCRIPTOR),
     Contract(views.SprintView, schemas.Sprint, pm_pb2.Sprint.DESCRIPTOR),
     Contract(views.CommentView, schemas.Comment, pm_pb2.Comment.DESCRIPTOR),
-    Contract(views.TimeEntryView, None, pm_pb2.TimeEntry.DESCRIPTOR),
+    Contract(views.TimeEntryView, schemas.TimeEntry, pm_pb2.TimeEntry.DESCRIPTOR),
     Contract(views.DependencyView, schemas.Dependency, None),
     Contract(views.LinkedDependency, schemas.DependencyWithOther, pm_pb2.Dependency.DESCRIPTOR),
     Contract(views.ItemRef, schemas.ItemRef, pm_pb2.ItemRef.DESCRIPTOR),
@@ -63,12 +65,12 @@ CONTRACTS = [
     Contract(views.MemberView, schemas.Member, pm_pb2.Member.DESCRIPTOR),
     Contract(views.ActivityView, schemas.Activity, pm_pb2.ActivityEntry.DESCRIPTOR),
     Contract(views.Audited, schemas.Audit, None),
-    Contract(FieldChange, None, pm_pb2.FieldChange.DESCRIPTOR),
-    Contract(BlockedState, None, pm_pb2.BlockedState.DESCRIPTOR),
-    Contract(BlockedChanged, None, pm_pb2.BlockedChanged.DESCRIPTOR),
+    Contract(FieldChange, schemas.FieldChange, pm_pb2.FieldChange.DESCRIPTOR),
+    Contract(BlockedState, schemas.BlockedState, pm_pb2.BlockedState.DESCRIPTOR),
+    Contract(BlockedChanged, schemas.BlockedChanged, pm_pb2.BlockedChanged.DESCRIPTOR),
     Contract(views.UserTime, schemas.UserTime, pm_pb2.UserTime.DESCRIPTOR),
     Contract(views.LlmContextEntry, schemas.LlmContextEntry, None),
-    Contract(EventView, schemas.ChangeEvent, None),
+    Contract(EventView, schemas.ChangeEventBase, None),
     # query answers
     Contract(views.TimeEntries, None, pm_pb2.TimeEntriesList.DESCRIPTOR),
     Contract(views.ItemDependencies, schemas.Dependencies, pm_pb2.DependenciesList.DESCRIPTOR),
@@ -191,3 +193,34 @@ def test_the_check_sees_a_missing_field() -> None:
 
     assert set(_view_fields(Short)) != set(_rest_fields(schemas.UserTime))
     assert set(_view_fields(Short)) != set(_proto_fields(pm_pb2.UserTime.DESCRIPTOR))
+
+
+# -- the change events of the REST feed, typed ------------------------------------------------
+
+
+def _envelope_payload(name: str) -> Descriptor:
+    field = pm_pb2.Envelope.DESCRIPTOR.fields_by_name[name]
+    assert field.containing_oneof is not None and field.message_type is not None, name
+    return field.message_type
+
+
+@pytest.mark.parametrize("name", sorted(schemas.EVENT_PAYLOADS))
+def test_an_event_payload_model_is_its_proto_message(name: str) -> None:
+    """The REST feed's typed payload has the fields of the Envelope payload of that name."""
+    model, message = schemas.EVENT_PAYLOADS[name], _envelope_payload(name)
+    assert model.__name__ == message.name
+    rest, proto = _rest_fields(model), _proto_fields(message)
+    assert set(rest) == set(proto), name
+    differ = {f for f in rest if proto[f] is not None and rest[f] != proto[f]}
+    assert not differ, f"null allowed in one and not the other: {differ}"
+
+
+def test_every_event_the_service_layer_emits_has_a_typed_payload() -> None:
+    """The payload names written in the service layer (``uow.emit("work_item_created", ...)``)
+    are exactly the typed ones: a new event without a model would fail /api/v1/changes."""
+    envelope = set(pm_pb2.Envelope.DESCRIPTOR.fields_by_name)
+    emitted = set()
+    for source in Path(pm.services.__file__).parent.rglob("*.py"):
+        emitted |= set(re.findall(r'emit\(\s*"([a-z_]+)"', source.read_text(encoding="utf-8")))
+    assert emitted and emitted <= envelope
+    assert emitted == set(schemas.EVENT_PAYLOADS)

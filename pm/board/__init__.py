@@ -4,6 +4,9 @@
 ``GET /`` answers the page and ``/assets/*`` its hashed files; nothing else is the board's, so
 every other path keeps its door's own answers. The page loads nothing from anywhere else: its
 Content-Security-Policy allows only this origin (the WebSocket included).
+
+The same build ships the API reference: ``GET /docs`` is Swagger UI over ``/openapi.json``, its
+files under ``/api-docs/`` (swagger-ui-dist, from the web build's lockfile), never a CDN.
 """
 
 from __future__ import annotations
@@ -50,6 +53,45 @@ class _Assets(StaticFiles):
         response.headers.update(SECURITY_HEADERS)
         response.headers["Cache-Control"] = ASSET_CACHE
         return response
+
+
+# Swagger UI sets styles on its elements as it draws them; scripts stay pm's own.
+DOCS_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+}
+
+
+class _DocsFiles(StaticFiles):
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        response.headers.update(DOCS_HEADERS)
+        response.headers["Cache-Control"] = PAGE_CACHE  # unhashed names: revalidated
+        return response
+
+
+def install_api_docs(app: FastAPI, static_dir: Path = STATIC_DIR) -> None:
+    docs = static_dir / "api-docs"
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_reference() -> Response:
+        """Swagger UI over /openapi.json, from pm's own files."""
+        page = docs / "index.html"
+        if not page.is_file():
+            return HTMLResponse(NOT_BUILT, status_code=503, headers=DOCS_HEADERS)
+        return FileResponse(page, media_type="text/html", headers=DOCS_HEADERS)
+
+    app.mount("/api-docs", _DocsFiles(directory=docs, check_dir=False), name="api-docs")
 
 
 def install_board(app: FastAPI, static_dir: Path = STATIC_DIR) -> None:

@@ -12,12 +12,9 @@ proxy's own liveness.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from pm.config import ConfigError, Settings
-
-SettingsOf = Callable[[argparse.Namespace], Settings]
 # A tenant id as nginx's location captures it: the pattern of pm.tenancy.ids (a test keeps the
 # two equal; doors don't import the tenancy layer).
 TENANT_ID = "[a-z0-9][a-z0-9_-]{0,62}"
@@ -38,15 +35,19 @@ PROXY_SETTINGS = """\
             proxy_next_upstream off;"""
 
 
-def add_parser(sub: Any, settings_of: SettingsOf) -> None:
+def add_parser(sub: Any) -> None:
     cluster = sub.add_parser("cluster", help="a cluster of nodes behind a proxy")
     csub = cluster.add_subparsers(required=True, metavar="ACTION")
     nginx = csub.add_parser("nginx-config", help="print the nginx config for PM_NODES")
     nginx.add_argument("--listen", default="8080", help="nginx's listen address (default 8080)")
-    nginx.set_defaults(handler=lambda args: _nginx_config(args, settings_of(args)))
+    nginx.set_defaults(handler="pm.cli.cluster:print_nginx_config")
 
 
-def _nginx_config(args: argparse.Namespace, settings: Settings) -> int:
+def print_nginx_config(args: argparse.Namespace) -> int:
+    from pm.cli.options import settings_of
+    from pm.config import ConfigError
+
+    settings = settings_of(args)
     if not settings.nodes:
         raise ConfigError("PM_NODES: name the cluster's nodes (host:port as nginx reaches them)")
     print(nginx_config(settings.nodes, listen=args.listen), end="")

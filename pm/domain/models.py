@@ -278,6 +278,19 @@ class ChangeEvent(SQLModel, table=True):
     at: int
 
 
+class FeedEpoch(SQLModel, table=True):
+    """One row each time the tenant's history was replaced (a restore, a copy put in service):
+    its change feed goes on above ``base_seq``, and a seq a client holds from below it belongs
+    to another history (it is answered RESYNC_REQUIRED). No row: the first epoch, base 0."""
+
+    __tablename__ = "feed_epochs"
+
+    epoch: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    base_seq: int
+    started_at: int
+    reason: str = Field(max_length=32)
+
+
 class SearchDocument(SQLModel, table=True):
     """One row of the full-text index (``search_index``, FTS5): a live item's title and
     description, or one live comment on a live item. ``doc_id`` is the index row's rowid;

@@ -22,6 +22,7 @@ HTTP_STATUS: Mapping[str, int] = MappingProxyType(
         "RATE_LIMITED": 429,
         "PAYLOAD_TOO_LARGE": 413,
         "INVALID_MESSAGE": 400,
+        "METHOD_NOT_ALLOWED": 405,
         "RESYNC_REQUIRED": 410,
         "UNAVAILABLE": 503,
         "QUOTA_EXCEEDED": 429,

@@ -10,6 +10,7 @@ gauge says how its workers' values combine.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from prometheus_client import (
     REGISTRY,
@@ -20,6 +21,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from pm.observability.operator_view import OperatorCollector, TenantActivity
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -39,6 +42,14 @@ TENANT_MIGRATION_SECONDS = Histogram(
 )
 TENANT_EVICTIONS = Counter("pm_tenant_evictions_total", "Tenants closed by the pool", ["reason"])
 TENANT_REFUSALS = Counter("pm_tenant_refusals_total", "Tenant opens refused", ["reason"])
+# Why a tenant's file is refused (pm.tenancy.files), each a label value of the counter below
+TENANT_FILE_REASONS = ("empty", "unreadable", "foreign", "newer", "damaged", "migration")
+TENANT_OPEN_FAILURES = Counter(
+    "pm_tenant_open_failures_total",
+    "Requests refused UNAVAILABLE because their tenant's file can't be used (empty, unreadable, "
+    "foreign, newer, damaged, migration): the operator's to repair, never the client's",
+    ["reason"],
+)
 DB_TRANSACTION_SECONDS = Histogram(
     "pm_db_transaction_seconds",
     "Time a transaction held its connection",
@@ -174,6 +185,8 @@ WEBHOOK_LOOPS = Gauge("pm_webhook_loops", "Webhooks with a delivery loop in this
 # Series the alert rules watch are created at zero, so the first failure is an increase
 # Prometheus can see rather than the birth of a series.
 TENANT_MIGRATIONS.labels("failed")
+for _reason in TENANT_FILE_REASONS:
+    TENANT_OPEN_FAILURES.labels(_reason)
 for _door_errors in (HTTP_ERRORS, WS_ERRORS, SERVICE_ERRORS):
     _door_errors.labels("INTERNAL")
 
@@ -202,10 +215,28 @@ BUS_OUTBOX = Gauge(
 )
 
 
+# The operator's view of the tenants (pm.observability.operator_view): top N by writes, sockets
+# and size, backups, WAL, free disk; computed at each scrape.
+TENANT_ACTIVITY = TenantActivity()
+REGISTRY.register(OperatorCollector(TENANT_ACTIVITY))
+WS_CONNECTIONS_PER_TENANT_LIMIT = Gauge(
+    "pm_ws_connections_per_tenant_limit",
+    "PM_WS_MAX_CONNECTIONS_PER_TENANT: the WebSocket connections one tenant may hold",
+    multiprocess_mode="max",
+)
+
+
+def multiprocess_dir() -> Path | None:
+    folder = os.environ.get(MULTIPROCESS_DIR)
+    return Path(folder) if folder else None
+
+
 def exposition() -> bytes:
     """The text /metrics serves: this process's registry, or every worker's under workers."""
-    if not os.environ.get(MULTIPROCESS_DIR):
+    folder = multiprocess_dir()
+    if folder is None:
         return bytes(generate_latest(REGISTRY))
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    registry.register(OperatorCollector(TENANT_ACTIVITY, folder))
     return bytes(generate_latest(registry))

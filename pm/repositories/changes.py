@@ -15,6 +15,7 @@ _INSERT_EVENT = RowInsert.of(
 # The AUTOINCREMENT counter, not max(seq): retention prunes old rows, the counter stays.
 _CURRENT_SEQ = "SELECT seq FROM sqlite_sequence WHERE name = 'change_feed'"
 _OLDEST_SEQ = "SELECT min(seq) FROM change_feed"
+_EPOCH_BASE = "SELECT base_seq FROM feed_epochs ORDER BY epoch DESC LIMIT 1"
 _SWEEP = "DELETE FROM change_feed WHERE at < ? AND seq < ?"
 _SEQS_AFTER = (
     "SELECT seq FROM change_feed WHERE seq > ? AND project_id IN ({marks}) ORDER BY seq LIMIT ?"
@@ -49,6 +50,12 @@ class ChangeFeedRepository(Repository):
         """The last committed seq of the tenant (0 before the first change)."""
         seq = self._scalar(_CURRENT_SEQ)
         return 0 if seq is None else int(seq)
+
+    def epoch_base(self) -> int:
+        """The seq the current feed epoch started above (0 in the first epoch): a seq below it
+        belongs to a history that was replaced (pm.tenancy.epochs)."""
+        base = self._scalar(_EPOCH_BASE)
+        return 0 if base is None else int(base)
 
     def oldest_kept_seq(self) -> int | None:
         seq = self._scalar(_OLDEST_SEQ)

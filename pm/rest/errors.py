@@ -24,7 +24,12 @@ from pm.observability.logging import update_bound
 
 log = logging.getLogger(__name__)
 
-CODE_BY_HTTP_STATUS = {404: "NOT_FOUND", 401: "UNAUTHENTICATED", 413: "PAYLOAD_TOO_LARGE"}
+CODE_BY_HTTP_STATUS = {
+    401: "UNAUTHENTICATED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+}
 
 
 def error_response(

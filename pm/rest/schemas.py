@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from pm.domain.enums import ContextType, ItemType, Priority, Status
 
@@ -163,7 +163,8 @@ class ChangesParameters(QueryParameters):
     since_seq: int = Field(
         ge=0,
         le=2**62,
-        description="The last seq you saw (0: from the start); a seq past the feed is refused",
+        description="The last seq you saw (0: from the start). A seq the feed can't vouch for "
+        "(from before a restore, or past the feed) answers 410 RESYNC_REQUIRED: load again",
     )
     project_id: list[str] | None = Field(
         default=None, max_length=100, description="Repeat for several projects (default: all)"
@@ -560,18 +561,201 @@ class ProjectContext(BaseModel):
     recent_activity: list[ContextActivity] = Field(description="Newest first")
 
 
-class ChangeEvent(BaseModel):
+class FieldChange(BaseModel):
+    field: str
+    old_value: str | None
+    new_value: str | None
+
+
+class TimeEntry(Audit):
+    id: str
+    work_item_id: str
+    project_id: str
+    user_id: str
+    started_at: int = Field(description="Unix ms")
+    ended_at: int | None = Field(description="Unix ms; null while the timer runs")
+    duration_seconds: int | None = Field(description="Null while the timer runs")
+    description: str
+    version: int
+
+
+# -- change events: the payload of each, as pm.proto's message of the same name --------------
+# tests/test_view_contracts.py holds each against its message; a payload the service layer
+# emits without a model here would make GET /api/v1/changes fail its own response model.
+
+
+class WorkItemCreated(BaseModel):
+    work_item: WorkItem
+
+
+class WorkItemUpdated(BaseModel):
+    work_item: WorkItem
+    changes: list[FieldChange] = Field(description="One per field that really changed")
+
+
+class WorkItemDeleted(BaseModel):
+    work_item_id: str
+    project_id: str
+
+
+class SprintCreated(BaseModel):
+    sprint: Sprint
+
+
+class SprintUpdated(BaseModel):
+    sprint: Sprint
+    changes: list[FieldChange]
+
+
+class SprintDeleted(BaseModel):
+    sprint_id: str
+    project_id: str
+
+
+class CommentCreated(BaseModel):
+    comment: Comment
+
+
+class CommentUpdated(BaseModel):
+    comment: Comment
+
+
+class CommentDeleted(BaseModel):
+    comment_id: str
+    work_item_id: str
+    project_id: str
+
+
+class TimerStarted(BaseModel):
+    time_entry: TimeEntry
+    stopped_entry: TimeEntry | None = Field(
+        default=None, description="The user's timer this one stopped, in the same transaction"
+    )
+
+
+class TimeEntryCreated(BaseModel):
+    time_entry: TimeEntry
+
+
+class TimeEntryUpdated(BaseModel):
+    time_entry: TimeEntry
+
+
+class TimeEntryDeleted(BaseModel):
+    time_entry_id: str
+    work_item_id: str
+    project_id: str
+
+
+class DependencyCreated(BaseModel):
+    dependency: Dependency
+
+
+class DependencyDeleted(BaseModel):
+    dependency_id: str
+    project_id: str
+
+
+class SwimLaneCreated(BaseModel):
+    swim_lane: SwimLane
+
+
+class SwimLaneUpdated(BaseModel):
+    swim_lane: SwimLane
+    changes: list[FieldChange]
+
+
+class SwimLaneDeleted(BaseModel):
+    swim_lane_id: str
+    project_id: str
+
+
+class MemberAdded(BaseModel):
+    member: Member
+
+
+class MemberUpdated(BaseModel):
+    member: Member
+    changes: list[FieldChange]
+
+
+class MemberRemoved(BaseModel):
+    project_id: str
+    user_id: str
+
+
+class BlockedState(BaseModel):
+    work_item_id: str
+    is_blocked: bool
+
+
+class BlockedChanged(BaseModel):
+    """Items whose derived ``is_blocked`` changed (a dependency, a blocker's status, a delete)."""
+
+    project_id: str
+    changes: list[BlockedState]
+
+
+class WebhookDeleted(BaseModel):
+    webhook_id: str
+
+
+EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
+    "work_item_created": WorkItemCreated,
+    "work_item_updated": WorkItemUpdated,
+    "work_item_deleted": WorkItemDeleted,
+    "sprint_created": SprintCreated,
+    "sprint_updated": SprintUpdated,
+    "sprint_deleted": SprintDeleted,
+    "comment_created": CommentCreated,
+    "comment_updated": CommentUpdated,
+    "comment_deleted": CommentDeleted,
+    "timer_started": TimerStarted,
+    "time_entry_created": TimeEntryCreated,
+    "time_entry_updated": TimeEntryUpdated,
+    "time_entry_deleted": TimeEntryDeleted,
+    "dependency_created": DependencyCreated,
+    "dependency_deleted": DependencyDeleted,
+    "swim_lane_created": SwimLaneCreated,
+    "swim_lane_updated": SwimLaneUpdated,
+    "swim_lane_deleted": SwimLaneDeleted,
+    "member_added": MemberAdded,
+    "member_updated": MemberUpdated,
+    "member_removed": MemberRemoved,
+    "blocked_changed": BlockedChanged,
+    "webhook_deleted": WebhookDeleted,
+}
+
+
+class ChangeEventBase(BaseModel):
+    """What every change event has; its ``payload`` is typed by ``payload_name``."""
+
     seq: int = Field(description="The tenant's gap-free sequence number")
     message_id: str = Field(description="The event's id")
     actor_id: str = Field(description="The user who made the change")
     sent_at_ms: int
     project_id: str
-    payload_name: str = Field(description="e.g. work_item_created, work_item_deleted")
-    payload: dict[str, Any] = Field(description="The event's fields, as PROTOCOL.md names them")
+    payload_name: str = Field(description="Names the payload: work_item_created, ...")
+    payload: Any = Field(description="The event's fields, as pm.proto's message names them")
+
+
+def _event_model(name: str, payload: type[BaseModel]) -> type[ChangeEventBase]:
+    named: Any = Literal[name]  # the discriminator: one value per model
+    return create_model(
+        f"{payload.__name__}Event",
+        __base__=ChangeEventBase,
+        __doc__=f"A {name} change event: its payload is pm.proto's {payload.__name__}.",
+        payload_name=(named, Field(description="Names the payload")),
+        payload=(payload, Field(description=f"pm.proto's {payload.__name__}")),
+    )
+
+
+EVENT_MODELS = [_event_model(name, model) for name, model in EVENT_PAYLOADS.items()]
+ChangeEvent = Annotated[Union[tuple(EVENT_MODELS)], Field(discriminator="payload_name")]  # type: ignore[valid-type]  # noqa: UP007
 
 
 class Changes(BaseModel):
-    events: list[ChangeEvent] = Field(description="In seq order")
+    events: list[ChangeEvent] = Field(description="In seq order")  # type: ignore[valid-type]
     as_of_seq: int = Field(description="Pass as `since_seq` on the next poll")
     has_more: bool = Field(description="True: poll again at once")
 

@@ -4,6 +4,12 @@
 committed sequence numbers are strictly increasing and, as readers see them, gap-free. Events
 older than the retention window are swept; asking for anything before the oldest kept event
 answers RESYNC_REQUIRED (timestamps are never the sync key).
+
+A seq the feed can't vouch for answers RESYNC_REQUIRED too, never a partial answer: one from
+before the current feed epoch (the tenant was restored from a backup, or another copy was put
+in its place: pm.tenancy.epochs), ``0`` ("from the start") included, since the start is
+gone; and one ahead of the feed (the file went back in time some other way). A client of the
+new history loads a snapshot and follows from its ``as_of_seq``.
 """
 
 from __future__ import annotations
@@ -69,7 +75,15 @@ def get_changes(
         projects = visible_project_ids(read)
     as_of = read.feed.current_seq()
     if since_seq > as_of:
-        raise ValidationFailed("since_seq is ahead of this tenant's feed", field="since_seq")
+        raise ResyncRequired(
+            "since_seq is ahead of this tenant's feed: its history was replaced; load the "
+            "project again"
+        )
+    if since_seq < read.feed.epoch_base():
+        raise ResyncRequired(
+            "the tenant was restored: since_seq belongs to the history before; load the "
+            "project again"
+        )
     oldest = read.feed.oldest_kept_seq()
     if since_seq < as_of and (oldest is None or since_seq + 1 < oldest):
         raise ResyncRequired("events after since_seq are past retention; reload the project")

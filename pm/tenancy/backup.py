@@ -7,14 +7,17 @@ keep the backup from ever finishing. In WAL mode that read transaction blocks no
 holds checkpoints back (the WAL grows) until the copy is done.
 
 The pages go to a hidden file beside the destination, which is converted to a single rollback-
-journal file, checked with ``PRAGMA integrity_check`` and only then moved into place: a broken or
-interrupted copy never takes the destination's name, and ``--force`` never destroys the old file
-before the new one is proven good.
+journal file, marked as a copy (pm.tenancy.marks: putting it in service starts a new feed epoch),
+checked with ``PRAGMA integrity_check`` and only then moved into place: a broken or interrupted
+copy never takes the destination's name, and ``--force`` never destroys the old file before the
+new one is proven good. Each backup is recorded beside the tenant (``last-backup.json``: when,
+where, how big), which is what the backup-age metric reads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import tempfile
@@ -23,7 +26,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from pm.tenancy.files import FILE_MODE, integrity_problem, sqlite_reason
 from pm.tenancy.ids import tenant_db_path, validate_tenant_id
+from pm.tenancy.marks import COPY
+
+LAST_BACKUP = "last-backup.json"
 
 PAGES_PER_STEP = 256
 PAUSE_SECONDS = 0.002
@@ -65,7 +72,32 @@ def backup_tenant(
         _publish(partial, target, force=force)
     finally:
         _remove(partial)
-    return BackupResult(path=target, size_bytes=target.stat().st_size, pages=pages)
+    result = BackupResult(path=target, size_bytes=target.stat().st_size, pages=pages)
+    _record(source.parent, result)
+    return result
+
+
+def _record(tenant_dir: Path, result: BackupResult) -> None:
+    """``last-backup.json`` beside the tenant, replaced whole (a reader never sees half)."""
+    record = {
+        "at_ms": int(time.time() * 1000),
+        "path": str(result.path.resolve()),
+        "size_bytes": result.size_bytes,
+    }
+    fd, name = tempfile.mkstemp(prefix=f".{LAST_BACKUP}.", dir=tenant_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        json.dump(record, file)
+    os.chmod(name, FILE_MODE)
+    os.replace(name, tenant_dir / LAST_BACKUP)
+
+
+def last_backup_ms(tenant_dir: Path) -> int | None:
+    """When the tenant was last backed up (Unix ms), or None if never (or unreadable)."""
+    try:
+        record = json.loads((tenant_dir / LAST_BACKUP).read_text(encoding="utf-8"))
+        return int(record["at_ms"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _target_path(dest: Path, tenant_id: str) -> Path:
@@ -131,11 +163,13 @@ def _snapshot_backup(
 
 
 def _finish_copy(dst: sqlite3.Connection, tenant_id: str) -> int:
-    """A single self-contained file (no -wal beside it), proven sound by integrity_check."""
+    """A single self-contained file (no -wal beside it), marked as a copy, proven sound by
+    integrity_check."""
     dst.execute("PRAGMA journal_mode=DELETE")
-    verdict = [row[0] for row in dst.execute("PRAGMA integrity_check")]
-    if verdict != ["ok"]:
-        raise BackupRefused(f"tenant {tenant_id}: the copy failed integrity_check ({verdict[0]})")
+    dst.execute(f"PRAGMA user_version={COPY}")
+    problem = integrity_problem(dst)
+    if problem is not None:
+        raise BackupRefused(f"tenant {tenant_id}: the copy failed integrity_check ({problem})")
     return int(dst.execute("PRAGMA page_count").fetchone()[0])
 
 
@@ -168,8 +202,3 @@ def _place_new(partial: Path, target: Path) -> None:
 def _remove(partial: Path) -> None:
     for leftover in (partial, *(Path(f"{partial}{s}") for s in ("-journal", "-wal", "-shm"))):
         leftover.unlink(missing_ok=True)
-
-
-def sqlite_reason(exc: sqlite3.Error) -> str:
-    """SQLite's own words, first line only: they name the problem, never a statement."""
-    return (str(exc).splitlines() or [type(exc).__name__])[0]

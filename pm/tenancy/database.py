@@ -67,3 +67,13 @@ def writer_engine(path: Path, pragmas: Pragmas) -> Engine:
 
 def reader_engine(path: Path, pragmas: Pragmas, pool_size: int) -> Engine:
     return _engine(path, pragmas, read_only=True, pool_size=pool_size)
+
+
+def as_single_file(engine: Engine) -> None:
+    """Fold the WAL into the file and leave WAL mode: one self-contained file, ready to be
+    linked into place or copied (outside any transaction: SQLite allows the switch only there,
+    so the driver's connection is used directly, before SQLAlchemy begins one)."""
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        driver.execute("PRAGMA journal_mode=DELETE")

@@ -9,17 +9,30 @@ Writes queue per tenant (``WriteQueue``: waiting costs no thread; one worker dra
 back to back, several queued writes in one transaction with a savepoint each: group commit)
 and take a ``threading.Lock`` in the worker, so no two writes of a tenant ever overlap,
 whichever thread or tool runs them.
+
+A file is checked before it is opened (pm.tenancy.files): an empty, unreadable, foreign, newer
+or damaged one is refused with UNAVAILABLE (counted by reason, alerted, logged for the
+operator, and not tried again for ``failure_retry_seconds``), never reinitialised. A new tenant
+is built in a hidden file and linked into place whole, so a ``main.db`` is never half made.
+Every transaction checks that the file is still the one opened, in service (pm.tenancy.marks):
+a fence another process set, or a restore that replaced the file, is seen at the next request;
+the tenant is then closed here (``reset``), and whoever listens (the hub, the runner's caches)
+is told.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import logging
+import os
 import sqlite3
+import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,39 +40,60 @@ from typing import Any, TypeVar, cast
 
 from filelock import FileLock
 from filelock import Timeout as LockTimeout
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DatabaseError
 from sqlmodel import Session
 
 from pm.errors import Unauthenticated, Unavailable
 from pm.observability import metrics
-from pm.tenancy.database import Pragmas, reader_engine, writer_engine
+from pm.tenancy.database import Pragmas, as_single_file, reader_engine, writer_engine
+from pm.tenancy.epochs import feed_seq, start_epoch
+from pm.tenancy.files import (
+    DIR_MODE,
+    FILE_MODE,
+    TenantFileRefused,
+    identify,
+    is_damage,
+    open_for_reading,
+    private_dir,
+    refuse_empty,
+    sqlite_reason,
+    tighten,
+)
 from pm.tenancy.ids import tenant_db_path, validate_tenant_id
+from pm.tenancy.lifecycle import is_deleted
+from pm.tenancy.marks import (
+    COPY,
+    DELETING,
+    RESTORING,
+    TenantDeleted,
+    TenantMovedAway,
+    TenantReplaced,
+    TenantRestoring,
+    check_in_service,
+)
 from pm.tenancy.migrations import Migrator
-from pm.tenancy.moves import TenantMovedAway, refuse_if_moved
 from pm.tenancy.placement import Placement
+from pm.tenancy.probe import ReadinessProbe
 from pm.tenancy.provisioning import ProvisioningBudget
 from pm.tenancy.write_queue import Settled, WriteQueue
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 SessionFn = Callable[[Session], T]
 OnCreate = Callable[[Session], None]
+ResetListener = Callable[[str], None]
 
 
-def _is_busy(exc: OperationalError) -> bool:
-    """SQLite's BUSY or LOCKED (primary code, so extended codes such as BUSY_SNAPSHOT count)."""
-    code = getattr(exc.orig, "sqlite_errorcode", None)
-    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def _probe_write(session: Session) -> None:
-    session.connection().execute(text("PRAGMA user_version = 1"))
-
-
-def _unless_moved(fn: SessionFn[T], session: Session) -> T:
+def _driver(session: Session) -> sqlite3.Connection:
     driver = session.connection().connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
-    refuse_if_moved(driver)
+    return driver
+
+
+def _in_service(fn: SessionFn[T], opened_as: int, write: bool, session: Session) -> T:
+    check_in_service(_driver(session), opened_as, write=write)
     return fn(session)
 
 
@@ -70,6 +104,29 @@ class TenantClosed(Exception):
 class UnknownTenant(Unauthenticated):
     def __init__(self) -> None:
         super().__init__("unknown tenant", field="tenant_id")
+
+
+_UNAVAILABLE_BECAUSE = {
+    "empty": "its data file is empty",
+    "unreadable": "its data file can't be read",
+    "foreign": "its data file is not a pm tenant",
+    "newer": "its data was written by a newer version of pm",
+    "damaged": "its data file is damaged",
+    "migration": "its data could not be brought up to date",
+}
+
+
+class TenantUnavailable(Unavailable):
+    """The tenant's file was refused (pm.tenancy.files). The client is told the tenant is
+    unavailable and why in general words; the file's details go to the operator's log."""
+
+    def __init__(self, refusal: TenantFileRefused, retry_after_ms: int) -> None:
+        because = _UNAVAILABLE_BECAUSE[refusal.reason]
+        super().__init__(
+            f"this tenant is unavailable: {because}. The operator has been alerted; retry later",
+            retry_after_ms=retry_after_ms,
+        )
+        self.reason = refusal.reason
 
 
 @dataclass(frozen=True)
@@ -90,6 +147,10 @@ class TenancyConfig:
     migration_lock_seconds: float = 60.0
     # Which tenants this node serves (a cluster: PM_NODE_ID, PM_NODES); all of them by default
     placement: Placement = field(default_factory=Placement)
+    # A tenant whose file was refused is not tried again for this long (each try reads it)
+    failure_retry_seconds: float = 5.0
+    # The readiness probe's own database, outside the tenants (default: <data dir>/probe)
+    probe_path: Path | None = None
 
 
 class Tenant:
@@ -103,6 +164,9 @@ class Tenant:
         readers: Engine,
         loop_reader: Engine,
         manager: TenantConnectionManager,
+        *,
+        opened_as: int,
+        kind: str,
     ) -> None:
         self.id = tenant_id
         self.path = path
@@ -119,9 +183,12 @@ class Tenant:
             timeout=config.write_timeout_seconds,
             batch_max=config.write_batch_max,
         )
+        self.opened_as = opened_as  # the file's state when opened (pm.tenancy.marks)
+        self.kind = kind  # how it was opened: cold (created), migrated, warm
         self.inflight = 0
         self.last_used = time.monotonic()
         self.closed = False
+        self.dispose_when_idle = False
 
     async def write(self, fn: SessionFn[T]) -> T:
         """Run ``fn`` in one write transaction on a worker thread; commit if it returns."""
@@ -147,28 +214,31 @@ class Tenant:
         worker threads hold; WAL readers never wait for the writer."""
         self._manager._enter(self)
         try:
-            return self._transact(self._loop_reader, fn, "read")
+            checked = functools.partial(_in_service, fn, self.opened_as, False)
+            return self._transact(self._loop_reader, checked, "read")
         finally:
             self._manager._exit(self)
 
     def write_sync(self, fn: SessionFn[T]) -> T:
         """The synchronous core of ``write``, for worker threads and command-line tools. Each
-        write first checks, under the write lock, that the file was not moved away."""
+        write first checks, under the write lock, that the file is still in service."""
         with self._write_thread_lock:
-            return self._transact(self._writer, functools.partial(_unless_moved, fn), "write")
+            checked = functools.partial(_in_service, fn, self.opened_as, True)
+            return self._transact(self._writer, checked, "write")
 
     def write_many_sync(self, fns: list[SessionFn[Any]]) -> list[Settled]:
         """Group commit: several writes in one transaction, each in a savepoint of its own, so
         one that raises is rolled back alone and gets its exception; the others get their
         results once the transaction committed. If the transaction itself fails (the file is
-        busy, moved, or the commit fails), every write gets that failure."""
+        busy, no longer in service, or the commit fails), every write gets that failure."""
         settled: list[Settled] = []
 
         def run_all(session: Session) -> None:
+            check_in_service(_driver(session), self.opened_as, write=True)  # once for all
             for fn in fns:
                 try:
                     with session.begin_nested():
-                        settled.append((_unless_moved(fn, session), None))
+                        settled.append((fn(session), None))
                 except BaseException as exc:  # its savepoint rolled back; the others go on
                     settled.append((None, exc))
 
@@ -180,7 +250,8 @@ class Tenant:
         return settled
 
     def read_sync(self, fn: SessionFn[T]) -> T:
-        return self._transact(self._readers, fn, "read")
+        checked = functools.partial(_in_service, fn, self.opened_as, False)
+        return self._transact(self._readers, checked, "read")
 
     @staticmethod
     def _transact(engine: Engine, fn: SessionFn[T], mode: str) -> T:
@@ -188,13 +259,12 @@ class Tenant:
         try:
             with Session(engine, expire_on_commit=False) as session, session.begin():
                 return fn(session)
-        except OperationalError as exc:
-            if not _is_busy(exc):
-                raise
-            # Another process holds the file past busy_timeout (a backup, a stray tool): a
-            # retryable UNAVAILABLE, not an INTERNAL error.
-            metrics.DB_BUSY_RETRIES.inc()
-            raise Unavailable("the tenant database is busy; retry shortly") from exc
+        except DatabaseError as exc:
+            _refuse_by_cause(exc.orig, exc)
+            raise
+        except sqlite3.DatabaseError as exc:  # plain SQL on the driver (pm.repositories.base)
+            _refuse_by_cause(exc, exc)
+            raise
         finally:
             metrics.DB_TRANSACTION_SECONDS.labels(mode).observe(time.perf_counter() - started)
 
@@ -202,6 +272,19 @@ class Tenant:
         self._writer.dispose()
         self._readers.dispose()
         self._loop_reader.dispose()
+
+
+def _refuse_by_cause(original: BaseException | None, exc: BaseException) -> None:
+    """Another process holding the file past busy_timeout (a backup, a stray tool) is a
+    retryable UNAVAILABLE, not an INTERNAL error; a query that met malformed pages is the file's
+    fault, refused as such (the manager closes the tenant and counts it). Any other database
+    error is the statement's: the caller re-raises it."""
+    if isinstance(original, sqlite3.OperationalError) and _is_busy_sqlite(original):
+        metrics.DB_BUSY_RETRIES.inc()
+        raise Unavailable("the tenant database is busy; retry shortly") from exc
+    if isinstance(original, sqlite3.DatabaseError) and is_damage(original):
+        detail = f"a query met damage ({sqlite_reason(original)})"
+        raise TenantFileRefused("damaged", detail) from exc
 
 
 class TenantConnectionManager:
@@ -224,6 +307,10 @@ class TenantConnectionManager:
         self._lock = threading.RLock()
         self._opening_locks: dict[str, threading.Lock] = {}
         self._pending: dict[str, asyncio.Future[Tenant]] = {}
+        self._failed: dict[str, tuple[float, TenantFileRefused]] = {}
+        self._reset_listeners: list[ResetListener] = []
+        probe = config.probe_path or config.tenants_root.parent / "probe" / "ready.db"
+        self._probe = ReadinessProbe(probe, config.pragmas)
         self.migrations_run = 0
         self.provisioning: ProvisioningBudget | None = None
         if config.provisioning is not None:
@@ -262,36 +349,40 @@ class TenantConnectionManager:
 
     async def write(self, tenant_id: str, fn: SessionFn[T]) -> T:
         """Open the tenant if needed and run ``fn`` as one write transaction."""
-        while True:
-            tenant = await self.get(tenant_id)
-            try:
-                return await tenant.write(fn)
-            except TenantClosed:
-                continue
-            except TenantMovedAway:
-                self.require_here(tenant_id)  # WRONG_NODE once the new owner is known here
-                raise
+        return await self._run(tenant_id, lambda tenant: tenant.write(fn))
 
     async def read(self, tenant_id: str, fn: SessionFn[T]) -> T:
-        while True:
-            tenant = await self.get(tenant_id)
-            try:
-                return await tenant.read(fn)
-            except TenantClosed:
-                continue
+        return await self._run(tenant_id, lambda tenant: tenant.read(fn))
+
+    def on_reset(self, listener: ResetListener) -> None:
+        """Call ``listener(tenant_id)`` (on the event loop) whenever a tenant is reset here: an
+        operator evicted it, or its file was found replaced or damaged."""
+        self._reset_listeners.append(listener)
+
+    def evict(self, tenant_id: str) -> bool:
+        """Close the tenant here (work in flight finishes first, on its own connections), forget
+        a refusal of its file, and tell the listeners; the next request opens it afresh.
+        Whether it was open."""
+        validate_tenant_id(tenant_id)
+        with self._lock:
+            tenant = self._open.get(tenant_id)
+            self._failed.pop(tenant_id, None)
+        if tenant is not None:
+            self._retire(tenant, "evict")
+        self._tell_reset(tenant_id)
+        return tenant is not None
 
     async def read_here(self, tenant_id: str, fn: SessionFn[T]) -> T:
         """``read``, the query itself run in the calling thread (``Tenant.read_here``)."""
-        while True:
-            tenant = await self.get(tenant_id)
-            try:
-                return tenant.read_here(fn)
-            except TenantClosed:
-                continue
+
+        async def here(tenant: Tenant) -> T:
+            return tenant.read_here(fn)
+
+        return await self._run(tenant_id, here)
 
     def open_sync(self, tenant_id: str, *, create: bool | None = None) -> Tenant:
-        """Open a tenant from any thread. ``create`` overrides ``auto_provision`` (an operator's
-        or the readiness probe's explicit open, which placement does not refuse)."""
+        """Open a tenant from any thread. ``create`` overrides ``auto_provision`` (an
+        operator's explicit open, which placement does not refuse)."""
         validate_tenant_id(tenant_id)
         if create is None:
             self.config.placement.require_here(tenant_id)
@@ -317,11 +408,11 @@ class TenantConnectionManager:
             old.dispose()
         return tenant
 
-    async def check_writable(self, tenant_id: str) -> None:
-        """Open (creating if need be) a tenant and commit a write to it, or raise: the
-        readiness probe's proof that the data folder, the threads and SQLite all work."""
-        tenant = await asyncio.to_thread(self.open_sync, tenant_id, create=True)
-        await tenant.write(_probe_write)
+    async def check_writable(self) -> None:
+        """Commit a write to the readiness probe's own database (never a tenant's), on the
+        tenants' worker threads, or raise: the proof that the data folder, the threads and
+        SQLite all work."""
+        await asyncio.get_running_loop().run_in_executor(self.executor, self._probe.write)
 
     def tenant_exists(self, tenant_id: str) -> bool:
         return tenant_db_path(self.config.tenants_root, tenant_id).is_file()
@@ -340,6 +431,10 @@ class TenantConnectionManager:
             if (entry / "main.db").is_file():
                 found.append(entry.name)
         return found
+
+    def open_tenants(self) -> list[Tenant]:
+        with self._lock:
+            return list(self._open.values())
 
     def open_tenant_ids(self) -> list[str]:
         with self._lock:
@@ -386,9 +481,79 @@ class TenantConnectionManager:
             metrics.TENANTS_OPEN.set(0)
         for tenant in tenants:
             tenant.dispose()
+        self._probe.close()
         self.executor.shutdown(wait=True)
 
     # -- internals ------------------------------------------------------------------------
+
+    async def _run(self, tenant_id: str, work: Callable[[Tenant], Awaitable[T]]) -> T:
+        while True:
+            tenant = await self.get(tenant_id)
+            try:
+                return await work(tenant)
+            except TenantClosed:
+                continue
+            except TenantMovedAway:
+                self.require_here(tenant_id)  # WRONG_NODE once the new owner is known here
+                raise
+            except (TenantRestoring, TenantReplaced):
+                self._retire(tenant, "replaced")
+                self._tell_reset(tenant_id)
+                raise
+            except TenantFileRefused as refusal:
+                self._retire(tenant, "damaged")
+                self._tell_reset(tenant_id)
+                raise self._refused(tenant_id, refusal) from None
+
+    def _tell_reset(self, tenant_id: str) -> None:
+        for listener in list(self._reset_listeners):
+            try:
+                listener(tenant_id)
+            except Exception:
+                log.exception("a tenant reset listener failed", extra={"tenant": tenant_id})
+
+    def _retire(self, tenant: Tenant, reason: str) -> None:
+        """Take a tenant out of service here: no new work reaches it, and its connections close
+        once the work in flight on them is done."""
+        with self._lock:
+            if self._open.get(tenant.id) is not tenant:
+                return  # already retired (by another request, or closed)
+            self._detach(tenant)
+            metrics.TENANTS_OPEN.set(len(self._open))
+            idle = tenant.inflight == 0
+            tenant.dispose_when_idle = not idle
+        metrics.TENANT_EVICTIONS.labels(reason).inc()
+        if idle:
+            tenant.dispose()
+
+    def _refused(self, tenant_id: str, refusal: TenantFileRefused) -> TenantUnavailable:
+        """Count, log and remember a refused file; the answer the client gets."""
+        metrics.TENANT_OPEN_FAILURES.labels(refusal.reason).inc()
+        log.error(
+            "tenant file refused (%s): %s",
+            refusal.reason,
+            refusal.detail,
+            extra={"tenant": tenant_id},
+        )
+        with self._lock:
+            self._failed[tenant_id] = (time.monotonic(), refusal)
+        return self._unavailable(refusal)
+
+    def _unavailable(self, refusal: TenantFileRefused) -> TenantUnavailable:
+        return TenantUnavailable(refusal, int(self.config.failure_retry_seconds * 1000) or 1000)
+
+    def _refuse_if_failed_recently(self, tenant_id: str) -> None:
+        with self._lock:
+            failed = self._failed.get(tenant_id)
+        if failed is None:
+            return
+        at, refusal = failed
+        if time.monotonic() - at >= self.config.failure_retry_seconds:
+            with self._lock:
+                self._failed.pop(tenant_id, None)
+            return
+        metrics.TENANT_OPEN_FAILURES.labels(refusal.reason).inc()
+        raise self._unavailable(refusal)
 
     def _enter(self, tenant: Tenant) -> None:
         with self._lock:
@@ -401,6 +566,11 @@ class TenantConnectionManager:
         with self._lock:
             tenant.inflight -= 1
             tenant.last_used = time.monotonic()
+            dispose = tenant.closed and tenant.dispose_when_idle and tenant.inflight == 0
+            if dispose:
+                tenant.dispose_when_idle = False
+        if dispose:
+            tenant.dispose()
 
     def _detach(self, tenant: Tenant) -> None:
         tenant.closed = True
@@ -420,68 +590,172 @@ class TenantConnectionManager:
             metrics.TENANT_EVICTIONS.labels("lru").inc()
         return evicted
 
+    # -- opening ------------------------------------------------------------------------------
+
     def _load(self, tenant_id: str, *, allow_create: bool, bounded: bool = False) -> Tenant:
         """Open (and migrate) a tenant's file; ``bounded``: a creation counts against the
         provisioning budget (one a token asks for, not an operator's)."""
+        self._refuse_if_failed_recently(tenant_id)
         started = time.perf_counter()
         path = tenant_db_path(self.config.tenants_root, tenant_id)
-        exists = path.is_file()
-        if not exists and not allow_create:
-            metrics.TENANT_REFUSALS.labels("unknown").inc()
-            raise UnknownTenant()
-        if not exists and bounded and self.provisioning is not None:
-            self.provisioning.admit()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        kind = "warm"
+        if not path.exists():
+            if is_deleted(path.parent):
+                metrics.TENANT_REFUSALS.labels("deleted").inc()
+                raise TenantDeleted()
+            if not allow_create:
+                metrics.TENANT_REFUSALS.labels("unknown").inc()
+                raise UnknownTenant()
+            if bounded and self.provisioning is not None:
+                self.provisioning.admit()
+            kind = self._create(path)
+        try:
+            tenant = self._open_file(tenant_id, path, kind)
+        except TenantFileRefused as refusal:
+            raise self._refused(tenant_id, refusal) from None
+        metrics.TENANT_OPENS.labels(tenant.kind).inc()
+        metrics.TENANT_OPEN_SECONDS.labels(tenant.kind).observe(time.perf_counter() - started)
+        return tenant
+
+    def _open_file(self, tenant_id: str, path: Path, kind: str) -> Tenant:
+        """Check the file, bring it into service if it needs it, and open its engines."""
+        refuse_empty(path)
+        tighten(path, FILE_MODE)
+        tighten(path.parent, DIR_MODE)
+        try:
+            with contextlib.closing(open_for_reading(path)) as conn:
+                facts = identify(conn, self.migrator.knows)
+        except sqlite3.OperationalError as exc:
+            if _is_busy_sqlite(exc):
+                raise Unavailable("the tenant database is busy; retry shortly") from None
+            raise TenantFileRefused("unreadable", sqlite_reason(exc)) from None
+        if facts.state == RESTORING:
+            metrics.TENANT_REFUSALS.labels("restoring").inc()
+            raise TenantRestoring()
+        if facts.state == DELETING:
+            metrics.TENANT_REFUSALS.labels("deleted").inc()
+            raise TenantDeleted()
         writer = writer_engine(path, self.config.pragmas)
         try:
-            kind = self._migrate_if_needed(writer, path)
-        except Exception:
+            if facts.revision != self.migrator.head or facts.state == COPY:
+                kind = self._bring_into_service(writer, path, kind)
+            opened_as = self._state(writer)
+        except BaseException:
             writer.dispose()
             raise
         readers = reader_engine(path, self.config.pragmas, self.config.readers_per_tenant)
         loop_reader = reader_engine(path, self.config.pragmas, 1)
-        metrics.TENANT_OPENS.labels(kind).inc()
-        metrics.TENANT_OPEN_SECONDS.labels(kind).observe(time.perf_counter() - started)
-        return Tenant(tenant_id, path, writer, readers, loop_reader, self)
+        return Tenant(
+            tenant_id, path, writer, readers, loop_reader, self, opened_as=opened_as, kind=kind
+        )
 
-    def _migrate_if_needed(self, writer: Engine, path: Path) -> str:
-        """Already at head: nothing to do (the common case, no lock). Otherwise migrate under a
-        file lock beside the database, so that of several processes opening a new tenant at
-        once (workers sharing a data directory) one migrates and seeds it and the others find
-        it at head; within one process the opening lock already lets only one thread here."""
-        if self._at_head(writer):
-            return "warm"
-        lock = FileLock(path.with_name(path.name + ".migrate.lock"))
+    @staticmethod
+    def _state(writer: Engine) -> int:
+        with writer.connect() as conn:
+            state = int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+            conn.rollback()
+        return state
+
+    def _lock_for(self, path: Path) -> FileLock:
+        return FileLock(path.with_name(path.name + ".migrate.lock"), mode=FILE_MODE)
+
+    def _create(self, path: Path) -> str:
+        """Build a new tenant in a hidden file beside its place (migrated, seeded, one file
+        with no -wal) and link it into place whole, under the file lock, so that of several
+        processes opening a new tenant at once one builds it and the others find it made.
+        "cold" when this call built it."""
+        private_dir(path.parent)
         try:
-            with lock.acquire(timeout=self.config.migration_lock_seconds):
-                return self._migrate_locked(writer)
+            with self._lock_for(path).acquire(timeout=self.config.migration_lock_seconds):
+                if path.exists():
+                    return "warm"  # another process made it while this one waited
+                self._build(path)
         except LockTimeout:
-            raise Unavailable("the tenant is being migrated by another process; retry") from None
+            raise Unavailable("the tenant is being created by another process; retry") from None
+        return "cold"
 
-    def _at_head(self, writer: Engine) -> bool:
-        with writer.connect() as conn:
-            current = self.migrator.current_revision(conn)
-            conn.rollback()
-        return current == self.migrator.head
-
-    def _migrate_locked(self, writer: Engine) -> str:
-        with writer.connect() as conn:
-            current = self.migrator.current_revision(conn)
-            conn.rollback()
-            if current == self.migrator.head:
-                return "warm"  # another process migrated it while this one waited
-            started = time.perf_counter()
+    def _build(self, path: Path) -> None:
+        fd, name = tempfile.mkstemp(prefix=".main.db.", suffix=".creating", dir=path.parent)
+        os.close(fd)
+        partial = Path(name)
+        started = time.perf_counter()
+        try:
+            engine = writer_engine(partial, self.config.pragmas)
             try:
-                self.migrator.bring_to_head(conn)
-                conn.commit()
-            except Exception:
-                metrics.TENANT_MIGRATIONS.labels("failed").inc()
-                raise
-        if current is None and self.on_create is not None:
-            with Session(writer) as session, session.begin():
-                self.on_create(session)
+                with engine.connect() as conn:
+                    self.migrator.bring_to_head(conn)
+                    conn.commit()
+                if self.on_create is not None:
+                    with Session(engine) as session, session.begin():
+                        self.on_create(session)
+                as_single_file(engine)
+            finally:
+                engine.dispose()
+            os.link(partial, path)
+        except FileExistsError:
+            return  # made by a process that does not take the lock (a restore): it wins
+        finally:
+            for leftover in (partial, *(Path(f"{partial}{s}") for s in ("-wal", "-shm"))):
+                leftover.unlink(missing_ok=True)
         with self._lock:
             self.migrations_run += 1
         metrics.TENANT_MIGRATIONS.labels("ok").inc()
         metrics.TENANT_MIGRATION_SECONDS.observe(time.perf_counter() - started)
-        return "cold" if current is None else "migrated"
+
+    def _bring_into_service(self, writer: Engine, path: Path, kind: str) -> str:
+        """Migrate to head, and start a new feed epoch for a backup copy put in service,
+        under the file lock (another process may be doing the same)."""
+        try:
+            with self._lock_for(path).acquire(timeout=self.config.migration_lock_seconds):
+                return self._bring_locked(writer, kind)
+        except LockTimeout:
+            raise Unavailable("the tenant is being migrated by another process; retry") from None
+
+    def _bring_locked(self, writer: Engine, kind: str) -> str:
+        with writer.connect() as conn:
+            at_head = self.migrator.current_revision(conn) == self.migrator.head
+            conn.rollback()
+            if not at_head:
+                kind = self._migrate(conn)
+            state = int(conn.exec_driver_sql("PRAGMA user_version").scalar_one())
+            if state != COPY:
+                conn.rollback()
+                return kind
+            raw = conn.connection.driver_connection
+            assert isinstance(raw, sqlite3.Connection)
+            start_epoch(raw, reason="copy", above=feed_seq(raw), now_ms=_now_ms())
+            conn.commit()
+        return kind
+
+    def _migrate(self, conn: Connection) -> str:
+        started = time.perf_counter()
+        try:
+            self.migrator.upgrade(conn)
+            conn.commit()
+        except Exception as exc:
+            metrics.TENANT_MIGRATIONS.labels("failed").inc()
+            reason = "damaged" if _damaged(exc) else "migration"
+            raise TenantFileRefused(reason, f"{type(exc).__name__}: {_first_line(exc)}") from exc
+        with self._lock:
+            self.migrations_run += 1
+        metrics.TENANT_MIGRATIONS.labels("ok").inc()
+        metrics.TENANT_MIGRATION_SECONDS.observe(time.perf_counter() - started)
+        return "migrated"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [""])[0]
+
+
+def _damaged(exc: BaseException) -> bool:
+    original = exc.orig if isinstance(exc, DatabaseError) else exc
+    return isinstance(original, sqlite3.DatabaseError) and is_damage(original)
+
+
+def _is_busy_sqlite(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)

@@ -45,6 +45,14 @@ class Migrator:
         assert head is not None, "migrations/ has no revision"
         return head
 
+    @cached_property
+    def revisions(self) -> frozenset[str]:
+        return frozenset(script.revision for script in self.script.walk_revisions())
+
+    def knows(self, revision: str) -> bool:
+        """A revision of this pm's migrations (a file at another was written by a newer pm)."""
+        return revision in self.revisions
+
     @staticmethod
     def current_revision(connection: Connection) -> str | None:
         try:

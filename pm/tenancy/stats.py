@@ -1,8 +1,10 @@
-"""Per-tenant figures for operators: size, live work items, members, last activity, feed seq.
+"""Per-tenant figures for operators: size, live work items, members, last activity, feed seq
+and epoch.
 
-These are deliberately not Prometheus labels (PROTOCOL.md: no tenant id as a label); an operator
-reads them here. Reading never writes: a file is opened read-only and is never created or
-migrated, and one broken file becomes an error on its own row while the others are still read.
+Every tenant's row is here; /metrics names only the top N tenants by size, writes and sockets
+(pm.observability.operator_view: a label per tenant for all of them would be unbounded).
+Reading never writes: a file is opened read-only and is never created or migrated, and one
+broken file becomes an error on its own row while the others are still read.
 
 SQLite's ``mode=ro`` still creates -wal and -shm files beside a WAL database and leaves them
 there. So a file with no -wal (closed cleanly: fully checkpointed, complete on its own) is opened
@@ -22,10 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pm.domain.enums import ItemType
-from pm.tenancy.backup import sqlite_reason
+from pm.tenancy.epochs import current_epoch
+from pm.tenancy.files import open_read_only, sqlite_reason
 from pm.tenancy.ids import tenant_db_path
-
-BUSY_TIMEOUT_MS = 5000
 
 _ITEMS_BY_TYPE = """
     SELECT item_type, count(*) FROM work_items WHERE deleted_at IS NULL GROUP BY item_type
@@ -56,6 +57,7 @@ class TenantStats:
     members: int = 0
     last_activity_ms: int | None = None
     seq: int = 0
+    epoch: int = 0  # the feed epoch (pm.tenancy.epochs): how many times its history was replaced
     error: str | None = None
 
     @property
@@ -76,7 +78,7 @@ def tenant_stats(tenants_root: Path, tenant_id: str) -> TenantStats:
     path = tenant_db_path(tenants_root, tenant_id)
     size = _size_on_disk(path)
     try:
-        with contextlib.closing(_open_read_only(path)) as conn:
+        with contextlib.closing(open_read_only(path)) as conn:
             return _read(conn, tenant_id, size)
     except sqlite3.Error as exc:
         return TenantStats(tenant_id=tenant_id, size_bytes=size, error=sqlite_reason(exc))
@@ -89,15 +91,6 @@ def _size_on_disk(path: Path) -> int:
         with contextlib.suppress(FileNotFoundError):
             total += part.stat().st_size
     return total
-
-
-def _open_read_only(path: Path) -> sqlite3.Connection:
-    """See the module docstring for why the mode depends on the -wal file."""
-    wal = path.with_name(f"{path.name}-wal")
-    mode = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, isolation_level=None)
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    return conn
 
 
 def _read(conn: sqlite3.Connection, tenant_id: str, size: int) -> TenantStats:
@@ -113,6 +106,7 @@ def _read(conn: sqlite3.Connection, tenant_id: str, size: int) -> TenantStats:
             members=int(conn.execute(_MEMBERS).fetchone()[0]),
             last_activity_ms=conn.execute(_LAST_ACTIVITY_MS).fetchone()[0],
             seq=int(seq_row[0]) if seq_row else 0,
+            epoch=current_epoch(conn).number,
         )
     finally:
         conn.execute("COMMIT")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, WebSocket
 
 from pm.doorkit.asgi import pm_app
+from pm.observability import metrics
 from pm.wiring import Components
 from pm.ws.connection import serve_socket
 from pm.ws.hub import Hub
@@ -31,7 +32,15 @@ def install_ws(app: FastAPI, components: Components) -> WsState:
         ),
         limiter=pm_app(app).user_limiter,
     )
-    components.lifecycle.on_drain(state.drain)
+    components.services.on_tenant_reset(state.close_tenant)
+    metrics.WS_CONNECTIONS_PER_TENANT_LIMIT.set(settings.ws_max_connections_per_tenant)
+    stop_counting = metrics.TENANT_ACTIVITY.add_sockets(lambda: dict(state.caps.by_tenant))
+
+    async def drain() -> None:
+        stop_counting()
+        await state.drain()
+
+    components.lifecycle.on_drain(drain)
 
     async def websocket_endpoint(websocket: WebSocket) -> None:
         await serve_socket(websocket, components, state)

@@ -69,21 +69,33 @@ def json_depth_exceeds(text: str, limit: int) -> bool:
     return bool(brackets)
 
 
+class FrameRefused(InvalidMessage):
+    """A frame that is not a request pm knows, with the ``message_id`` it carried (empty when
+    none could be read), so that its answer is correlated like any other (PROTOCOL.md: every
+    request gets exactly one response): a newer client's payload or a typo gets its error."""
+
+    def __init__(self, message: str, *, message_id: str = "") -> None:
+        super().__init__(message)
+        self.message_id = message_id
+
+
 def decode(frame: str | bytes, *, max_json_depth: int) -> Envelope:
-    """Parse one frame; anything malformed raises InvalidMessage."""
+    """Parse one frame; anything malformed raises FrameRefused."""
     envelope = Envelope()
     if isinstance(frame, bytes):
         try:
             envelope.ParseFromString(frame)
         except DecodeError:
-            raise InvalidMessage("the frame is not a protobuf Envelope") from None
-    else:
-        if json_depth_exceeds(frame, max_json_depth):
-            metrics.BOUND_HITS.labels("ws_json_depth").inc()
-            raise InvalidMessage(f"JSON nested deeper than {max_json_depth} levels")
-        envelope = _from_json(frame)
+            raise FrameRefused("the frame is not a protobuf Envelope") from None
+        if envelope.WhichOneof("payload") is None:  # an unknown field number stays unknown
+            raise FrameRefused("the envelope has no payload pm knows", message_id=_id(envelope))
+        return envelope
+    if json_depth_exceeds(frame, max_json_depth):
+        metrics.BOUND_HITS.labels("ws_json_depth").inc()
+        raise FrameRefused(f"JSON nested deeper than {max_json_depth} levels")
+    envelope = _from_json(frame)
     if envelope.WhichOneof("payload") is None:
-        raise InvalidMessage("the envelope has no known payload")
+        raise FrameRefused("the envelope has no payload", message_id=_id(envelope))
     return envelope
 
 
@@ -91,17 +103,64 @@ def _from_json(frame: str) -> Envelope:
     try:
         body = orjson.loads(frame)
     except orjson.JSONDecodeError:
-        raise InvalidMessage("the frame is not JSON") from None
+        raise FrameRefused("the frame is not JSON") from None
     if not isinstance(body, dict):
-        raise InvalidMessage("the frame is not a JSON Envelope")
+        raise FrameRefused("the frame is not a JSON Envelope")
+    if _has_duplicate_keys(frame, body):
+        raise FrameRefused("a key is given twice", message_id=_json_id(body))
     try:
         return Envelope(**body)
     except (TypeError, ValueError):
         pass  # not the constructors' names or values: the JSON mapping decides
     try:
         return json_format.ParseDict(body, Envelope())
-    except (json_format.ParseError, ValueError, RecursionError):
-        raise InvalidMessage("the frame is not a JSON Envelope") from None
+    except (json_format.ParseError, ValueError, RecursionError, TypeError):
+        raise FrameRefused(_why_not(body), message_id=_json_id(body)) from None
+
+
+# every string of a JSON text, in order, and the colon after it if it is a key
+_STRING_OR_KEY = re.compile(r'"(?:[^"\\]|\\.)*"\s*(:?)')
+
+
+def _has_duplicate_keys(frame: str, body: dict[str, Any]) -> bool:
+    """A key given twice is refused, as protobuf's own JSON parser refuses it: which of two
+    values a request meant is not for the server to guess. orjson keeps the last one, so the
+    keys the text holds are counted against the keys the parsed document kept."""
+    return _STRING_OR_KEY.findall(frame).count(":") != _key_count(body)
+
+
+def _key_count(value: Any) -> int:
+    if isinstance(value, dict):
+        return len(value) + sum(_key_count(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(_key_count(item) for item in value)
+    return 0
+
+
+def _id(envelope: Envelope) -> str:
+    return str(envelope.message_id)
+
+
+def _json_id(document: dict[str, Any]) -> str:
+    """The message id of a JSON frame that did not parse as an Envelope, if it names one."""
+    for key in ("message_id", "messageId"):
+        value = document.get(key)
+        if isinstance(value, str):
+            return value
+    return ""
+
+
+def _why_not(document: dict[str, Any]) -> str:
+    """Name the payload pm does not know; other faults get one general sentence."""
+    unknown = sorted(str(k) for k in document if str(k) not in _ENVELOPE_JSON_NAMES)
+    if unknown:
+        return f"unknown payload {unknown[0][:64]!r}: not a message of this server's pm.proto"
+    return "the frame is not a JSON Envelope"
+
+
+_ENVELOPE_JSON_NAMES: frozenset[str] = frozenset(
+    name for field in Envelope.DESCRIPTOR.fields for name in (field.name, field.json_name)
+)
 
 
 def encode(envelope: dict[str, Any], encoding: Encoding) -> str | bytes:

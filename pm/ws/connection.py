@@ -44,7 +44,7 @@ from pm.services.changes import subscribe_projects, viewable_projects
 from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.runner import ServiceRunner
 from pm.wiring import Components
-from pm.ws.codec import REQUEST_PAYLOADS, Encoding, decode, encode, request_args
+from pm.ws.codec import REQUEST_PAYLOADS, Encoding, FrameRefused, decode, encode, request_args
 from pm.ws.dispatch import DISPATCH
 from pm.ws.hub import MOVED_CLOSE, Hub
 from pm.ws.origin import origin_allowed
@@ -315,6 +315,9 @@ class Connection:
                 raise InvalidMessage(f"{name} is not a request")
             await self._dispatch(name, getattr(envelope, name), message_id)
         except PmError as exc:
+            if isinstance(exc, FrameRefused):
+                message_id = exc.message_id[:128]
+                update_bound(message_id=message_id or None)
             metrics.WS_ERRORS.labels(exc.code).inc()
             await self._send(error_envelope(message_id, exc), "error")
             if isinstance(exc, WrongNode):  # the tenant moved: reconnect through the proxy

@@ -15,7 +15,16 @@ log = logging.getLogger(__name__)
 
 
 class Drainable(Protocol):
+    tenant_id: str
+
     def drain(self) -> None: ...
+
+    def close_soon(self, code: int, reason: str) -> None: ...
+
+
+# The tenant was reset here (a restore, an operator's evict). A close reason holds at most 123
+# bytes; GetChanges then says RESYNC_REQUIRED for a seq from before a restore.
+TENANT_RESET_CLOSE = (1012, "tenant data replaced: reconnect and resync with GetChanges")
 
 
 @dataclass
@@ -40,6 +49,11 @@ class WsState:
         self.live.discard(connection)
         if not self.live:
             self._none_live.set()
+
+    def close_tenant(self, tenant_id: str) -> None:
+        """The tenant was reset in this process: every socket of it reconnects and resyncs."""
+        for connection in [c for c in self.live if c.tenant_id == tenant_id]:
+            connection.close_soon(*TENANT_RESET_CLOSE)
 
     async def drain(self) -> None:
         """Every socket answers the request it is serving and closes with 1012. The caller

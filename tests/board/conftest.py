@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,23 @@ def lane(page: Page, name: str) -> Any:
 
 def card(page: Page, title: str) -> Any:
     return page.locator("article.card", has_text=title)
+
+
+def stored_titles(outside: Outside, project_id: str, expected: list[str]) -> list[str]:
+    """The titles the server holds for a project, sorted, once they equal ``expected`` (or
+    whatever they are after ``WAIT_MS``): the page shows a change before the server confirms
+    it, so what is stored is read until it settles, never at one instant."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        titles = _titles(outside, project_id)
+        if titles == expected or time.monotonic() > deadline:
+            return titles
+        time.sleep(0.05)
+
+
+def _titles(outside: Outside, project_id: str) -> list[str]:
+    stored = outside.request("get_work_items", {"project_id": project_id})["work_items"]
+    return sorted(str(item["title"]) for item in stored)
 
 
 def seed_project(

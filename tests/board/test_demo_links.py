@@ -1,5 +1,6 @@
-"""`pm demo` (what `make run` starts) prints the board's sign-in links, for you and for a
-colleague, ready to click: served by the demo itself, signed for its own origin."""
+"""`pm demo` (what `make run` starts) prints the board's sign-in links, for you and for two
+colleagues (an editor, a viewer), ready to click: served by the demo itself, signed for its own
+origin."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def demo_links(tmp_path: Path) -> Iterator[list[str]]:
     reader.start()
     links: list[str] = []
     try:
-        while len(links) < 2:
+        while len(links) < 3:
             links += LINK.findall(lines.get(timeout=60))
         yield links
     finally:
@@ -55,8 +56,7 @@ def demo_links(tmp_path: Path) -> Iterator[list[str]]:
 
 
 def test_demo_prints_board_links_that_sign_in_on_its_own_origin(demo_links: list[str]) -> None:
-    you, colleague = demo_links
-    for link, user in ((you, "demo-user"), (colleague, "sam")):
+    for link, user in zip(demo_links, ("demo-user", "sam", "kim"), strict=True):
         parts = urlsplit(link)
         origin = f"{parts.scheme}://{parts.netloc}"
         assert parts.path == "/" and not parts.query  # the token travels in the fragment only

@@ -5,11 +5,10 @@ detail's comments, timer and dependencies work live."""
 from __future__ import annotations
 
 import re
-import time
 
 from playwright.sync_api import expect
 
-from .conftest import BoardWorld, card, seed_project
+from .conftest import BoardWorld, card, seed_project, stored_titles
 
 
 def test_a_stale_edit_shows_the_conflict_with_its_values(world: BoardWorld) -> None:
@@ -142,16 +141,8 @@ def test_the_tree_creates_renames_and_refuses_to_delete_a_parent(world: BoardWor
 
     tree.get_by_role("button", name="Delete Send the verification email").click()
     expect(tree.get_by_role("treeitem", name="Send the verification email")).to_have_count(0)
-
-    def stored() -> list[str]:
-        items = admin.request("get_work_items", {"project_id": project["id"]})["work_items"]
-        return sorted(i["title"] for i in items)
-
-    # The row goes at once (optimistically); the server's delete lands a moment later.
-    deadline = time.monotonic() + 30
-    while stored() != ["Accounts", "Launch", "Sign up with email"]:
-        assert time.monotonic() < deadline, stored()
-        time.sleep(0.05)
+    expected = ["Accounts", "Launch", "Sign up with email"]
+    assert stored_titles(admin, project["id"], expected) == expected
     admin.close()
 
 

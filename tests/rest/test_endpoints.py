@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from pm.auth import issue_token
+from pm.rest.schemas import EVENT_PAYLOADS
 from tests.conftest import TEST_SECRET
 from tests.rest.conftest import (
     APOLLO_TITLES,
@@ -590,16 +591,25 @@ def test_an_unknown_query_parameter_is_refused_not_ignored(
         ("/api/v1/work-items", {"q": "x" * 201}, "q"),
         ("/api/v1/changes", {}, "since_seq"),
         ("/api/v1/changes", {"since_seq": -1}, "since_seq"),
-        ("/api/v1/changes", {"since_seq": 10**6}, "since_seq"),
         ("/api/v1/activity", {"since": -5}, "since"),
         ("/api/v1/projects/{apollo}/context", {"max_items": 0}, "max_items"),
     ],
-    ids=["blank-q", "long-q", "no-since-seq", "negative-seq", "seq-past-feed", "since", "max"],
+    ids=["blank-q", "long-q", "no-since-seq", "negative-seq", "since", "max"],
 )
 def test_an_out_of_range_parameter_is_a_validation_error_naming_it(
     served: Served, as_user: ClientFactory, path: str, params: dict[str, Any], field: str
 ) -> None:
     refused(as_user("alice").get(fill(path, served), params=params), 422, "VALIDATION_ERROR", field)
+
+
+def test_a_seq_past_the_feed_is_resync_required_not_a_validation_error(
+    as_user: ClientFactory,
+) -> None:
+    """A seq the feed never issued means the client's history is not this one (the file went
+    back in time): it must reload, not fix its parameters."""
+    refused(
+        as_user("alice").get("/api/v1/changes", params={"since_seq": 10**6}), 410, "RESYNC_REQUIRED"
+    )
 
 
 def test_unknown_ids_are_not_found_without_detail(as_user: ClientFactory) -> None:
@@ -610,6 +620,21 @@ def test_unknown_ids_are_not_found_without_detail(as_user: ClientFactory) -> Non
     refused(alice.get(f"/api/v1/projects/{missing}/context"), 404, "NOT_FOUND", "project_id")
     refused(alice.get(f"/api/v1/projects/{'x' * 300}/context"), 404, "NOT_FOUND")
     refused(alice.get("/api/v1/no-such-endpoint"), 404, "NOT_FOUND")
+
+
+def test_a_method_the_path_does_not_serve_is_method_not_allowed(as_user: ClientFactory) -> None:
+    """The path exists, so not NOT_FOUND, and nothing was wrong with a message: 405 with its
+    own code and the methods the path does serve. Nothing is written."""
+    alice = as_user("alice")
+    for response in (
+        alice.post("/api/v1/work-items", json={"title": "x"}),
+        alice.delete("/api/v1/projects"),
+        alice.put("/api/v1/changes"),
+    ):
+        refused(response, 405, "METHOD_NOT_ALLOWED")
+        assert response.headers["allow"] == "GET"
+    titles = [i["title"] for i in alice.get("/api/v1/work-items").json()["items"]]
+    assert "x" not in titles
 
 
 def test_no_refusal_carries_a_stack_trace_or_sql(served: Served, as_user: ClientFactory) -> None:
@@ -670,3 +695,21 @@ def test_openapi_documents_every_refusal_and_the_bearer_scheme(served: Served) -
     assert "410" in document["paths"]["/api/v1/changes"]["get"]["responses"]
     schemes = document["components"]["securitySchemes"]
     assert schemes["HTTPBearer"] == {**schemes["HTTPBearer"], "type": "http", "scheme": "bearer"}
+
+
+def test_openapi_types_every_change_event_and_describes_the_api(served: Served) -> None:
+    """An agent reading /openapi.json learns each event's payload, chosen by payload_name, not
+    a free-form object; and the document says what the API is."""
+    document = ok(httpx.get(f"{served.server.http}/openapi.json", trust_env=False))
+    schemas = document["components"]["schemas"]
+    events = schemas["Changes"]["properties"]["events"]["items"]
+    mapping = events["discriminator"]["mapping"]
+    assert events["discriminator"]["propertyName"] == "payload_name"
+    assert set(mapping) == set(EVENT_PAYLOADS) and len(events["oneOf"]) == len(EVENT_PAYLOADS)
+    for name, reference in mapping.items():
+        event = schemas[reference.removeprefix("#/components/schemas/")]
+        assert event["properties"]["payload_name"]["const"] == name
+        payload = event["properties"]["payload"]["$ref"].removeprefix("#/components/schemas/")
+        assert payload == EVENT_PAYLOADS[name].__name__ and schemas[payload]["properties"]
+    description = document["info"]["description"]
+    assert "Bearer" in description and "RESYNC_REQUIRED" in description

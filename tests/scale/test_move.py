@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from pm.tenancy.moves import MOVED_AWAY
+from pm.tenancy.marks import MOVED_AWAY
 from pm.tenancy.placement import Placement
 from tests.conftest import TEST_SECRET, free_port
 from tests.daemons import RedisServer, nginx_server

@@ -16,7 +16,9 @@ async def test_demo_project_has_everything_a_newcomer_explores(runner: ServiceRu
     assert len({i["status"] for i in items}) >= 4
     assert [s["status"] for s in snapshot["sprints"]] == ["active"]
     assert any(i["is_blocked"] for i in items)
-    assert len(snapshot["members"]) == 2
+    # three people to try roles and presence with: the admin who made it, an editor, a viewer
+    roles = {m["user_id"]: m["role"] for m in snapshot["members"]}
+    assert roles == {"demo-user": "admin", "sam": "editor", "kim": "viewer"}
     assert len(snapshot["dependencies"]) == 2
     running = [
         e

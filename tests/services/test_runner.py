@@ -287,8 +287,10 @@ async def test_feed_past_retention_requires_resync(runner: ServiceRunner) -> Non
     assert [e.seq for e in latest.events] == [4]
 
 
-async def test_feed_refuses_a_seq_from_the_future(runner: ServiceRunner) -> None:
+async def test_a_seq_from_the_future_is_answered_resync_required(runner: ServiceRunner) -> None:
+    """The feed never issued it: the client holds another history (the file went back in time)
+    and must reload; a partial answer would leave it silently wrong."""
     await make_project(runner, ALICE)
     with pytest.raises(PmError) as caught:
         await runner.query(ALICE, get_changes, since_seq=99)
-    assert caught.value.field == "since_seq"
+    assert caught.value.code == "RESYNC_REQUIRED"

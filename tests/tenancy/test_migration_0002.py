@@ -86,7 +86,7 @@ def test_pm_tenants_migrate_backfills_keys_in_creation_order(settings: Settings)
     path = _file_at_0001(settings)
     admin = build_tenant_admin(settings, create_root=False)
     try:
-        assert admin.migrate("old") is None
+        assert admin.migrate("old").outcome == "upgraded"
     finally:
         admin.close()
     assert _keys(path) == {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from pm.auth import issue_token
 from pm.config import load_settings
+from pm.ws import connection, hub, state
 from tests.conftest import TEST_SECRET, LiveServer, start_server
 
 from .client import Client, payload
@@ -120,3 +122,14 @@ async def test_per_message_compression_is_never_negotiated(server: LiveServer) -
         assert ws.protocol.extensions == []
         assert ws.response is not None
         assert "sec-websocket-extensions" not in ws.response.headers
+
+
+def test_every_close_reason_fits_a_close_frame() -> None:
+    """A close frame carries at most 123 bytes of reason; a longer one can't be sent, and the
+    socket is then dropped without telling the client why (it happened to the restore's)."""
+    reasons = [connection.DRAIN_CLOSE, hub.MOVED_CLOSE, state.TENANT_RESET_CLOSE]
+    source = Path(connection.__file__).read_text(encoding="utf-8")
+    reasons += [(0, r) for r in re.findall(r'close_soon\(\d+, "([^"]+)"\)', source)]
+    assert len(reasons) >= 7
+    for _code, reason in reasons:
+        assert len(reason.encode()) <= 123, reason

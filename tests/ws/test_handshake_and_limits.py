@@ -17,6 +17,7 @@ from websockets.typing import Origin
 
 from pm.auth import issue_token
 from pm.config import Settings, load_settings
+from pm.ws.pm_pb2 import Envelope
 from tests.conftest import TEST_SECRET, LiveServer, TokenFactory, start_server
 
 from .client import Client, payload
@@ -328,3 +329,40 @@ async def test_slow_consumer_is_closed_1013_and_others_keep_up(tmp_path: Path) -
         for client in (writer, fast, slow):
             await client.close()
         server.stop()
+
+
+async def test_an_unknown_payload_is_answered_with_the_requests_message_id(
+    live_server: LiveServer, make_token: TokenFactory
+) -> None:
+    """A newer client's payload (or a typo) gets its answer like any request: INVALID_MESSAGE
+    under its own message id, naming the payload, and the connection stays open."""
+    client = await Client.open(live_server.ws, make_token())
+    try:
+        await client.conn.send(json.dumps({"message_id": "m-1", "archive_project": {"id": "p"}}))
+        answer = await client.recv()
+        assert answer["message_id"] == "m-1"
+        error = payload(answer)[1]
+        assert error["code"] == "INVALID_MESSAGE" and "archive_project" in error["message"]
+        await client.conn.send(json.dumps({"messageId": "m-2", "list_projects": {"x": 1}}))
+        assert (await client.recv())["message_id"] == "m-2"
+        await client.conn.send('{"message_id": "m-3", "message_id": "m-4", "list_projects": {}}')
+        duplicate = await client.recv()
+        assert payload(duplicate)[1]["code"] == "INVALID_MESSAGE"
+        assert payload(await client.request("list_projects"))[0] == "projects_list"
+    finally:
+        await client.close()
+
+
+async def test_an_unknown_protobuf_payload_is_answered_with_its_message_id(
+    live_server: LiveServer, make_token: TokenFactory
+) -> None:
+    client = await Client.open(live_server.ws, make_token(), "protobuf")
+    try:
+        known = Envelope(message_id="p-1").SerializeToString()
+        unknown_field = b"\xba\x3e\x02\x08\x01"  # field 999, length-delimited: not in pm.proto
+        await client.conn.send(known + unknown_field)
+        answer = await client.recv()
+        assert answer["message_id"] == "p-1"
+        assert payload(answer)[1]["code"] == "INVALID_MESSAGE"
+    finally:
+        await client.close()

@@ -30,6 +30,6 @@ def test_sigterm_turns_ready_off_before_the_server_stops_serving(tmp_path: Path)
             served = client.get("/api/v1/projects", headers={"Authorization": f"Bearer {token}"})
             assert served.status_code == 200  # still serving while not ready
             assert time.monotonic() - signalled < UNREADY_SECONDS
-        # uvicorn re-raises the signal once it has shut down: the conventional end of a SIGTERM.
-        assert server.process.wait(timeout=15) in (0, -signal.SIGTERM)
+        # A drained SIGTERM is a normal stop: status 0, which a supervisor reads as success.
+        assert server.process.wait(timeout=15) == 0
         assert time.monotonic() - signalled >= UNREADY_SECONDS

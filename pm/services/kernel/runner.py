@@ -38,7 +38,6 @@ from pm.services.kernel.unit_of_work import UnitOfWork
 from pm.tenancy.manager import TenantConnectionManager
 
 log = logging.getLogger(__name__)
-READINESS_TENANT = "pm-readiness"  # a tenant of its own: the probe touches no customer's file
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -69,6 +68,7 @@ class ServiceRunner:
         self._known_users: OrderedDict[tuple[str, str, str | None, str | None], None] = (
             OrderedDict()
         )
+        tenants.on_reset(self._forget_tenant)
 
     async def command(
         self,
@@ -92,6 +92,8 @@ class ServiceRunner:
         finally:
             metrics.SERVICE_SECONDS.labels(operation).observe(time.perf_counter() - started)
         self._remember_user(ctx)
+        if not outcome.replayed:
+            metrics.TENANT_ACTIVITY.wrote(ctx.tenant_id)
         for event in outcome.events:
             await self.bus.publish(ctx.tenant_id, event)
             metrics.EVENTS_PUBLISHED.inc()
@@ -177,22 +179,38 @@ class ServiceRunner:
         return self.tenants.list_tenant_ids()
 
     async def check_writable(self) -> None:
-        """Raise unless a tenant database can be opened and written (``/ready``)."""
-        await self.tenants.check_writable(READINESS_TENANT)
+        """Raise unless the data folder, the worker threads and SQLite take a write
+        (``/ready``: the probe's own database, never a tenant's)."""
+        await self.tenants.check_writable()
 
     async def touch_user(self, ctx: RequestContext) -> None:
         """Upsert the caller from its token claims, once per process per claim set. Every door
         calls it first, so a tenant served by another node is refused here (WRONG_NODE) even
-        when the caller is already known."""
+        when the caller is already known, and a tenant that can't be opened is refused as the
+        doors refuse any service call (UNAVAILABLE, never a bare exception)."""
         self.tenants.require_here(ctx.tenant_id)
         key = (ctx.tenant_id, ctx.user_id, ctx.email, ctx.name)
         if key in self._known_users:
             self._known_users.move_to_end(key)
             return
-        await self.tenants.write(
-            ctx.tenant_id, lambda session: _upsert_caller(Repositories(session), ctx, now_ms())
-        )
+        try:
+            await self.tenants.write(
+                ctx.tenant_id,
+                lambda session: _upsert_caller(Repositories(session), ctx, now_ms()),
+            )
+        except BaseException as exc:
+            raise self._failure("touch_user", exc) from None
         self._remember_user(ctx)
+
+    def on_tenant_reset(self, listener: Callable[[str], None]) -> None:
+        """``listener(tenant_id)`` whenever a tenant is reset in this process (evicted, or its
+        file found replaced or damaged): a door closes what it holds for it (sockets)."""
+        self.tenants.on_reset(listener)
+
+    def evict_tenant(self, tenant_id: str) -> bool:
+        """Close the tenant in this process and tell the doors (an operator's evict, and a
+        restore's, pm.control); whether it was open."""
+        return self.tenants.evict(tenant_id)
 
     async def sweep(self, tenant_id: str) -> SweepResult:
         """Expire old idempotency keys and change-feed events of one tenant."""
@@ -247,6 +265,11 @@ class ServiceRunner:
             )
         self.budgets.charge(ctx.tenant_id, uow.storage.used_bytes() - used)
         return outcome
+
+    def _forget_tenant(self, tenant_id: str) -> None:
+        """A reset tenant's file may hold other users than the ones cached (a restore)."""
+        for key in [k for k in self._known_users if k[0] == tenant_id]:
+            del self._known_users[key]
 
     def _refuse_long_message_id(self, ctx: RequestContext) -> None:
         """A message id is the key of its idempotency record: one over the bound is refused, not

@@ -1,9 +1,9 @@
-"""labels and dates: start and due dates on work items (the due date indexed per project, for
+"""dates and cycle time: start and due dates on work items (the due date indexed per project, for
 date-range filters), and the status changes of a project's items indexed by value and instant
 (cycle and lead time read a range of one project's completions from that index alone)
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
