@@ -247,10 +247,10 @@ def _raw_command(conn: sqlite3.Connection, project_id: str, n: int) -> float:
     conn.execute(
         "INSERT INTO work_items (id, item_type, project_id, parent_id, title, description, "
         "status, priority, assignee_id, story_points, sprint_id, position, version, deleted_at, "
-        "created_at, created_by, updated_at, updated_by) "
+        "created_at, created_by, updated_at, updated_by, key, number) "
         "VALUES (?, 'task', ?, ?, 'Do it', '', 'backlog', 'medium', NULL, NULL, NULL, ?, 1, "
-        "NULL, ?, 'alice', ?, 'alice')",
-        (item_id, project_id, project_id, position, now, now),
+        "NULL, ?, 'alice', ?, 'alice', ?, ?)",
+        (item_id, project_id, project_id, position, now, now, f"RAW-{n + 1}", n + 1),
     )
     seq = conn.execute(
         "INSERT INTO change_feed (event_id, project_id, payload_name, payload, actor_id, at) "

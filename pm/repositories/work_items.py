@@ -60,6 +60,8 @@ CONTEXT_COLUMNS = (
     "version",
     "updated_at",
     "key",
+    "start_date",
+    "due_date",
 )
 _LEVEL = {ItemType.PROJECT: 0, ItemType.EPIC: 1, ItemType.STORY: 2, ItemType.TASK: 3}
 _RELEVANCE = {
@@ -152,9 +154,11 @@ class WorkItemRepository(Entities[WorkItem]):
         assignee_id: str | None = None,
         sprint_id: str | None = None,
         priority: str | None = None,
+        due: tuple[str | None, str | None] = (None, None),
     ) -> Iterator[WorkItem]:
         """Live items of the projects, oldest first, after the key ``(created_at, id)``;
-        streamed (text queries are the search repository's)."""
+        ``due`` is a range of due dates, both ends inclusive (None: open); streamed (text
+        queries are the search repository's)."""
         query = select(WorkItem).where(col(WorkItem.project_id).in_(project_ids), LIVE)
         if status is not None:
             query = query.where(WorkItem.status == status)
@@ -166,6 +170,11 @@ class WorkItemRepository(Entities[WorkItem]):
             query = query.where(WorkItem.sprint_id == sprint_id)
         if priority is not None:
             query = query.where(WorkItem.priority == priority)
+        due_from, due_to = due
+        if due_from is not None:
+            query = query.where(col(WorkItem.due_date) >= due_from)
+        if due_to is not None:
+            query = query.where(col(WorkItem.due_date) <= due_to)
         if after is not None:
             at, last_id = after
             query = query.where(

@@ -45,7 +45,17 @@ from pm.services.views import WorkItemView, work_item_view
 
 PROJECT_POSITION = key_between(None, None)  # every project's: projects have no siblings
 UPDATABLE_FIELDS = frozenset(
-    {"title", "description", "status", "priority", "assignee_id", "story_points", "sprint_id"}
+    {
+        "title",
+        "description",
+        "status",
+        "priority",
+        "assignee_id",
+        "story_points",
+        "sprint_id",
+        "start_date",
+        "due_date",
+    }
 )
 
 
@@ -64,8 +74,16 @@ def _clean_field(scope: Scope, item_project: str, name: str, value: Any) -> Any:
             None if value is None else v.int_range(value, "story_points", low=0, high=1000)
         ),
         "sprint_id": lambda: _open_sprint(scope, item_project, value),
+        "start_date": lambda: v.iso_date(value, "start_date"),
+        "due_date": lambda: v.iso_date(value, "due_date"),
     }
     return cleaners[name]()
+
+
+def _check_dates(start_date: str | None, due_date: str | None) -> None:
+    """Due not before start (DOMAIN.md); ISO dates compare as strings."""
+    if start_date is not None and due_date is not None and due_date < start_date:
+        raise ValidationFailed("due_date must not be before start_date", field="due_date")
 
 
 def _assignee(scope: Scope, value: Any) -> str | None:
@@ -129,6 +147,8 @@ def create_work_item(
     story_points: int | None = None,
     sprint_id: str | None = None,
     key: str | None = None,
+    start_date: str | None = None,
+    due_date: str | None = None,
 ) -> Outcome:
     """Create a project (caller becomes its admin, default lanes made; ``key`` its key, else
     one derived from the title) or an item under one (numbered in its project)."""
@@ -145,8 +165,11 @@ def create_work_item(
             ("assignee_id", assignee_id),
             ("story_points", story_points),
             ("sprint_id", sprint_id),
+            ("start_date", start_date),
+            ("due_date", due_date),
         )
     }
+    _check_dates(values["start_date"], values["due_date"])
     if kind is ItemType.PROJECT and values["sprint_id"] is not None:
         raise ValidationFailed("a project can't be in a sprint", field="sprint_id")
     parent_key = parent.id if parent else None
@@ -242,6 +265,7 @@ def update_work_item(
     }
     if item.item_type == ItemType.PROJECT and cleaned.get("sprint_id") is not None:
         raise ValidationFailed("a project can't be in a sprint", field="sprint_id")
+    _check_dates(cleaned.get("start_date", item.start_date), cleaned.get("due_date", item.due_date))
     return _apply(uow, item, version, cleaned, action="updated")
 
 

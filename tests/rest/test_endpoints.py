@@ -675,6 +675,7 @@ def test_openapi_names_each_operation_after_its_function(served: Served) -> None
     assert operations == {
         "/api/v1/projects": "list_projects",
         "/api/v1/projects/{project_id}/context": "get_project_context",
+        "/api/v1/projects/{project_id}/cycle-time": "get_project_cycle_time",
         "/api/v1/work-items": "list_work_items",
         "/api/v1/work-items/{work_item_id}": "get_work_item",
         "/api/v1/sprints/{sprint_id}": "get_sprint",

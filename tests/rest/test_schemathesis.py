@@ -91,7 +91,7 @@ def test_every_operation_refuses_a_missing_token(fuzzed: Served) -> None:
         for method in item
         if path.startswith("/api/v1/")
     ]
-    assert len(operations) == 8
+    assert len(operations) == 9
     board = fuzzed.board
     ids = {
         "project_id": board.apollo["id"],
