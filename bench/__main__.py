@@ -9,7 +9,18 @@ import importlib
 import sys
 import time
 
-SUITES = ("tenancy", "services", "ws", "live", "rest", "board", "scale", "agents", "cli")
+SUITES = (
+    "tenancy",
+    "services",
+    "ws",
+    "live",
+    "rest",
+    "board",
+    "scale",
+    "agents",
+    "fields",
+    "cli",
+)
 
 
 def main(argv: list[str] | None = None) -> int:

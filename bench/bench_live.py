@@ -36,7 +36,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.common import BENCH_SECRET, percentile, table, temp_dir
+from bench.common import BENCH_SECRET, PROVISION_RATE, percentile, table, temp_dir
 from bench.door_server import door_server
 from bench.outside import CpuMeasured, Gate, pm_serve, run_load
 from pm.auth import issue_token
@@ -47,7 +47,7 @@ PM_ENV = {
     "PM_WS_RATE_LIMIT": "1000000/second",
     "PM_WS_MAX_CONNECTIONS_PER_TENANT": "10000",
     "PM_WS_MAX_CONNECTIONS_PER_USER": "10000",
-    "PM_TENANT_PROVISION_RATE": "1000000/minute",  # 50 tenants at once
+    "PM_TENANT_PROVISION_RATE": PROVISION_RATE,
 }
 OPEN_AT_ONCE = 50
 CPU_TARGETS_US = {"list_projects": 400.0, "create_work_item": 1000.0}

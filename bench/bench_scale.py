@@ -32,7 +32,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.common import BENCH_SECRET, free_port, percentile, table, temp_dir
+from bench.common import BENCH_SECRET, PROVISION_RATE, free_port, percentile, table, temp_dir
 from bench.door_server import door_server
 from bench.outside import Gate, Server, pm_serve, run_load, stop, wait_for_port
 from pm.auth import issue_token
@@ -46,7 +46,7 @@ PM_ENV = {
     "PM_WS_RATE_LIMIT": "1000000/second",
     "PM_WS_MAX_CONNECTIONS_PER_TENANT": "10000",
     "PM_WS_MAX_CONNECTIONS_PER_USER": "10000",
-    "PM_TENANT_PROVISION_RATE": "1000000/minute",  # 50 tenants at once
+    "PM_TENANT_PROVISION_RATE": PROVISION_RATE,
     "PM_LOG_LEVEL": "warning",
 }
 

@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from bench.common import RAW_PRAGMAS, median, ms, percentile, table, temp_dir
+from bench.common import PROVISION_RATE, RAW_PRAGMAS, median, ms, percentile, table, temp_dir
 from pm.config import Settings
 from pm.domain.events import Event
 from pm.services import work_items
@@ -107,7 +107,7 @@ class Board:
     @classmethod
     def build(cls, data_dir: Path, worker_threads: int | None = None) -> Board:
         """As the app builds it (pm.wiring, default settings), over ``data_dir``."""
-        settings = Settings(data_dir=data_dir)
+        settings = Settings(data_dir=data_dir, tenant_provision_rate=PROVISION_RATE)
         manager = build_tenants(settings, worker_threads=worker_threads)
         bus = build_bus(settings, manager)
         published: list[Event] = []
@@ -247,10 +247,10 @@ def _raw_command(conn: sqlite3.Connection, project_id: str, n: int) -> float:
     conn.execute(
         "INSERT INTO work_items (id, item_type, project_id, parent_id, title, description, "
         "status, priority, assignee_id, story_points, sprint_id, position, version, deleted_at, "
-        "created_at, created_by, updated_at, updated_by) "
+        "created_at, created_by, updated_at, updated_by, key, number) "
         "VALUES (?, 'task', ?, ?, 'Do it', '', 'backlog', 'medium', NULL, NULL, NULL, ?, 1, "
-        "NULL, ?, 'alice', ?, 'alice')",
-        (item_id, project_id, project_id, position, now, now),
+        "NULL, ?, 'alice', ?, 'alice', ?, ?)",
+        (item_id, project_id, project_id, position, now, now, f"RAW-{n + 1}", n + 1),
     )
     seq = conn.execute(
         "INSERT INTO change_feed (event_id, project_id, payload_name, payload, actor_id, at) "

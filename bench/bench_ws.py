@@ -37,7 +37,15 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.common import BENCH_SECRET, median, paused_gc, percentile, table, temp_dir
+from bench.common import (
+    BENCH_SECRET,
+    PROVISION_RATE,
+    median,
+    paused_gc,
+    percentile,
+    table,
+    temp_dir,
+)
 from bench.door_server import DoorServer, door_server
 from pm.auth import issue_token
 from pm.config import load_settings
@@ -65,6 +73,7 @@ PM_SETTINGS: dict[str, Any] = {
     "ws_max_connections_per_tenant": 15_000,
     "ws_max_connections_per_user": 15_000,
     "ws_rate_limit": "1000000/second",
+    "tenant_provision_rate": PROVISION_RATE,
 }
 
 

@@ -82,6 +82,25 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("a benchmark server did not start")
 
 
+def wait_for_listeners(port: int, count: int, process: subprocess.Popen[bytes]) -> None:
+    """Until ``count`` sockets listen on ``port`` (workers listen with SO_REUSEPORT, each on a
+    socket of its own; a load that starts before the last is up lands on the others only)."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while _listening_sockets(port) < count:
+        if process.poll() is not None:
+            raise RuntimeError(f"a benchmark server exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"fewer than {count} workers listen on port {port}")
+        time.sleep(0.05)
+
+
+def _listening_sockets(port: int) -> int:
+    """TCP sockets in LISTEN on ``port``, from /proc/net/tcp (IPv4: pm binds 127.0.0.1)."""
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return sum(row[1].endswith(f":{port:04X}") and row[3] == "0A" for row in rows)
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -108,7 +127,7 @@ def pm_serve(
     )
     try:
         wait_for_port(port, process)
-        time.sleep(1.0 if workers > 1 else 0)  # every worker up, not only the first
+        wait_for_listeners(port, workers, process)  # every worker up, not only the first
         yield Server(process, port, extra_pids)
     finally:
         stop(process)

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     # cursor lead on); a snapshot holds at most snapshot_max_items work items.
     max_response_bytes: int = Field(default=2 * 1024 * 1024, ge=16 * 1024)
     snapshot_max_items: int = Field(default=5000, ge=1)
+    # The cycle and lead time report: a range of at most cycle_time_max_days days (by default
+    # the last cycle_time_default_days), at most cycle_time_max_items items (has_more beyond).
+    cycle_time_max_items: int = Field(default=2000, ge=1)
+    cycle_time_max_days: int = Field(default=366, ge=1)
+    cycle_time_default_days: int = Field(default=30, ge=1)
     max_message_id_chars: int = Field(default=128, ge=16, le=1024)
     # The cycle check of a new `blocks` dependency walks at most this many items.
     dependency_walk_limit: int = Field(default=10_000, ge=10)

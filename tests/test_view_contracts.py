@@ -30,6 +30,7 @@ from pm.doorkit.events import EventView
 from pm.rest import schemas
 from pm.services import search, views, webhooks
 from pm.services.kernel.unit_of_work import BlockedChanged, BlockedState, FieldChange
+from pm.services.read_models import cycle_time as flow
 from pm.services.read_models import project_context as context
 from pm.services.read_models.projects import (
     ProjectOverview,
@@ -88,6 +89,10 @@ CONTRACTS = [
     Contract(WorkItemDetail, schemas.WorkItemDetail, None),
     Contract(SprintReport, schemas.SprintReport, None),
     Contract(BurndownPoint, schemas.BurndownPoint, None),
+    Contract(flow.CycleTimeReport, schemas.CycleTimeReport, pm_pb2.CycleTimeReport.DESCRIPTOR),
+    Contract(flow.CycleTimeSummary, schemas.CycleTimeSummary, None),
+    Contract(flow.Durations, schemas.Durations, pm_pb2.Durations.DESCRIPTOR),
+    Contract(flow.ItemFlow, schemas.ItemFlow, pm_pb2.ItemFlow.DESCRIPTOR),
     # the project context and its parts
     Contract(context.ProjectContext, schemas.ProjectContext, None),
     Contract(context.ContextLimits, schemas.ContextLimits, None),

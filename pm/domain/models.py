@@ -50,6 +50,7 @@ class WorkItem(Audited, table=True):
         Index("ix_work_items_assignee", "assignee_id"),
         Index("uq_work_items_key", "key", unique=True),
         Index("ix_work_items_number", "project_id", "number"),
+        Index("ix_work_items_due", "project_id", "due_date"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -70,6 +71,8 @@ class WorkItem(Audited, table=True):
     # sequence (0 for a project). Set once, at creation; never changed, never reused.
     key: str = Field(default="", max_length=24, sa_column_kwargs={"server_default": ""})
     number: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    start_date: str | None = Field(default=None, max_length=10)  # YYYY-MM-DD
+    due_date: str | None = Field(default=None, max_length=10)  # not before start_date
 
 
 class Sprint(Audited, table=True):
@@ -205,6 +208,15 @@ class ActivityLog(SQLModel, table=True):
         Index("ix_activity_entity", "entity_id", "id"),
         Index("ix_activity_project", "project_id", "id"),
         Index("ix_activity_user", "user_id", "id"),
+        # Cycle and lead time: the status changes of a project's items, by value and instant.
+        Index(
+            "ix_activity_item_status",
+            "project_id",
+            "new_value",
+            "at",
+            "entity_id",
+            sqlite_where=text("field_name = 'status' AND entity_type = 'work_item'"),
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))

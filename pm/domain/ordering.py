@@ -3,9 +3,12 @@
 Keys are strings over 62 ordered digits, compared as plain strings. ``key_between(a, b)`` returns
 a key strictly between ``a`` and ``b`` (either may be None for an open end), so a move writes one
 row. Repeated inserts at one spot grow keys by about one character per six moves; appending
-after the last key increments it instead (one character per ~60 appends), since halving the gap
-to the open end would grow keys six times faster. ``spread_keys`` hands out evenly spaced short
-keys when a list is rebalanced.
+after the last key counts it up instead, as a number of fixed width (with carry): a key of only
+top digits grows by ``APPEND_WIDTH`` digits, which then count through 61 x 62^2 (about 234,000)
+appends before it grows again. (Bumping the last digit and dropping what followed grew the key
+one character per ~61 appends: past ~2,700 appends to one parent every append respaced every
+sibling, an event each.) ``spread_keys`` hands out evenly spaced short keys when a list is
+rebalanced.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 BASE = len(DIGITS)
 _INDEX = {ch: i for i, ch in enumerate(DIGITS)}
 MAX_KEY_LENGTH = 48  # keys longer than this trigger a rebalance of the sibling list
+APPEND_WIDTH = 3  # digits a key of only top digits grows by when appended after
 
 
 def _valid(key: str) -> bool:
@@ -34,12 +38,20 @@ def key_between(a: str | None, b: str | None) -> str:
 
 
 def _after(a: str) -> str:
-    """The shortest increment of ``a``: bump its last digit that isn't the top one and drop
-    what follows it; a key of only top digits grows by one digit."""
-    for i in range(len(a) - 1, -1, -1):
-        if a[i] != DIGITS[-1]:
-            return a[:i] + DIGITS[_INDEX[a[i]] + 1]
-    return a + DIGITS[1]
+    """``a`` plus one in its last digit, carried leftwards, its length kept (a last digit of
+    zero, which no key may end with, is stepped over); a key of only top digits grows by
+    ``APPEND_WIDTH`` digits, ``0...01``."""
+    digits = [_INDEX[ch] for ch in a]
+    i = len(digits) - 1
+    while i >= 0 and digits[i] == BASE - 1:
+        digits[i] = 0
+        i -= 1
+    if i < 0:
+        return a + DIGITS[0] * (APPEND_WIDTH - 1) + DIGITS[1]
+    digits[i] += 1
+    if digits[-1] == 0:
+        digits[-1] = 1
+    return "".join(DIGITS[d] for d in digits)
 
 
 def _midpoint(a: str, b: str | None) -> str:

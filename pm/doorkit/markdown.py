@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TypeGuard
 
+from pm.services.read_models.cycle_time import CycleTimeSummary, Durations
 from pm.services.read_models.project_context import (
     BlockedItem,
     BlockRef,
@@ -72,8 +73,33 @@ def _summary(ctx: ProjectContext) -> list[str]:
             f"- velocity: {velocity['recent_average']} points per sprint "
             f"(mean of the last {velocity['sprints_averaged']} completed)"
         )
+    lines.extend(_flow(ctx["cycle_time"]))
     lines.append(f"- as of change seq {ctx['as_of_seq']}")
     return ["## Summary", *lines, ""]
+
+
+def _flow(flow: CycleTimeSummary) -> list[str]:
+    """Lead and cycle time percentiles in days, when anything was completed in the range."""
+    lead, cycle = flow["lead_time"], flow["cycle_time"]
+    if not lead["count"]:
+        return []
+    more = " (the earliest only: more were completed)" if flow["has_more"] else ""
+    return [
+        f"- lead time, {flow['since']} to {flow['until']}, {lead['count']} items{more}: "
+        + _percentiles(lead),
+        f"- cycle time, {cycle['count']} of them started first: " + _percentiles(cycle),
+    ]
+
+
+def _percentiles(figures: Durations) -> str:
+    if not figures["count"]:
+        return "none"
+    p50, p85, p95 = figures["p50_ms"], figures["p85_ms"], figures["p95_ms"]
+    return f"p50 {_days(p50)} d, p85 {_days(p85)} d, p95 {_days(p95)} d"
+
+
+def _days(ms: int | None) -> str:
+    return "?" if ms is None else f"{ms / 86_400_000:.1f}"
 
 
 def _sprints(sprints: Iterable[RunningSprint | SprintView]) -> list[str]:
@@ -127,6 +153,8 @@ def _item(item: ContextItem) -> str:
         bits.append(item["priority"])
     if item["is_blocked"]:
         bits.append("BLOCKED")
+    if item["due_date"]:
+        bits.append(f"due {item['due_date']}" + (" OVERDUE" if item["is_overdue"] else ""))
     indent = "  " * item["depth"]
     return f"{indent}- [{item['item_type']}] {item['title']} ({', '.join(bits)}) `{item['key']}`"
 

@@ -11,6 +11,7 @@ from functools import cached_property
 from sqlmodel import Session
 
 from pm.repositories.activity import ActivityRepository
+from pm.repositories.base import Db
 from pm.repositories.changes import ChangeFeedRepository
 from pm.repositories.comments import CommentRepository
 from pm.repositories.dependencies import DependencyRepository
@@ -28,13 +29,14 @@ from pm.repositories.work_items import WorkItemRepository
 
 
 class Repositories:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Db) -> None:
         self._session = session
 
     def flush(self) -> None:
         """Write pending changes now, inside the transaction (ORM reads autoflush anyway;
         plain SQL flushes first; this is for a read that must see defaults filled in)."""
-        self._session.flush()
+        if isinstance(self._session, Session):
+            self._session.flush()
 
     @cached_property
     def storage(self) -> StorageRepository:

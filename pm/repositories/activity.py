@@ -8,13 +8,26 @@ from typing import Any
 from sqlmodel import col, select
 
 from pm.domain.models import ActivityLog
-from pm.repositories.base import Repository, RowInsert
+from pm.repositories.base import Repository, RowInsert, placeholders
 
 # Every column but the autoincrement id: the unit of work gives each row all of them.
 _INSERT_ACTIVITY = RowInsert.of(
     ActivityLog,
     [c.name for c in ActivityLog.__table__.columns if c.name != "id"],  # type: ignore[attr-defined]
 )
+
+
+def items_entering_sql(statuses: int) -> str:
+    """Live items of a project (``?``) entering one of ``statuses`` values (``?``s) in ``[?, ?)``,
+    first entry first, ``LIMIT ?``."""
+    return (
+        "SELECT a.entity_id FROM activity_log AS a"
+        " JOIN work_items AS w ON w.id = a.entity_id AND w.deleted_at IS NULL"
+        " WHERE a.field_name = 'status' AND a.entity_type = 'work_item'"
+        f" AND a.project_id = ? AND a.new_value IN ({placeholders(statuses)})"
+        " AND a.at >= ? AND a.at < ?"
+        " GROUP BY a.entity_id ORDER BY MIN(a.at), a.entity_id LIMIT ?"
+    )
 
 
 class ActivityRepository(Repository):
@@ -47,6 +60,18 @@ class ActivityRepository(Repository):
                 .where(ActivityLog.field_name == "status")
                 .order_by(col(ActivityLog.id))
             ).all()
+        )
+
+    def items_entering(
+        self, project_id: str, statuses: Sequence[str], *, since: int, until: int, limit: int
+    ) -> list[str]:
+        """Live items of the project that entered one of these statuses in ``[since, until)``,
+        in the order of their first such entry there (then id); at most ``limit``. Read from the
+        partial index ``ix_activity_item_status`` (its condition is repeated word for word)."""
+        if not statuses:
+            return []
+        return self._column(
+            items_entering_sql(len(statuses)), (project_id, *statuses, since, until, limit)
         )
 
     def page(

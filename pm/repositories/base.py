@@ -14,6 +14,10 @@ layer's runner) and never commits. It speaks one dialect per purpose:
                   machinery costs several times the query: 12 us against 1.5 us per lookup)
 
 Plain SQL first flushes what the session holds unflushed, so it sees every row the ORM would.
+
+A repository may also be bound to a bare ``sqlite3`` connection in a read transaction (the event
+loop's own reader, pm.tenancy.Tenant.read_here): then only its plain SQL works; an ORM method
+raises ``NeedsSession`` (a programming error, caught by the tests of every small query).
 """
 
 from __future__ import annotations
@@ -28,6 +32,11 @@ from sqlmodel import Session, SQLModel, col, select
 Params = Sequence[Any] | Mapping[str, Any]
 STREAM_BATCH = 8  # rows fetched at a time by a streamed query (at most one batch past a bound)
 Row = TypeVar("Row", bound=SQLModel)
+Db = Session | sqlite3.Connection  # what a repository is bound to
+
+
+class NeedsSession(TypeError):
+    """An ORM read or write asked of a repository bound to a bare connection."""
 
 
 def placeholders(count: int) -> str:
@@ -50,8 +59,15 @@ class RowInsert:
 
 
 class Repository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    @property
+    def _session(self) -> Session:
+        """The ORM session (entities); a bare connection has none."""
+        if isinstance(self._db, sqlite3.Connection):
+            raise NeedsSession(f"{type(self).__name__}: this needs an ORM session")
+        return self._db
 
     # -- entities ---------------------------------------------------------------------------
 
@@ -77,7 +93,9 @@ class Repository:
     # -- plain SQL ----------------------------------------------------------------------------
 
     def _driver(self) -> sqlite3.Connection:
-        session = self._session
+        if isinstance(self._db, sqlite3.Connection):
+            return self._db
+        session = self._db
         if session.new or session.dirty or session.deleted:
             session.flush()
         connection = session.connection().connection.driver_connection

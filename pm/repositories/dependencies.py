@@ -12,6 +12,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from pm.domain.models import Dependency
+from pm.domain.workflow import StatusCategory, statuses_in
 from pm.repositories.base import Entities, placeholders
 
 # Breadth first from one item along live `blocks` edges, at most `limit` rows in all (the
@@ -28,6 +29,8 @@ _BLOCKS_REACH = """
     )
     SELECT node, came_from FROM reach
 """
+# An item stops blocking once it is completed (pm.domain.workflow), as literals of the table.
+_COMPLETED = ", ".join(f"'{status}'" for status in statuses_in(StatusCategory.COMPLETED))
 _LIVE_PAIR = (
     "SELECT id FROM dependencies"
     " WHERE blocking_item_id = ? AND blocked_item_id = ? AND deleted_at IS NULL"
@@ -36,17 +39,17 @@ _BLOCKED_BY = (
     "SELECT blocked_item_id FROM dependencies WHERE blocking_item_id = ? AND deleted_at IS NULL"
 )
 _LIVE_IN_PROJECT = "SELECT count(*) FROM dependencies WHERE project_id = ? AND deleted_at IS NULL"
-_BLOCKED_IN_PROJECT = """
+_BLOCKED_IN_PROJECT = f"""
     SELECT DISTINCT d.blocked_item_id
     FROM dependencies d JOIN work_items b ON b.id = d.blocking_item_id
     WHERE d.project_id = ? AND d.deleted_at IS NULL AND d.dependency_type = 'blocks'
-      AND b.deleted_at IS NULL AND b.status != 'done'
+      AND b.deleted_at IS NULL AND b.status NOT IN ({_COMPLETED})
 """
-_BLOCKED_AMONG = """
+_BLOCKED_AMONG = f"""
     SELECT DISTINCT d.blocked_item_id
     FROM dependencies d JOIN work_items b ON b.id = d.blocking_item_id
-    WHERE d.blocked_item_id IN ({marks}) AND d.deleted_at IS NULL
-      AND d.dependency_type = 'blocks' AND b.deleted_at IS NULL AND b.status != 'done'
+    WHERE d.blocked_item_id IN ({{marks}}) AND d.deleted_at IS NULL
+      AND d.dependency_type = 'blocks' AND b.deleted_at IS NULL AND b.status NOT IN ({_COMPLETED})
 """
 _BLOCKS_IN_PROJECT = """
     SELECT held.id, held.key, held.title, held.status, held.assignee_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from sqlmodel import col, select
 
@@ -15,6 +16,14 @@ _ROLE_SQL = (
     "SELECT w.item_type, w.deleted_at, (SELECT m.role FROM project_members m"
     " WHERE m.project_id = w.id AND m.user_id = ? AND m.deleted_at IS NULL)"
     " FROM work_items w WHERE w.id = ?"
+)
+# The same for an item's project, with the item itself: one statement where the ORM took a
+# Session.get and then the role lookup (10% of a CreateWorkItem, py-spy).
+_ITEM_ROLE_SQL = (
+    "SELECT i.id, i.item_type, i.project_id, i.deleted_at, p.item_type, p.deleted_at,"
+    " (SELECT m.role FROM project_members m"
+    " WHERE m.project_id = i.project_id AND m.user_id = ? AND m.deleted_at IS NULL)"
+    " FROM work_items i LEFT JOIN work_items p ON p.id = i.project_id WHERE i.id = ?"
 )
 _MEMBER_PROJECT_IDS = (
     "SELECT w.id FROM work_items w JOIN project_members m ON m.project_id = w.id"
@@ -34,6 +43,18 @@ _LIVE_ADMINS = (
 )
 
 
+class ItemRole(NamedTuple):
+    """An item, whether it is live, and the caller's standing in its project."""
+
+    id: str
+    item_type: str
+    project_id: str
+    deleted_at: int | None
+    project_type: str | None  # None: the item's project row is missing
+    project_deleted_at: int | None
+    role: str | None  # the caller's live role in the project, None if not a member
+
+
 class MemberRepository(Repository):
     def role_lookup(
         self, user_id: str, project_id: str
@@ -42,6 +63,12 @@ class MemberRepository(Repository):
         None when there is no such item."""
         row = self._row(_ROLE_SQL, (user_id, project_id))
         return None if row is None else (row[0], row[1], row[2])
+
+    def item_role_lookup(self, user_id: str, item_id: str) -> ItemRole | None:
+        """The item ``item_id`` with its project's type and liveness and the user's live role
+        there, or None when there is no such item."""
+        row = self._row(_ITEM_ROLE_SQL, (user_id, item_id))
+        return None if row is None else ItemRole(*row)
 
     def project_ids_of(self, user_id: str) -> list[str]:
         """The live projects the user is a live member of, oldest first."""

@@ -55,6 +55,8 @@ class SearchFilters:
     assignee_id: str | None = None
     sprint_id: str | None = None
     priority: str | None = None
+    due_from: str | None = None  # YYYY-MM-DD, inclusive
+    due_to: str | None = None  # YYYY-MM-DD, inclusive
 
     def where(self) -> tuple[str, list[object]]:
         """SQL conditions on ``w`` (work_items) and their parameters."""
@@ -68,6 +70,10 @@ class SearchFilters:
             if value is not None:
                 clauses.append(f"w.{column} = ?")
                 params.append(value)
+        for bound, operator in ((self.due_from, ">="), (self.due_to, "<=")):
+            if bound is not None:
+                clauses.append(f"w.due_date {operator} ?")
+                params.append(bound)
         return " AND ".join(clauses), params
 
 

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from pm.domain.enums import ItemType, Status
 from pm.domain.models import WorkItem
-from pm.repositories.base import Entities, RowInsert, placeholders
+from pm.repositories.base import STREAM_BATCH, Entities, RowInsert, placeholders
 
 BOARD_ORDER = (col(WorkItem.position), col(WorkItem.id))
 # Bounded lists read their keys first: the ids, ordered and filtered by columns an index holds
@@ -39,6 +39,7 @@ _REFS = "SELECT id, key, title, status FROM work_items WHERE id IN ({marks})"
 # object again, so the ORM's unit of work (a flush pass) would only add cost.
 _COLUMNS = tuple(column.name for column in WorkItem.__table__.columns)  # type: ignore[attr-defined]
 _INSERT_ITEM = RowInsert.of(WorkItem, _COLUMNS)
+_ITEMS_OF = f"SELECT {', '.join(_COLUMNS)} FROM work_items WHERE id IN "
 # `IS ?` matches NULL too: the projects are the children of no parent.
 _LAST_CHILD_SQL = "SELECT max(position) FROM work_items WHERE parent_id IS ? AND deleted_at IS NULL"
 _LIVE_CHILDREN = "SELECT count(*) FROM work_items WHERE parent_id = ? AND deleted_at IS NULL"
@@ -75,6 +76,8 @@ CONTEXT_COLUMNS = (
     "version",
     "updated_at",
     "key",
+    "start_date",
+    "due_date",
 )
 _LEVEL = {ItemType.PROJECT: 0, ItemType.EPIC: 1, ItemType.STORY: 2, ItemType.TASK: 3}
 _RELEVANCE = {
@@ -155,8 +158,10 @@ class WorkItemRepository(Entities[WorkItem]):
         those the user is a live member of. Keys first."""
         low_at, low_id = after if after is not None else (-1, "")
         if member is None:
-            return self._keyed(_PROJECTS_KEYS, (low_at, low_at, low_id, limit))
-        return self._keyed(_MEMBER_PROJECTS_KEYS, (member, low_at, low_at, low_id, limit))
+            keys = self._column(_PROJECTS_KEYS, (low_at, low_at, low_id, limit))
+        else:
+            keys = self._column(_MEMBER_PROJECTS_KEYS, (member, low_at, low_at, low_id, limit))
+        return self._plain_in_batches(keys)
 
     def refs(self, item_ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
         """(key, title, status) of these items, live or deleted, read without their
@@ -181,10 +186,12 @@ class WorkItemRepository(Entities[WorkItem]):
         assignee_id: str | None = None,
         sprint_id: str | None = None,
         priority: str | None = None,
+        due: tuple[str | None, str | None] = (None, None),
     ) -> Iterator[WorkItem]:
-        """Live items of the projects, oldest first, after the key ``(created_at, id)`` (text
-        queries are the search repository's). The filters run in SQLite over the keys, so a
-        row is loaded only when it is answered."""
+        """Live items of the projects, oldest first, after the key ``(created_at, id)``;
+        ``due`` is a range of due dates, both ends inclusive (None: open) (text queries are the
+        search repository's). The filters run in SQLite over the keys, so a row is loaded only
+        when it is answered."""
         if not project_ids:
             return iter(())
         low_at, low_id = after if after is not None else (-1, "")
@@ -200,6 +207,13 @@ class WorkItemRepository(Entities[WorkItem]):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        due_from, due_to = due
+        if due_from is not None:
+            where.append("due_date >= ?")
+            params.append(due_from)
+        if due_to is not None:
+            where.append("due_date <= ?")
+            params.append(due_to)
         where.append(_AFTER_CREATED)
         params += [low_at, low_at, low_id, limit]
         conditions = " AND ".join(where)
@@ -213,6 +227,22 @@ class WorkItemRepository(Entities[WorkItem]):
         self._insert(_INSERT_ITEM, {name: getattr(item, name) for name in _COLUMNS})
 
     # -- plain SQL ----------------------------------------------------------------------------
+
+    def rows_of(self, item_ids: Sequence[str]) -> list[WorkItem]:
+        """``get_many`` in plain SQL (a bare connection can run it): detached rows, built
+        without validation (they come from the table as stored)."""
+        if not item_ids:
+            return []
+        rows = self._rows(_ITEMS_OF + f"({placeholders(len(item_ids))})", item_ids)
+        return [WorkItem.model_construct(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
+
+    def _plain_in_batches(self, item_ids: Sequence[str]) -> Iterator[WorkItem]:
+        """``in_batches`` in plain SQL: ListProjects runs on the event loop's bare connection
+        (pm.tenancy.Tenant.read_here) and still stops reading at its byte bound."""
+        for start in range(0, len(item_ids), STREAM_BATCH):
+            batch = item_ids[start : start + STREAM_BATCH]
+            rows = {row.id: row for row in self.rows_of(batch)}
+            yield from (rows[item_id] for item_id in batch if item_id in rows)
 
     def last_child_position(self, parent_id: str | None) -> str | None:
         position: str | None = self._scalar(_LAST_CHILD_SQL, (parent_id,))

@@ -27,6 +27,7 @@ from pm.services import (
     work_items,
 )
 from pm.services.read_models import projects
+from pm.services.read_models.cycle_time import CycleTimeReport, get_cycle_time
 from pm.services.read_models.project_context import project_context
 from pm.services.read_models.sprint_report import get_sprint_report
 from pm.services.read_models.work_item_detail import work_item_detail
@@ -111,13 +112,33 @@ async def get_project_context(
     Bounded on any project size: at most `limits.max_items` items (the most relevant first,
     always with their ancestors), descriptions clipped to `limits.text_chars` characters. When
     anything was cut, `truncated` is true and `truncation_note` says what and where to page.
-    About 0.45 KB of JSON or 0.13 KB of Markdown per item kept."""
+    About 0.5 KB of JSON or 0.13 KB of Markdown per item kept."""
     report = await services.query(
         ctx, project_context, project_id=project_id, max_items=params.max_items
     )
     if params.format == "markdown":
         return PlainTextResponse(render_context(report), media_type="text/markdown")
     return await json_answer(schemas.ProjectContext, report)
+
+
+@router.get(
+    "/projects/{project_id}/cycle-time",
+    response_model=schemas.CycleTimeReport,
+    summary="Cycle and lead time of the items completed in a range of days, with percentiles",
+)
+async def get_project_cycle_time(
+    services: Services,
+    ctx: Caller,
+    project_id: str,
+    params: Annotated[schemas.CycleTimeParameters, QueryString()],
+) -> CycleTimeReport:
+    """Per item and as p50/p85/p95: lead time from creation to the first entry into `done`,
+    cycle time from the first entry into `in_progress` or `review` to that completion. The
+    items first completed from `since` to `until` (at most 366 days; at most 2000 items, the
+    earliest completed, `has_more` beyond); deleted items are left out."""
+    return await services.query(
+        ctx, get_cycle_time, project_id=project_id, **params.model_dump(mode="json")
+    )
 
 
 @router.get("/work-items", response_model=schemas.WorkItemPage, summary="Find work items")
@@ -127,7 +148,7 @@ async def list_work_items(
     """Items of the projects you can see; every filter narrows the result. With `q`, a
     full-text search of titles, descriptions and comments, best match first, each item with
     its best passage; without, oldest first."""
-    arguments = params.model_dump()
+    arguments = params.model_dump(mode="json")
     page = await services.query(
         ctx, search.search_work_items, query=arguments.pop("q"), **arguments
     )

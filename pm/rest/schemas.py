@@ -5,9 +5,11 @@ needs. Instants are Unix milliseconds (UTC) in fields ending ``_at``; calendar d
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from pm.domain.enums import ContextType, ItemType, Priority, Status
 
@@ -34,6 +36,9 @@ WORK_ITEM_EXAMPLE: dict[str, Any] = {
     "position": "V",
     "version": 4,
     "is_blocked": False,
+    "start_date": "2026-03-02",
+    "due_date": "2026-03-06",
+    "is_overdue": False,
     "created_at": AT,
     "created_by": "alice",
     "updated_at": AT + 3_600_000,
@@ -89,6 +94,16 @@ def _cursor() -> Any:
     )
 
 
+def _iso_text(value: Any) -> Any:
+    """A query date must be written YYYY-MM-DD (pydantic alone takes "0" as 1970-01-01)."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a date YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_text)]
+
+
 class NoParameters(QueryParameters):
     """For endpoints that take no query parameter."""
 
@@ -126,6 +141,8 @@ class WorkItemFilters(QueryParameters):
         description="Full-text search of titles, descriptions and comments, best match first;"
         " every word must match, the last one as a prefix; characters are literal",
     )
+    due_from: IsoDate | None = Field(default=None, description="Due on or after this YYYY-MM-DD")
+    due_to: IsoDate | None = Field(default=None, description="Due on or before this YYYY-MM-DD")
     limit: int | None = _limit()
     cursor: str | None = _cursor()
 
@@ -138,6 +155,15 @@ class ActivityFilters(QueryParameters):
     until: int | None = Field(default=None, ge=0, le=2**53, description="Unix ms, exclusive")
     limit: int | None = _limit()
     cursor: str | None = _cursor()
+
+
+class CycleTimeParameters(QueryParameters):
+    since: IsoDate | None = Field(
+        default=None, description="YYYY-MM-DD, first day (UTC); default: 30 days before `until`"
+    )
+    until: IsoDate | None = Field(
+        default=None, description="YYYY-MM-DD, last day, inclusive; default: today"
+    )
 
 
 class ChangesParameters(QueryParameters):
@@ -192,6 +218,9 @@ class WorkItem(Audit):
     position: str = Field(description="Order among siblings: sort as plain strings")
     version: int = Field(description="Starts at 1, +1 on every change")
     is_blocked: bool = Field(description="True while any item blocking it is not done")
+    start_date: str | None = Field(description="YYYY-MM-DD, or null")
+    due_date: str | None = Field(description="YYYY-MM-DD (not before start_date), or null")
+    is_overdue: bool = Field(description="Due before today (UTC) and not done")
 
 
 class Sprint(Audit):
@@ -412,6 +441,41 @@ class SprintReport(BaseModel):
     burndown: list[BurndownPoint] = Field(description="One point per day, start to today")
 
 
+class Durations(BaseModel):
+    count: int = Field(description="Items measured")
+    p50_ms: int | None = Field(description="Median, milliseconds (nearest rank; null: none)")
+    p85_ms: int | None = Field(description="85th percentile, milliseconds")
+    p95_ms: int | None = Field(description="95th percentile, milliseconds")
+
+
+class ItemFlow(BaseModel):
+    work_item_id: str
+    title: str
+    item_type: str
+    created_at: int = Field(description="Unix ms")
+    started_at: int | None = Field(
+        description="First entry into in_progress or review before completion (null: never)"
+    )
+    completed_at: int = Field(description="First entry into done, Unix ms")
+    cycle_time_ms: int | None = Field(description="completed_at - started_at")
+    lead_time_ms: int = Field(description="completed_at - created_at")
+
+
+class CycleTimeSummary(BaseModel):
+    since: str = Field(description="YYYY-MM-DD, first day of the range (UTC)")
+    until: str = Field(description="YYYY-MM-DD, last day, inclusive")
+    cycle_time: Durations = Field(description="First start to first completion")
+    lead_time: Durations = Field(description="Creation to first completion")
+    has_more: bool = Field(description="More items than the bound: the figures cover the earliest")
+
+
+class CycleTimeReport(CycleTimeSummary):
+    project_id: str
+    items: list[ItemFlow] = Field(
+        description="The items first completed in the range, by completion"
+    )
+
+
 class ContextSprint(Sprint):
     """A sprint in the project context: running and planned ones carry their live figures."""
 
@@ -475,6 +539,9 @@ class ContextItem(BaseModel):
     is_blocked: bool
     version: int
     updated_at: int
+    start_date: str | None
+    due_date: str | None
+    is_overdue: bool
 
 
 class ContextActivity(BaseModel):
@@ -555,6 +622,9 @@ class ProjectContext(BaseModel):
         description="Running and planned sprints, then the latest finished ones"
     )
     velocity: Velocity
+    cycle_time: CycleTimeSummary = Field(
+        description="Cycle and lead time of the items completed in the last 30 days"
+    )
     blocked_items: list[BlockedItem]
     work_items: list[ContextItem] = Field(
         description="The item tree, depth first, siblings in board order; most relevant items "

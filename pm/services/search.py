@@ -44,6 +44,8 @@ def search_work_items(
     assignee_id: str | None = None,
     sprint_id: str | None = None,
     priority: str | None = None,
+    due_from: str | None = None,
+    due_to: str | None = None,
     limit: int | None = None,
     cursor: str | None = None,
 ) -> Page[SearchHit]:
@@ -57,6 +59,8 @@ def search_work_items(
         assignee_id=v.optional_ref(assignee_id, "assignee_id"),
         sprint_id=v.optional_ref(sprint_id, "sprint_id"),
         priority=_option(priority, Priority, "priority"),
+        due_from=v.iso_date(due_from, "due_from"),
+        due_to=v.iso_date(due_to, "due_to"),
     )
     text = v.text(query, "query", max_len=MAX_QUERY) if query else ""
     if text:
@@ -114,6 +118,7 @@ def _filtered(read: Reader, filters: SearchFilters, page: PageRequest) -> Page[S
         assignee_id=filters.assignee_id,
         sprint_id=filters.sprint_id,
         priority=filters.priority,
+        due=(filters.due_from, filters.due_to),
     )
     result = page_of(
         rows,

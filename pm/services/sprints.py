@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pm.domain.enums import Role, SprintStatus, Status
+from pm.domain.enums import Role, SprintStatus
 from pm.domain.events import Outcome
 from pm.domain.models import Sprint, WorkItem
+from pm.domain.workflow import is_completed
 from pm.errors import NotFound, ValidationFailed
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import fresh_id, require_project, require_row_role
@@ -154,13 +155,13 @@ def complete_sprint(
     target = _next_sprint(uow, sprint, move_unfinished_to)
     items = uow.items.live_in_sprint(sprint.id)
     points = {
-        "velocity": sum(i.story_points or 0 for i in items if i.status == Status.DONE),
+        "velocity": sum(i.story_points or 0 for i in items if is_completed(i.status)),
         "committed_points": sum(i.story_points or 0 for i in items),
         "completed_at": uow.now,
     }
     changes = _transition(uow, sprint, version, SprintStatus.COMPLETED, points)
     outcome = _updated(uow, sprint, changes)
-    _release_items(uow, [i for i in items if i.status != Status.DONE], target)
+    _release_items(uow, [i for i in items if not is_completed(i.status)], target)
     return outcome
 
 

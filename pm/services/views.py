@@ -9,6 +9,7 @@ message, field by field.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TypedDict
 
 from pm.domain.models import (
@@ -22,6 +23,7 @@ from pm.domain.models import (
     User,
     WorkItem,
 )
+from pm.domain.workflow import is_overdue
 
 
 class Audited(TypedDict):
@@ -47,6 +49,9 @@ class WorkItemView(Audited):
     position: str
     version: int
     is_blocked: bool
+    start_date: str | None
+    due_date: str | None
+    is_overdue: bool
 
 
 class SprintView(Audited):
@@ -152,6 +157,10 @@ def _audit(
     }
 
 
+def utc_today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
 def work_item_view(item: WorkItem, *, is_blocked: bool = False) -> WorkItemView:
     return {
         "id": item.id,
@@ -169,6 +178,9 @@ def work_item_view(item: WorkItem, *, is_blocked: bool = False) -> WorkItemView:
         "position": item.position,
         "version": item.version,
         "is_blocked": is_blocked,
+        "start_date": item.start_date,
+        "due_date": item.due_date,
+        "is_overdue": is_overdue(item.due_date, item.status, utc_today()),
         **_audit(item),
     }
 

@@ -25,10 +25,12 @@ from pm.domain.keys import as_project_key, derive_project_key, item_key
 from pm.domain.models import WorkItem
 from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
 from pm.errors import DeleteBlocked, NotFound, ValidationFailed
+from pm.repositories.members import ItemRole
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import (
     fresh_id,
     item_id_of,
+    require_item_place,
     require_item_role,
     require_project,
     require_role,
@@ -47,7 +49,17 @@ from pm.services.views import WorkItemView, work_item_view
 
 PROJECT_POSITION = key_between(None, None)  # every project's: projects have no siblings
 UPDATABLE_FIELDS = frozenset(
-    {"title", "description", "status", "priority", "assignee_id", "story_points", "sprint_id"}
+    {
+        "title",
+        "description",
+        "status",
+        "priority",
+        "assignee_id",
+        "story_points",
+        "sprint_id",
+        "start_date",
+        "due_date",
+    }
 )
 
 
@@ -66,8 +78,16 @@ def _clean_field(scope: Scope, item_project: str, name: str, value: Any) -> Any:
             None if value is None else v.int_range(value, "story_points", low=0, high=1000)
         ),
         "sprint_id": lambda: _open_sprint(scope, item_project, value),
+        "start_date": lambda: v.iso_date(value, "start_date"),
+        "due_date": lambda: v.iso_date(value, "due_date"),
     }
     return cleaners[name]()
+
+
+def _check_dates(start_date: str | None, due_date: str | None) -> None:
+    """Due not before start (DOMAIN.md); ISO dates compare as strings."""
+    if start_date is not None and due_date is not None and due_date < start_date:
+        raise ValidationFailed("due_date must not be before start_date", field="due_date")
 
 
 def _assignee(scope: Scope, value: Any) -> str | None:
@@ -89,7 +109,7 @@ def _open_sprint(scope: Scope, project_id: str, value: Any) -> str | None:
     return sprint_id
 
 
-def _check_parent(item_type: ItemType, parent: WorkItem | None) -> None:
+def _check_parent(item_type: ItemType, parent: WorkItem | ItemRole | None) -> None:
     allowed = ALLOWED_PARENTS[item_type]
     if parent is None:
         if allowed:
@@ -131,6 +151,8 @@ def create_work_item(
     story_points: int | None = None,
     sprint_id: str | None = None,
     key: str | None = None,
+    start_date: str | None = None,
+    due_date: str | None = None,
 ) -> Outcome:
     """Create a project (caller becomes its admin, default lanes made; ``key`` its key, else
     one derived from the title) or an item under one (numbered in its project)."""
@@ -147,8 +169,11 @@ def create_work_item(
             ("assignee_id", assignee_id),
             ("story_points", story_points),
             ("sprint_id", sprint_id),
+            ("start_date", start_date),
+            ("due_date", due_date),
         )
     }
+    _check_dates(values["start_date"], values["due_date"])
     if kind is ItemType.PROJECT and values["sprint_id"] is not None:
         raise ValidationFailed("a project can't be in a sprint", field="sprint_id")
     parent_key = parent.id if parent else None
@@ -207,11 +232,11 @@ def _placement(
     *,
     parent_id: str | None,
     project_id: str | None,
-) -> tuple[str, WorkItem | None]:
+) -> tuple[str, ItemRole | None]:
     """(the new item's project, its parent): a project is its own root; any other item needs
     a live parent of an allowed type, in the project named (if one is), where the caller
     edits."""
-    parent: WorkItem | None = None
+    parent: ItemRole | None = None
     if kind is ItemType.PROJECT:
         if parent_id or project_id:
             raise ValidationFailed("a project has no parent", field="parent_id")
@@ -219,7 +244,7 @@ def _placement(
     else:
         if project_id:
             project_id = require_project(uow, project_id, Role.EDITOR)
-        parent = require_item_role(uow, parent_id or project_id, Role.EDITOR, "parent_id")
+        parent = require_item_place(uow, parent_id or project_id, Role.EDITOR, "parent_id")
         if project_id and parent.project_id != project_id:
             raise ValidationFailed("the parent is in another project", field="parent_id")
         root = parent.project_id
@@ -244,6 +269,7 @@ def update_work_item(
     }
     if item.item_type == ItemType.PROJECT and cleaned.get("sprint_id") is not None:
         raise ValidationFailed("a project can't be in a sprint", field="sprint_id")
+    _check_dates(cleaned.get("start_date", item.start_date), cleaned.get("due_date", item.due_date))
     return _apply(uow, item, version, cleaned, action="updated")
 
 

@@ -69,6 +69,14 @@ def reader_engine(path: Path, pragmas: Pragmas, pool_size: int) -> Engine:
     return _engine(path, pragmas, read_only=True, pool_size=pool_size)
 
 
+def plain_reader(path: Path, pragmas: Pragmas) -> sqlite3.Connection:
+    """A bare reader connection (no engine, no pool) for reads on the event loop itself;
+    transactions are begun and ended by its user."""
+    connection = sqlite3.connect(path, check_same_thread=False)
+    pragmas.apply(connection, read_only=True)
+    return connection
+
+
 def as_single_file(engine: Engine) -> None:
     """Fold the WAL into the file and leave WAL mode: one self-contained file, ready to be
     linked into place or copied (outside any transaction: SQLite allows the switch only there,

@@ -46,7 +46,13 @@ from sqlmodel import Session
 
 from pm.errors import Unauthenticated, Unavailable
 from pm.observability import metrics
-from pm.tenancy.database import Pragmas, as_single_file, reader_engine, writer_engine
+from pm.tenancy.database import (
+    Pragmas,
+    as_single_file,
+    plain_reader,
+    reader_engine,
+    writer_engine,
+)
 from pm.tenancy.epochs import feed_seq, start_epoch
 from pm.tenancy.files import (
     DIR_MODE,
@@ -82,6 +88,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 SessionFn = Callable[[Session], T]
+PlainFn = Callable[[sqlite3.Connection], T]
 OnCreate = Callable[[Session], None]
 ResetListener = Callable[[str], None]
 
@@ -162,7 +169,7 @@ class Tenant:
         path: Path,
         writer: Engine,
         readers: Engine,
-        loop_reader: Engine,
+        loop_reader: sqlite3.Connection,
         manager: TenantConnectionManager,
         *,
         opened_as: int,
@@ -207,16 +214,29 @@ class Tenant:
         finally:
             self._manager._exit(self)
 
-    def read_here(self, fn: SessionFn[T]) -> T:
+    def read_here(self, fn: PlainFn[T]) -> T:
         """``read`` in the calling thread, for a small bounded query on the event loop: no
         hand-off to a worker and back (two thread switches and a loop wake-up cost more than
         a one-row read). It has a reader connection of its own, so it never waits for one the
-        worker threads hold; WAL readers never wait for the writer."""
+        worker threads hold; WAL readers never wait for the writer. ``fn`` gets the bare
+        ``sqlite3`` connection inside one read transaction: plain SQL only, no ORM session
+        (a session and its transaction cost more than the few-row query they wrap)."""
         self._manager._enter(self)
+        started = time.perf_counter()
+        connection = self._loop_reader
         try:
-            checked = functools.partial(_in_service, fn, self.opened_as, False)
-            return self._transact(self._loop_reader, checked, "read")
+            connection.execute("BEGIN")
+            try:
+                check_in_service(connection, self.opened_as, write=False)
+                return fn(connection)
+            finally:
+                if connection.in_transaction:  # a read: nothing to commit
+                    connection.execute("ROLLBACK")
+        except sqlite3.DatabaseError as exc:
+            _refuse_by_cause(exc, exc)
+            raise
         finally:
+            metrics.DB_TRANSACTION_SECONDS.labels("read").observe(time.perf_counter() - started)
             self._manager._exit(self)
 
     def write_sync(self, fn: SessionFn[T]) -> T:
@@ -271,7 +291,7 @@ class Tenant:
     def dispose(self) -> None:
         self._writer.dispose()
         self._readers.dispose()
-        self._loop_reader.dispose()
+        self._loop_reader.close()
 
 
 def _refuse_by_cause(original: BaseException | None, exc: BaseException) -> None:
@@ -372,7 +392,7 @@ class TenantConnectionManager:
         self._tell_reset(tenant_id)
         return tenant is not None
 
-    async def read_here(self, tenant_id: str, fn: SessionFn[T]) -> T:
+    async def read_here(self, tenant_id: str, fn: PlainFn[T]) -> T:
         """``read``, the query itself run in the calling thread (``Tenant.read_here``)."""
 
         async def here(tenant: Tenant) -> T:
@@ -644,7 +664,7 @@ class TenantConnectionManager:
             writer.dispose()
             raise
         readers = reader_engine(path, self.config.pragmas, self.config.readers_per_tenant)
-        loop_reader = reader_engine(path, self.config.pragmas, 1)
+        loop_reader = plain_reader(path, self.config.pragmas)
         return Tenant(
             tenant_id, path, writer, readers, loop_reader, self, opened_as=opened_as, kind=kind
         )

@@ -76,6 +76,7 @@ class Deliverer:
         self.settings = settings
         self._loops: dict[str, dict[str, _Loop]] = {}  # tenant id -> webhook id -> its loop
         self._refreshing: dict[str, asyncio.Task[None]] = {}
+        self._refresh_again: set[str] = set()  # an event came while the refresh was reading
         self._checked: set[str] = set()  # tenants whose webhooks this process has read
         self._posts = asyncio.Semaphore(settings.webhook_concurrency)
         self._client: httpx.AsyncClient | None = None
@@ -155,10 +156,22 @@ class Deliverer:
         return True
 
     def _refresh_soon(self, tenant_id: str) -> None:
-        if tenant_id not in self._refreshing:
-            task = asyncio.create_task(self._refresh(tenant_id))
-            self._refreshing[tenant_id] = task
-            task.add_done_callback(lambda _t: self._refreshing.pop(tenant_id, None))
+        """Refresh the tenant's loops; asked again while a refresh is under way, refresh once
+        more after it (its read may have been taken before the change that asked: a webhook
+        created meanwhile would otherwise get no loop)."""
+        if tenant_id in self._refreshing:
+            self._refresh_again.add(tenant_id)
+            return
+        task = asyncio.create_task(self._refresh(tenant_id))
+        self._refreshing[tenant_id] = task
+        task.add_done_callback(lambda done: self._refreshed(tenant_id, done))
+
+    def _refreshed(self, tenant_id: str, task: asyncio.Task[None]) -> None:
+        self._refreshing.pop(tenant_id, None)
+        again = tenant_id in self._refresh_again
+        self._refresh_again.discard(tenant_id)
+        if again and not task.cancelled():  # cancelled: the deliverer is stopping
+            self._refresh_soon(tenant_id)
 
     async def _refresh(self, tenant_id: str) -> None:
         """Start a loop for each active webhook of the tenant without one; wake the others."""

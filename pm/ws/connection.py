@@ -48,6 +48,7 @@ from pm.ws.codec import REQUEST_PAYLOADS, Encoding, FrameRefused, decode, encode
 from pm.ws.dispatch import DISPATCH
 from pm.ws.hub import MOVED_CLOSE, Hub
 from pm.ws.origin import origin_allowed
+from pm.ws.sizing import larger_than
 from pm.ws.state import WsState
 
 log = logging.getLogger(__name__)
@@ -352,8 +353,9 @@ class Connection:
     async def _send(self, envelope: dict[str, Any], name: str, *, offload: bool = False) -> None:
         """Responses wait for room in the queue: a client that sends faster than it reads slows
         its own receive loop down instead of being dropped (events can't wait: see enqueue).
-        ``offload``: an answer that may be large is encoded in a thread, off the event loop."""
-        if offload:
+        ``offload``: an answer that may be large is encoded in a thread, off the event loop,
+        if it is past ``OFFLOAD_BYTES`` (a small one costs less to encode than the hop)."""
+        if offload and larger_than(envelope, OFFLOAD_BYTES):
             frame = await asyncio.to_thread(encode, envelope, self.encoding)
         else:
             frame = encode(envelope, self.encoding)

@@ -34,6 +34,7 @@ from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.pagination import Page
 from pm.services.kernel.runner import ServiceRunner
 from pm.services.read_models import projects
+from pm.services.read_models.cycle_time import get_cycle_time
 
 Args = dict[str, Any]
 
@@ -83,7 +84,8 @@ class QueryRow:
 
     async def serve(self, socket: Socket, ctx: RequestContext, message_id: str, args: Args) -> None:
         result = await socket.services.query(ctx, self.fn, **args)
-        # A query's answer may be large (a snapshot, a page): encoded off the event loop.
+        # A query's answer may be large (a snapshot, a page): past OFFLOAD_BYTES it is encoded
+        # off the event loop.
         await socket.reply(message_id, self.response, self.shape(result), offload=True)
 
 
@@ -177,6 +179,7 @@ DISPATCH: Mapping[str, Row] = {
     "update_member_role": CommandRow(members.update_member_role),
     "remove_member": CommandRow(members.remove_member),
     "list_members": QueryRow(members.list_members, "members_list"),
+    "get_cycle_time": QueryRow(get_cycle_time, "cycle_time_report"),
     "get_activity": QueryRow(
         activity.get_activity,
         "activity_page",

@@ -117,6 +117,8 @@ class Envelope(_message.Message):
     WEBHOOK_DELIVERIES_FIELD_NUMBER: _builtins.int
     SUBSCRIPTIONS_REVOKED_FIELD_NUMBER: _builtins.int
     BLOCKED_CHANGED_FIELD_NUMBER: _builtins.int
+    GET_CYCLE_TIME_FIELD_NUMBER: _builtins.int
+    CYCLE_TIME_REPORT_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     seq: _builtins.int
     actor_id: _builtins.str
@@ -305,6 +307,12 @@ class Envelope(_message.Message):
     def blocked_changed(self) -> Global___BlockedChanged:
         """derived state, pushed (270-289)"""
 
+    @_builtins.property
+    def get_cycle_time(self) -> Global___GetCycleTime:
+        """everyday fields (issue 15): requests 300-309, responses and events 310-319"""
+
+    @_builtins.property
+    def cycle_time_report(self) -> Global___CycleTimeReport: ...
     def __init__(
         self,
         *,
@@ -399,12 +407,14 @@ class Envelope(_message.Message):
         webhook_deliveries: Global___WebhookDeliveries | None = ...,
         subscriptions_revoked: Global___SubscriptionsRevoked | None = ...,
         blocked_changed: Global___BlockedChanged | None = ...,
+        get_cycle_time: Global___GetCycleTime | None = ...,
+        cycle_time_report: Global___CycleTimeReport | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "search_results", b"search_results", "search_work_items", b"search_work_items", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "search_results", b"search_results", "search_work_items", b"search_work_items", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "actor_id", b"actor_id", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "message_id", b"message_id", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "search_results", b"search_results", "search_work_items", b"search_work_items", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "actor_id", b"actor_id", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "message_id", b"message_id", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "search_results", b"search_results", "search_work_items", b"search_work_items", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["error", "subscribe", "unsubscribe", "list_projects", "get_project", "get_work_items", "get_changes", "create_work_item", "update_work_item", "move_work_item", "delete_work_item", "create_sprint", "update_sprint", "start_sprint", "complete_sprint", "cancel_sprint", "delete_sprint", "create_comment", "update_comment", "delete_comment", "get_comments", "start_timer", "stop_timer", "create_time_entry", "update_time_entry", "delete_time_entry", "get_time_entries", "create_dependency", "delete_dependency", "get_dependencies", "create_swim_lane", "update_swim_lane", "delete_swim_lane", "add_member", "update_member_role", "remove_member", "list_members", "get_activity", "reauthenticate", "subscribed", "unsubscribed", "projects_list", "project_snapshot", "work_items_list", "changes", "work_item_created", "work_item_updated", "work_item_deleted", "sprint_created", "sprint_updated", "sprint_deleted", "comment_created", "comment_updated", "comment_deleted", "comments_list", "timer_started", "time_entry_updated", "time_entry_created", "time_entry_deleted", "time_entries_list", "dependency_created", "dependency_deleted", "dependencies_list", "swim_lane_created", "swim_lane_updated", "swim_lane_deleted", "member_added", "member_updated", "member_removed", "members_list", "activity_page", "reauthenticated", "presence_changed", "search_work_items", "create_webhook", "update_webhook", "delete_webhook", "list_webhooks", "get_webhook_deliveries", "search_results", "webhook_created", "webhook_updated", "webhook_deleted", "webhooks_list", "webhook_deliveries", "subscriptions_revoked", "blocked_changed"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["error", "subscribe", "unsubscribe", "list_projects", "get_project", "get_work_items", "get_changes", "create_work_item", "update_work_item", "move_work_item", "delete_work_item", "create_sprint", "update_sprint", "start_sprint", "complete_sprint", "cancel_sprint", "delete_sprint", "create_comment", "update_comment", "delete_comment", "get_comments", "start_timer", "stop_timer", "create_time_entry", "update_time_entry", "delete_time_entry", "get_time_entries", "create_dependency", "delete_dependency", "get_dependencies", "create_swim_lane", "update_swim_lane", "delete_swim_lane", "add_member", "update_member_role", "remove_member", "list_members", "get_activity", "reauthenticate", "subscribed", "unsubscribed", "projects_list", "project_snapshot", "work_items_list", "changes", "work_item_created", "work_item_updated", "work_item_deleted", "sprint_created", "sprint_updated", "sprint_deleted", "comment_created", "comment_updated", "comment_deleted", "comments_list", "timer_started", "time_entry_updated", "time_entry_created", "time_entry_deleted", "time_entries_list", "dependency_created", "dependency_deleted", "dependencies_list", "swim_lane_created", "swim_lane_updated", "swim_lane_deleted", "member_added", "member_updated", "member_removed", "members_list", "activity_page", "reauthenticated", "presence_changed", "search_work_items", "create_webhook", "update_webhook", "delete_webhook", "list_webhooks", "get_webhook_deliveries", "search_results", "webhook_created", "webhook_updated", "webhook_deleted", "webhooks_list", "webhook_deliveries", "subscriptions_revoked", "blocked_changed", "get_cycle_time", "cycle_time_report"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -534,6 +544,9 @@ class WorkItem(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_BY_FIELD_NUMBER: _builtins.int
     KEY_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
+    IS_OVERDUE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     item_type: _builtins.str
     project_id: _builtins.str
@@ -554,6 +567,12 @@ class WorkItem(_message.Message):
     updated_by: _builtins.str
     key: _builtins.str
     """APO-12 (a project's: APO); accepted wherever an id is"""
+    start_date: _builtins.str
+    """YYYY-MM-DD"""
+    due_date: _builtins.str
+    """YYYY-MM-DD, not before start_date"""
+    is_overdue: _builtins.bool
+    """derived: due before today (UTC) and not done"""
     def __init__(
         self,
         *,
@@ -576,25 +595,36 @@ class WorkItem(_message.Message):
         updated_at: _builtins.int = ...,
         updated_by: _builtins.str = ...,
         key: _builtins.str = ...,
+        start_date: _builtins.str | None = ...,
+        due_date: _builtins.str | None = ...,
+        is_overdue: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "parent_id", b"parent_id", "sprint_id", b"sprint_id", "story_points", b"story_points"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_due_date", b"_due_date", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "due_date", b"due_date", "parent_id", b"parent_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "story_points", b"story_points"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "created_at", b"created_at", "created_by", b"created_by", "description", b"description", "id", b"id", "is_blocked", b"is_blocked", "item_type", b"item_type", "key", b"key", "parent_id", b"parent_id", "position", b"position", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "status", b"status", "story_points", b"story_points", "title", b"title", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_due_date", b"_due_date", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "created_at", b"created_at", "created_by", b"created_by", "description", b"description", "due_date", b"due_date", "id", b"id", "is_blocked", b"is_blocked", "is_overdue", b"is_overdue", "item_type", b"item_type", "key", b"key", "parent_id", b"parent_id", "position", b"position", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
     _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
+    _WhichOneofReturnType__due_date: _TypeAlias = _typing.Literal["due_date"]  # noqa: Y015
+    _WhichOneofArgType__due_date: _TypeAlias = _typing.Literal["_due_date", b"_due_date"]  # noqa: Y015
     _WhichOneofReturnType__parent_id: _TypeAlias = _typing.Literal["parent_id"]  # noqa: Y015
     _WhichOneofArgType__parent_id: _TypeAlias = _typing.Literal["_parent_id", b"_parent_id"]  # noqa: Y015
     _WhichOneofReturnType__sprint_id: _TypeAlias = _typing.Literal["sprint_id"]  # noqa: Y015
     _WhichOneofArgType__sprint_id: _TypeAlias = _typing.Literal["_sprint_id", b"_sprint_id"]  # noqa: Y015
+    _WhichOneofReturnType__start_date: _TypeAlias = _typing.Literal["start_date"]  # noqa: Y015
+    _WhichOneofArgType__start_date: _TypeAlias = _typing.Literal["_start_date", b"_start_date"]  # noqa: Y015
     _WhichOneofReturnType__story_points: _TypeAlias = _typing.Literal["story_points"]  # noqa: Y015
     _WhichOneofArgType__story_points: _TypeAlias = _typing.Literal["_story_points", b"_story_points"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__assignee_id) -> _WhichOneofReturnType__assignee_id | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__due_date) -> _WhichOneofReturnType__due_date | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__parent_id) -> _WhichOneofReturnType__parent_id | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__sprint_id) -> _WhichOneofReturnType__sprint_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__start_date) -> _WhichOneofReturnType__start_date | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__story_points) -> _WhichOneofReturnType__story_points | None: ...
 
@@ -1278,6 +1308,8 @@ class CreateWorkItem(_message.Message):
     STORY_POINTS_FIELD_NUMBER: _builtins.int
     SPRINT_ID_FIELD_NUMBER: _builtins.int
     KEY_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     item_type: _builtins.str
     project_id: _builtins.str
@@ -1291,6 +1323,8 @@ class CreateWorkItem(_message.Message):
     sprint_id: _builtins.str
     key: _builtins.str
     """a project's key (2-10 of A-Z0-9, a letter first); else derived"""
+    start_date: _builtins.str
+    due_date: _builtins.str
     def __init__(
         self,
         *,
@@ -1306,15 +1340,19 @@ class CreateWorkItem(_message.Message):
         story_points: _builtins.int | None = ...,
         sprint_id: _builtins.str | None = ...,
         key: _builtins.str | None = ...,
+        start_date: _builtins.str | None = ...,
+        due_date: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_id", b"_id", "_key", b"_key", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "id", b"id", "key", b"key", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "status", b"status", "story_points", b"story_points"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_id", b"_id", "_key", b"_key", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "id", b"id", "key", b"key", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_id", b"_id", "_key", b"_key", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "id", b"id", "item_type", b"item_type", "key", b"key", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "status", b"status", "story_points", b"story_points", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_id", b"_id", "_key", b"_key", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "id", b"id", "item_type", b"item_type", "key", b"key", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
     _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    _WhichOneofReturnType__due_date: _TypeAlias = _typing.Literal["due_date"]  # noqa: Y015
+    _WhichOneofArgType__due_date: _TypeAlias = _typing.Literal["_due_date", b"_due_date"]  # noqa: Y015
     _WhichOneofReturnType__id: _TypeAlias = _typing.Literal["id"]  # noqa: Y015
     _WhichOneofArgType__id: _TypeAlias = _typing.Literal["_id", b"_id"]  # noqa: Y015
     _WhichOneofReturnType__key: _TypeAlias = _typing.Literal["key"]  # noqa: Y015
@@ -1327,6 +1365,8 @@ class CreateWorkItem(_message.Message):
     _WhichOneofArgType__project_id: _TypeAlias = _typing.Literal["_project_id", b"_project_id"]  # noqa: Y015
     _WhichOneofReturnType__sprint_id: _TypeAlias = _typing.Literal["sprint_id"]  # noqa: Y015
     _WhichOneofArgType__sprint_id: _TypeAlias = _typing.Literal["_sprint_id", b"_sprint_id"]  # noqa: Y015
+    _WhichOneofReturnType__start_date: _TypeAlias = _typing.Literal["start_date"]  # noqa: Y015
+    _WhichOneofArgType__start_date: _TypeAlias = _typing.Literal["_start_date", b"_start_date"]  # noqa: Y015
     _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
     _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
     _WhichOneofReturnType__story_points: _TypeAlias = _typing.Literal["story_points"]  # noqa: Y015
@@ -1335,6 +1375,8 @@ class CreateWorkItem(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__assignee_id) -> _WhichOneofReturnType__assignee_id | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__due_date) -> _WhichOneofReturnType__due_date | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__id) -> _WhichOneofReturnType__id | None: ...
     @_typing.overload
@@ -1347,6 +1389,8 @@ class CreateWorkItem(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__project_id) -> _WhichOneofReturnType__project_id | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__sprint_id) -> _WhichOneofReturnType__sprint_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__start_date) -> _WhichOneofReturnType__start_date | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
     @_typing.overload
@@ -1367,6 +1411,8 @@ class UpdateWorkItem(_message.Message):
     ASSIGNEE_ID_FIELD_NUMBER: _builtins.int
     STORY_POINTS_FIELD_NUMBER: _builtins.int
     SPRINT_ID_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    DUE_DATE_FIELD_NUMBER: _builtins.int
     work_item_id: _builtins.str
     expected_version: _builtins.int
     title: _builtins.str
@@ -1378,6 +1424,10 @@ class UpdateWorkItem(_message.Message):
     story_points: _builtins.int
     """-1 clears"""
     sprint_id: _builtins.str
+    """empty string clears"""
+    start_date: _builtins.str
+    """empty string clears"""
+    due_date: _builtins.str
     """empty string clears"""
     def __init__(
         self,
@@ -1391,19 +1441,25 @@ class UpdateWorkItem(_message.Message):
         assignee_id: _builtins.str | None = ...,
         story_points: _builtins.int | None = ...,
         sprint_id: _builtins.str | None = ...,
+        start_date: _builtins.str | None = ...,
+        due_date: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_priority", b"_priority", "_sprint_id", b"_sprint_id", "_status", b"_status", "_story_points", b"_story_points", "_title", b"_title", "assignee_id", b"assignee_id", "description", b"description", "priority", b"priority", "sprint_id", b"sprint_id", "status", b"status", "story_points", b"story_points", "title", b"title"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_priority", b"_priority", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "_title", b"_title", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "priority", b"priority", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_priority", b"_priority", "_sprint_id", b"_sprint_id", "_status", b"_status", "_story_points", b"_story_points", "_title", b"_title", "assignee_id", b"assignee_id", "description", b"description", "expected_version", b"expected_version", "priority", b"priority", "sprint_id", b"sprint_id", "status", b"status", "story_points", b"story_points", "title", b"title", "work_item_id", b"work_item_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_priority", b"_priority", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "_title", b"_title", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "expected_version", b"expected_version", "priority", b"priority", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title", "work_item_id", b"work_item_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
     _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
     _WhichOneofReturnType__description: _TypeAlias = _typing.Literal["description"]  # noqa: Y015
     _WhichOneofArgType__description: _TypeAlias = _typing.Literal["_description", b"_description"]  # noqa: Y015
+    _WhichOneofReturnType__due_date: _TypeAlias = _typing.Literal["due_date"]  # noqa: Y015
+    _WhichOneofArgType__due_date: _TypeAlias = _typing.Literal["_due_date", b"_due_date"]  # noqa: Y015
     _WhichOneofReturnType__priority: _TypeAlias = _typing.Literal["priority"]  # noqa: Y015
     _WhichOneofArgType__priority: _TypeAlias = _typing.Literal["_priority", b"_priority"]  # noqa: Y015
     _WhichOneofReturnType__sprint_id: _TypeAlias = _typing.Literal["sprint_id"]  # noqa: Y015
     _WhichOneofArgType__sprint_id: _TypeAlias = _typing.Literal["_sprint_id", b"_sprint_id"]  # noqa: Y015
+    _WhichOneofReturnType__start_date: _TypeAlias = _typing.Literal["start_date"]  # noqa: Y015
+    _WhichOneofArgType__start_date: _TypeAlias = _typing.Literal["_start_date", b"_start_date"]  # noqa: Y015
     _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
     _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
     _WhichOneofReturnType__story_points: _TypeAlias = _typing.Literal["story_points"]  # noqa: Y015
@@ -1415,9 +1471,13 @@ class UpdateWorkItem(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__description) -> _WhichOneofReturnType__description | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__due_date) -> _WhichOneofReturnType__due_date | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__priority) -> _WhichOneofReturnType__priority | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__sprint_id) -> _WhichOneofReturnType__sprint_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__start_date) -> _WhichOneofReturnType__start_date | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
     @_typing.overload
@@ -2340,6 +2400,42 @@ class Reauthenticate(_message.Message):
 Global___Reauthenticate: _TypeAlias = Reauthenticate  # noqa: Y015
 
 @_typing.final
+class GetCycleTime(_message.Message):
+    """Cycle and lead time of the items first completed from `since` to `until` (YYYY-MM-DD, UTC,
+    both inclusive; by default the last 30 days).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    UNTIL_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    since: _builtins.str
+    until: _builtins.str
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        since: _builtins.str | None = ...,
+        until: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_since", b"_since", "_until", b"_until", "since", b"since", "until", b"until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_since", b"_since", "_until", b"_until", "project_id", b"project_id", "since", b"since", "until", b"until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__since: _TypeAlias = _typing.Literal["since"]  # noqa: Y015
+    _WhichOneofArgType__since: _TypeAlias = _typing.Literal["_since", b"_since"]  # noqa: Y015
+    _WhichOneofReturnType__until: _TypeAlias = _typing.Literal["until"]  # noqa: Y015
+    _WhichOneofArgType__until: _TypeAlias = _typing.Literal["_until", b"_until"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__since) -> _WhichOneofReturnType__since | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__until) -> _WhichOneofReturnType__until | None: ...
+
+Global___GetCycleTime: _TypeAlias = GetCycleTime  # noqa: Y015
+
+@_typing.final
 class SearchWorkItems(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -2352,6 +2448,8 @@ class SearchWorkItems(_message.Message):
     PRIORITY_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     CURSOR_FIELD_NUMBER: _builtins.int
+    DUE_FROM_FIELD_NUMBER: _builtins.int
+    DUE_TO_FIELD_NUMBER: _builtins.int
     query: _builtins.str
     """empty: no text, the filtered items oldest first"""
     project_id: _builtins.str
@@ -2362,6 +2460,10 @@ class SearchWorkItems(_message.Message):
     priority: _builtins.str
     limit: _builtins.int
     cursor: _builtins.str
+    due_from: _builtins.str
+    """YYYY-MM-DD, inclusive"""
+    due_to: _builtins.str
+    """YYYY-MM-DD, inclusive"""
     def __init__(
         self,
         *,
@@ -2374,15 +2476,21 @@ class SearchWorkItems(_message.Message):
         priority: _builtins.str | None = ...,
         limit: _builtins.int = ...,
         cursor: _builtins.str | None = ...,
+        due_from: _builtins.str | None = ...,
+        due_to: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_cursor", b"_cursor", "_item_type", b"_item_type", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_status", b"_status", "assignee_id", b"assignee_id", "cursor", b"cursor", "item_type", b"item_type", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "status", b"status"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_cursor", b"_cursor", "_due_from", b"_due_from", "_due_to", b"_due_to", "_item_type", b"_item_type", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_status", b"_status", "assignee_id", b"assignee_id", "cursor", b"cursor", "due_from", b"due_from", "due_to", b"due_to", "item_type", b"item_type", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "status", b"status"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_cursor", b"_cursor", "_item_type", b"_item_type", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_status", b"_status", "assignee_id", b"assignee_id", "cursor", b"cursor", "item_type", b"item_type", "limit", b"limit", "priority", b"priority", "project_id", b"project_id", "query", b"query", "sprint_id", b"sprint_id", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_cursor", b"_cursor", "_due_from", b"_due_from", "_due_to", b"_due_to", "_item_type", b"_item_type", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_status", b"_status", "assignee_id", b"assignee_id", "cursor", b"cursor", "due_from", b"due_from", "due_to", b"due_to", "item_type", b"item_type", "limit", b"limit", "priority", b"priority", "project_id", b"project_id", "query", b"query", "sprint_id", b"sprint_id", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
     _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
     _WhichOneofReturnType__cursor: _TypeAlias = _typing.Literal["cursor"]  # noqa: Y015
     _WhichOneofArgType__cursor: _TypeAlias = _typing.Literal["_cursor", b"_cursor"]  # noqa: Y015
+    _WhichOneofReturnType__due_from: _TypeAlias = _typing.Literal["due_from"]  # noqa: Y015
+    _WhichOneofArgType__due_from: _TypeAlias = _typing.Literal["_due_from", b"_due_from"]  # noqa: Y015
+    _WhichOneofReturnType__due_to: _TypeAlias = _typing.Literal["due_to"]  # noqa: Y015
+    _WhichOneofArgType__due_to: _TypeAlias = _typing.Literal["_due_to", b"_due_to"]  # noqa: Y015
     _WhichOneofReturnType__item_type: _TypeAlias = _typing.Literal["item_type"]  # noqa: Y015
     _WhichOneofArgType__item_type: _TypeAlias = _typing.Literal["_item_type", b"_item_type"]  # noqa: Y015
     _WhichOneofReturnType__priority: _TypeAlias = _typing.Literal["priority"]  # noqa: Y015
@@ -2397,6 +2505,10 @@ class SearchWorkItems(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__assignee_id) -> _WhichOneofReturnType__assignee_id | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__cursor) -> _WhichOneofReturnType__cursor | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__due_from) -> _WhichOneofReturnType__due_from | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__due_to) -> _WhichOneofReturnType__due_to | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__item_type) -> _WhichOneofReturnType__item_type | None: ...
     @_typing.overload
@@ -3742,3 +3854,135 @@ class SubscriptionsRevoked(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SubscriptionsRevoked: _TypeAlias = SubscriptionsRevoked  # noqa: Y015
+
+@_typing.final
+class Durations(_message.Message):
+    """nearest-rank percentiles in milliseconds; absent when count is 0"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNT_FIELD_NUMBER: _builtins.int
+    P50_MS_FIELD_NUMBER: _builtins.int
+    P85_MS_FIELD_NUMBER: _builtins.int
+    P95_MS_FIELD_NUMBER: _builtins.int
+    count: _builtins.int
+    p50_ms: _builtins.int
+    p85_ms: _builtins.int
+    p95_ms: _builtins.int
+    def __init__(
+        self,
+        *,
+        count: _builtins.int = ...,
+        p50_ms: _builtins.int | None = ...,
+        p85_ms: _builtins.int | None = ...,
+        p95_ms: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_p50_ms", b"_p50_ms", "_p85_ms", b"_p85_ms", "_p95_ms", b"_p95_ms", "p50_ms", b"p50_ms", "p85_ms", b"p85_ms", "p95_ms", b"p95_ms"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_p50_ms", b"_p50_ms", "_p85_ms", b"_p85_ms", "_p95_ms", b"_p95_ms", "count", b"count", "p50_ms", b"p50_ms", "p85_ms", b"p85_ms", "p95_ms", b"p95_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__p50_ms: _TypeAlias = _typing.Literal["p50_ms"]  # noqa: Y015
+    _WhichOneofArgType__p50_ms: _TypeAlias = _typing.Literal["_p50_ms", b"_p50_ms"]  # noqa: Y015
+    _WhichOneofReturnType__p85_ms: _TypeAlias = _typing.Literal["p85_ms"]  # noqa: Y015
+    _WhichOneofArgType__p85_ms: _TypeAlias = _typing.Literal["_p85_ms", b"_p85_ms"]  # noqa: Y015
+    _WhichOneofReturnType__p95_ms: _TypeAlias = _typing.Literal["p95_ms"]  # noqa: Y015
+    _WhichOneofArgType__p95_ms: _TypeAlias = _typing.Literal["_p95_ms", b"_p95_ms"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__p50_ms) -> _WhichOneofReturnType__p50_ms | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__p85_ms) -> _WhichOneofReturnType__p85_ms | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__p95_ms) -> _WhichOneofReturnType__p95_ms | None: ...
+
+Global___Durations: _TypeAlias = Durations  # noqa: Y015
+
+@_typing.final
+class ItemFlow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ITEM_ID_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    ITEM_TYPE_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    STARTED_AT_FIELD_NUMBER: _builtins.int
+    COMPLETED_AT_FIELD_NUMBER: _builtins.int
+    CYCLE_TIME_MS_FIELD_NUMBER: _builtins.int
+    LEAD_TIME_MS_FIELD_NUMBER: _builtins.int
+    work_item_id: _builtins.str
+    title: _builtins.str
+    item_type: _builtins.str
+    created_at: _builtins.int
+    started_at: _builtins.int
+    """absent: completed without being started"""
+    completed_at: _builtins.int
+    cycle_time_ms: _builtins.int
+    lead_time_ms: _builtins.int
+    def __init__(
+        self,
+        *,
+        work_item_id: _builtins.str = ...,
+        title: _builtins.str = ...,
+        item_type: _builtins.str = ...,
+        created_at: _builtins.int = ...,
+        started_at: _builtins.int | None = ...,
+        completed_at: _builtins.int = ...,
+        cycle_time_ms: _builtins.int | None = ...,
+        lead_time_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_cycle_time_ms", b"_cycle_time_ms", "_started_at", b"_started_at", "cycle_time_ms", b"cycle_time_ms", "started_at", b"started_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cycle_time_ms", b"_cycle_time_ms", "_started_at", b"_started_at", "completed_at", b"completed_at", "created_at", b"created_at", "cycle_time_ms", b"cycle_time_ms", "item_type", b"item_type", "lead_time_ms", b"lead_time_ms", "started_at", b"started_at", "title", b"title", "work_item_id", b"work_item_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__cycle_time_ms: _TypeAlias = _typing.Literal["cycle_time_ms"]  # noqa: Y015
+    _WhichOneofArgType__cycle_time_ms: _TypeAlias = _typing.Literal["_cycle_time_ms", b"_cycle_time_ms"]  # noqa: Y015
+    _WhichOneofReturnType__started_at: _TypeAlias = _typing.Literal["started_at"]  # noqa: Y015
+    _WhichOneofArgType__started_at: _TypeAlias = _typing.Literal["_started_at", b"_started_at"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cycle_time_ms) -> _WhichOneofReturnType__cycle_time_ms | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__started_at) -> _WhichOneofReturnType__started_at | None: ...
+
+Global___ItemFlow: _TypeAlias = ItemFlow  # noqa: Y015
+
+@_typing.final
+class CycleTimeReport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    SINCE_FIELD_NUMBER: _builtins.int
+    UNTIL_FIELD_NUMBER: _builtins.int
+    CYCLE_TIME_FIELD_NUMBER: _builtins.int
+    LEAD_TIME_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    since: _builtins.str
+    until: _builtins.str
+    has_more: _builtins.bool
+    """more items than the bound: narrow the range"""
+    @_builtins.property
+    def cycle_time(self) -> Global___Durations: ...
+    @_builtins.property
+    def lead_time(self) -> Global___Durations: ...
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemFlow]:
+        """by completion, earliest first"""
+
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        since: _builtins.str = ...,
+        until: _builtins.str = ...,
+        cycle_time: Global___Durations | None = ...,
+        lead_time: Global___Durations | None = ...,
+        items: _abc.Iterable[Global___ItemFlow] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cycle_time", b"cycle_time", "lead_time", b"lead_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_time", b"cycle_time", "has_more", b"has_more", "items", b"items", "lead_time", b"lead_time", "project_id", b"project_id", "since", b"since", "until", b"until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CycleTimeReport: _TypeAlias = CycleTimeReport  # noqa: Y015

@@ -1,5 +1,7 @@
 """Sprints in the browser: create, plan, start and complete a sprint; the burndown (from the
-sprint report, over REST) and the velocity of completed sprints are drawn."""
+sprint report, over REST), the velocity of completed sprints, and the cycle and lead time of
+items completed (from the cycle time report, over REST, read again when an item is done) are
+drawn."""
 
 from __future__ import annotations
 
@@ -16,10 +18,15 @@ def test_plan_start_and_complete_a_sprint_with_its_charts(world: BoardWorld) -> 
     project = seed_project(admin, members={"alice": "editor"})
     today = date.today()
     done = admin.create("task", project["id"], "Sign-up form", status="done", story_points=3)
-    admin.create("task", project["id"], "Verification email", status="in_progress", story_points=5)
+    email = admin.create(
+        "task", project["id"], "Verification email", status="in_progress", story_points=5
+    )
     admin.create("task", project["id"], "Rate limit", status="todo", story_points=2)
     page = world.sign_in(world.person("alice"), project["id"])
     page.get_by_role("button", name="Sprints").click()
+    flow = page.locator("section", has=page.get_by_role("heading", name="Cycle and lead time"))
+    # "Sign-up form" was created done: no item moved into done yet.
+    expect(flow.get_by_text("Nothing completed in the last 30 days.")).to_be_visible()
 
     page.get_by_label("Sprint name").fill("Sprint 1")
     page.get_by_label("Start date").fill((today - timedelta(days=3)).isoformat())
@@ -48,6 +55,14 @@ def test_plan_start_and_complete_a_sprint_with_its_charts(world: BoardWorld) -> 
     sprint = admin.request("get_project", {"project_id": project["id"]})["sprints"][0]
     assert (sprint["velocity"], sprint["committed_points"]) == (3, 10)
     world.screenshot(page, "sprint-charts")
+
+    # Someone else finishes the started item: the report is read again and charted.
+    admin.update(email, status="done")
+    expect(
+        flow.get_by_text(re.compile(r"^1 item completed .* · cycle p50 [0-9.]+ h \(1 started\)$"))
+    ).to_be_visible()
+    expect(flow.get_by_role("img", name="Cycle and lead time chart")).to_be_visible()
+    world.screenshot(page, "cycle-time")
     admin.close()
 
 

@@ -6,25 +6,31 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
+from pm.domain.ordering import APPEND_WIDTH, MAX_KEY_LENGTH, key_between, spread_keys
 
 
 def test_appending_keeps_order_and_grows_keys_slowly() -> None:
     keys: list[str] = []
     last: str | None = None
-    for _ in range(5000):
+    for _ in range(10_000):
         last = key_between(last, None)
         keys.append(last)
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
-    # One digit per ~60 appends: 5,000 appends stay far below the length that forces a respace
-    # (halving the gap to the open end grew a digit every ~5 appends and overflowed the stack).
-    assert max(map(len, keys)) <= 5000 // 60 + 2
-    assert max(map(len, keys[:2000])) < MAX_KEY_LENGTH
+    # 10,000 appends to one parent: no key comes near the length that makes an append respace
+    # every sibling (pm.services.work_items._end_position); bumping the last digit grew one
+    # character per ~61 appends and respaced on every append past ~2,700.
+    assert max(map(len, keys)) <= 4 < MAX_KEY_LENGTH
 
 
-def test_appending_after_a_key_of_top_digits_grows_by_one_digit() -> None:
-    assert key_between("zz", None) == "zz1"
-    assert key_between("Vz", None) == "W"
+def test_appending_counts_up_with_carry_and_grows_only_after_top_digits() -> None:
+    assert key_between("zz", None) == "zz" + "0" * (APPEND_WIDTH - 1) + "1"
+    assert key_between("z001", None) == "z002"
+    assert key_between("z00z", None) == "z011"  # carried; a last digit 0 is stepped over
+    assert key_between("Vz", None) == "W1"
+    last = "z" * 40
+    for _ in range(61 * 62 * 3):
+        last = key_between(last, None)
+    assert len(last) == 40 + APPEND_WIDTH  # no growth for 61 x 62^2 (~234,000) appends
 
 
 @given(st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=300))

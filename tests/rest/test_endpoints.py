@@ -680,6 +680,7 @@ def test_openapi_names_each_operation_after_its_function(served: Served) -> None
         "/api/v1/projects": "list_projects",
         "/api/v1/projects/{project_id}/members": "list_members",
         "/api/v1/projects/{project_id}/context": "get_project_context",
+        "/api/v1/projects/{project_id}/cycle-time": "get_project_cycle_time",
         "/api/v1/work-items": "list_work_items",
         "/api/v1/work-items/{work_item_id}": "get_work_item",
         "/api/v1/work-items/{work_item_id}/children": "get_children",

@@ -17,6 +17,7 @@ from pm.domain.enums import ItemType, Role
 from pm.domain.keys import as_item_key, as_project_key
 from pm.domain.models import WorkItem
 from pm.errors import Forbidden, NotFound, ValidationFailed
+from pm.repositories.members import ItemRole
 from pm.services.kernel.scope import Scope
 from pm.services.kernel.validation import entity_id
 
@@ -47,6 +48,13 @@ def project_role(scope: Scope, project_id: str) -> Role | None:
     if found is None:
         return None
     item_type, deleted_at, role = found
+    return _role_in(scope, item_type, deleted_at, role)
+
+
+def _role_in(
+    scope: Scope, item_type: str | None, deleted_at: int | None, role: str | None
+) -> Role | None:
+    """The caller's role in a project row of this type, liveness and membership."""
     if item_type != ItemType.PROJECT or deleted_at is not None:
         return None
     if scope.ctx.is_tenant_admin:
@@ -54,14 +62,18 @@ def project_role(scope: Scope, project_id: str) -> Role | None:
     return None if role is None else Role(role)
 
 
+def _enough(role: Role, needed: Role) -> Role:
+    if role.rank < needed.rank:
+        raise Forbidden(f"this needs the {needed.value} role in the project")
+    return role
+
+
 def require_role(scope: Scope, project_id: str, needed: Role) -> Role:
     """Raise NOT_FOUND for non-members and FORBIDDEN for members below ``needed``."""
     role = project_role(scope, project_id)
     if role is None:
         raise NotFound("project not found", field="project_id")
-    if role.rank < needed.rank:
-        raise Forbidden(f"this needs the {needed.value} role in the project")
-    return role
+    return _enough(role, needed)
 
 
 def require_project(scope: Scope, project_ref: object, needed: Role) -> str:
@@ -145,6 +157,26 @@ def live_item(scope: Scope, item_ref: object, field: str = "work_item_id") -> Wo
     if isinstance(item_ref, str):
         item_ref = item_id_of(scope, item_ref)
     return live_row(scope.items, item_ref, field=field, what="work item")
+
+
+def require_item_place(
+    scope: Scope, item_ref: object, needed: Role, field: str = "work_item_id"
+) -> ItemRole:
+    """``require_item_role`` in one plain statement, for a caller that needs only where the
+    item is (its id, type and project), not the item to change: the same answers and refusals
+    (a missing, deleted or unseen item NOT_FOUND, a role below ``needed`` FORBIDDEN), an id or
+    a key."""
+    if not isinstance(item_ref, str) or not item_ref:
+        raise ValidationFailed(f"{field} is required", field=field)
+    item_id = item_id_of(scope, item_ref)
+    found = scope.members.item_role_lookup(scope.ctx.user_id, item_id)
+    if found is None or found.deleted_at is not None:
+        raise NotFound("work item not found", field=field)
+    role = _role_in(scope, found.project_type, found.project_deleted_at, found.role)
+    if role is None:
+        raise NotFound("work item not found", field=field)
+    _enough(role, needed)
+    return found
 
 
 def require_item_role(

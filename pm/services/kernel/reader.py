@@ -8,8 +8,7 @@ most ``max_response_bytes`` of content (pm.services.kernel.bounds).
 
 from __future__ import annotations
 
-from sqlmodel import Session
-
+from pm.repositories.base import Db
 from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.pagination import PageRequest
 from pm.services.kernel.scope import Scope
@@ -17,7 +16,7 @@ from pm.services.kernel.settings import ServiceSettings
 
 
 class Reader(Scope):
-    def __init__(self, session: Session, ctx: RequestContext, settings: ServiceSettings) -> None:
+    def __init__(self, session: Db, ctx: RequestContext, settings: ServiceSettings) -> None:
         super().__init__(session, ctx)
         self.settings = settings
 

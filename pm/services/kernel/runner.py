@@ -119,7 +119,7 @@ class ServiceRunner:
         try:
             result = await read(
                 ctx.tenant_id,
-                lambda session: fn(Reader(session, ctx, self.settings), *args, **kwargs),
+                lambda db: fn(Reader(db, ctx, self.settings), *args, **kwargs),
             )
         except BaseException as exc:
             raise self._failure(operation, exc) from None

@@ -15,6 +15,9 @@ class ServiceSettings:
     context_recent_activity: int = 50
     max_response_bytes: int = 2 * 1024 * 1024
     snapshot_max_items: int = 5000
+    cycle_time_max_items: int = 2000
+    cycle_time_max_days: int = 366
+    cycle_time_default_days: int = 30
     max_message_id_chars: int = 128
     dependency_walk_limit: int = 10000
     tenant_max_bytes: int = 2 * 1024**3

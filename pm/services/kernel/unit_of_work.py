@@ -85,6 +85,7 @@ class UnitOfWork(Scope):
         now: int | None = None,
     ) -> None:
         super().__init__(session, ctx)
+        self._orm = session  # a command always runs on an ORM session
         self.settings = settings or ServiceSettings()
         self.now = now_ms() if now is None else now
         self.events: list[Event] = []
@@ -140,7 +141,7 @@ class UnitOfWork(Scope):
         new: Any = None,
     ) -> None:
         """Add a new row and record its creation (at version 1, if it has a version)."""
-        self._session.add(row)
+        self._orm.add(row)
         self.activity(
             entity_type=entity_type,
             entity_id=row.id,
@@ -217,7 +218,7 @@ class UnitOfWork(Scope):
     def _touch(self, row: Audited) -> None:
         row.updated_at = self.now
         row.updated_by = self.ctx.user_id
-        self._session.add(row)
+        self._orm.add(row)
 
     def emit(self, payload_name: str, project_id: str, payload: Payload) -> Event:
         """Store one event in the change feed (the outbox) and attach pending activity to it."""
@@ -235,7 +236,7 @@ class UnitOfWork(Scope):
                 row["seq"] = seq
             # Flush pending objects first, as an ORM insert would: a plain read later in the
             # command (the blocking queries) must see every row written before the event.
-            self._session.flush()
+            self._orm.flush()
             self.activity_log.insert_many(self._activity)
             self._activity = []
         event = Event(
@@ -264,7 +265,7 @@ class UnitOfWork(Scope):
         ``is_blocked`` is not what it was when they were watched."""
         if not self._blocked_before:
             return
-        self._session.flush()
+        self._orm.flush()
         now_blocked = self.dependencies.blocked_among(self._blocked_before)
         flipped = [i for i, was in self._blocked_before.items() if (i in now_blocked) != was]
         by_project: dict[str, BlockedChanged] = {}

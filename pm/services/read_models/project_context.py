@@ -22,14 +22,16 @@ from collections.abc import Sequence
 from statistics import mean
 from typing import Any, TypedDict
 
-from pm.domain.enums import Role, SprintStatus, Status
+from pm.domain.enums import Role, SprintStatus
 from pm.domain.models import WorkItem
+from pm.domain.workflow import is_completed, is_overdue
 from pm.observability import metrics
 from pm.services.dependencies import project_dependencies
 from pm.services.kernel.access import require_project
 from pm.services.kernel.pagination import PageRequest
 from pm.services.kernel.reader import Reader
 from pm.services.members import members_page
+from pm.services.read_models.cycle_time import CycleTimeSummary, cycle_time_report
 from pm.services.read_models.sprint_report import BurndownPoint, sprint_report
 from pm.services.swim_lanes import lanes_of
 from pm.services.views import (
@@ -39,6 +41,7 @@ from pm.services.views import (
     SwimLaneView,
     WorkItemView,
     sprint_view,
+    utc_today,
 )
 from pm.services.work_items import item_view
 
@@ -115,6 +118,9 @@ class ContextItem(TypedDict):
     is_blocked: bool
     version: int
     updated_at: int
+    start_date: str | None
+    due_date: str | None
+    is_overdue: bool
 
 
 class ContextActivity(TypedDict):
@@ -141,6 +147,7 @@ class ProjectContext(Truncation):
     counts: Counts
     sprints: list[RunningSprint | SprintView]
     velocity: Velocity
+    cycle_time: CycleTimeSummary
     blocked_items: list[BlockedItem]
     work_items: list[ContextItem]
     dependencies: list[DependencyView]
@@ -193,6 +200,7 @@ def project_context(
         "counts": counts,
         "sprints": sprints,
         "velocity": _velocity(sprints),
+        "cycle_time": _cycle_time(read, project_id),
         "blocked_items": blocked[:max_items],
         "work_items": kept,
         "dependencies": dependencies,
@@ -228,7 +236,10 @@ def _counts(read: Reader, project_id: str, *, blocked: int) -> Counts:
             user: {"total": sum(statuses.values()), **statuses}
             for user, statuses in sorted(by_assignee.items())
         },
-        "story_points": {"total": sum(points.values()), "done": points[Status.DONE]},
+        "story_points": {
+            "total": sum(points.values()),
+            "done": sum(n for status, n in points.items() if is_completed(status)),
+        },
     }
 
 
@@ -242,6 +253,7 @@ def _relevant(
     rows = read.items.ranked_below(project_id, text_chars=TEXT_CHARS + 1)
     by_id = {row[0]: row for row in rows}
     kept: dict[str, ContextItem] = {}
+    today = utc_today()
     for row in rows:
         chain = []
         node: tuple[Any, ...] | None = row
@@ -251,11 +263,11 @@ def _relevant(
         if len(kept) + len(chain) > budget:
             break
         for link in chain:
-            kept[link[0]] = _context_item(link, blocked_ids)
+            kept[link[0]] = _context_item(link, blocked_ids, today)
     return list(kept.values())
 
 
-def _context_item(row: tuple[Any, ...], blocked_ids: set[str]) -> ContextItem:
+def _context_item(row: tuple[Any, ...], blocked_ids: set[str], today: str) -> ContextItem:
     """A row of ``WorkItemRepository.ranked_below`` (its ``CONTEXT_COLUMNS``, then the cut
     description); ``depth`` is set when the tree is ordered."""
     return {
@@ -272,7 +284,10 @@ def _context_item(row: tuple[Any, ...], blocked_ids: set[str]) -> ContextItem:
         "version": row[10],
         "updated_at": row[11],
         "key": row[12],
-        "description": clip(row[13]),
+        "start_date": row[13],
+        "due_date": row[14],
+        "is_overdue": is_overdue(row[14], row[4], today),
+        "description": clip(row[15]),
         "is_blocked": row[0] in blocked_ids,
         "depth": 0,
     }
@@ -336,6 +351,18 @@ def _sprints(read: Reader, project_id: str) -> tuple[list[RunningSprint], list[S
         )
     finished.sort(key=lambda s: s["completed_at"] or s["updated_at"], reverse=True)
     return running, finished
+
+
+def _cycle_time(read: Reader, project_id: str) -> CycleTimeSummary:
+    """Cycle and lead time of the default range (the last days up to today), figures only."""
+    report = cycle_time_report(read, project_id)
+    return {
+        "since": report["since"],
+        "until": report["until"],
+        "cycle_time": report["cycle_time"],
+        "lead_time": report["lead_time"],
+        "has_more": report["has_more"],
+    }
 
 
 def _velocity(sprints: Sequence[RunningSprint | SprintView]) -> Velocity:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TypedDict
 
-from pm.domain.enums import Role, Status
+from pm.domain.enums import Role
 from pm.domain.models import Sprint, WorkItem
+from pm.domain.workflow import is_completed
 from pm.services.kernel.reader import Reader
 from pm.services.sprints import require_sprint_role
 from pm.services.views import SprintView, WorkItemView, sprint_view
@@ -39,7 +40,7 @@ def sprint_report(read: Reader, sprint: Sprint) -> SprintReport:
         "sprint": sprint_view(sprint),
         "work_items": item_views(read, items),
         "points_committed": sum(i.story_points or 0 for i in items),
-        "points_done": sum(i.story_points or 0 for i in items if i.status == Status.DONE),
+        "points_done": sum(i.story_points or 0 for i in items if is_completed(i.status)),
         "burndown": _burndown(read, sprint, items),
     }
 
@@ -59,9 +60,9 @@ def _burndown(read: Reader, sprint: Sprint, items: list[WorkItem]) -> list[Burnd
     never = 2**62
     done_since: dict[str, int] = dict.fromkeys(points, never)
     for row in read.activity_log.status_changes(list(points)):
-        done_since[row.entity_id] = row.at if row.new_value == Status.DONE else never
+        done_since[row.entity_id] = row.at if is_completed(row.new_value or "") else never
     for item in items:
-        if item.status == Status.DONE and done_since[item.id] == never:
+        if is_completed(item.status) and done_since[item.id] == never:
             done_since[item.id] = item.created_at
     series: list[BurndownPoint] = []
     day = first

@@ -38,3 +38,21 @@ export interface SprintReport {
   points_done: number;
   burndown: { date: string; remaining_points: number }[];
 }
+
+/** Cycle and lead time (GET /api/v1/projects/{id}/cycle-time): milliseconds, nearest rank. */
+export interface Durations {
+  count: number;
+  p50_ms: number | null;
+  p85_ms: number | null;
+  p95_ms: number | null;
+}
+
+export interface CycleTimeReport {
+  project_id: string;
+  since: string;
+  until: string;
+  cycle_time: Durations;
+  lead_time: Durations;
+  items: { work_item_id: string; title: string; cycle_time_ms: number | null; lead_time_ms: number }[];
+  has_more: boolean;
+}

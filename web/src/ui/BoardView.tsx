@@ -8,6 +8,7 @@ import type { Board } from "../state/board";
 import type { Pool, RecentEdit } from "../state/pool";
 import { columns, effectiveItems, isBlocked } from "../state/views";
 import { Avatar, InlineCreate, TypeBadge } from "./common";
+import { dueLabel } from "./format";
 import { useNow } from "./hooks";
 
 const RECENT_EDIT_MS = 60_000;
@@ -53,6 +54,7 @@ const Card = memo(function Card({ item, blocked, members, editedBy, timer, dragg
       <div class="card-title">{item.title}</div>
       <div class="card-bottom">
         {item.assigneeId ? <Avatar userId={item.assigneeId} members={members} small /> : <span class="muted">Unassigned</span>}
+        {item.dueDate && <span class={`badge due${item.isOverdue ? " overdue" : ""}`}>{dueLabel(item)}</span>}
         {timer && <span class="badge timer" title="Timer running">◷ {members.get(timer.userId)?.name || timer.userId}</span>}
         {recent && (
           <span class="badge editing" title={TEXT.editedBy(members.get(recent.userId)?.name || recent.userId)}>

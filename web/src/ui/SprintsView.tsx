@@ -4,10 +4,11 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { Sprint } from "../gen/pm_pb";
 import { SPRINT_STATUS_LABELS } from "../messages";
-import { getJson, type SprintReport } from "../protocol/rest";
+import { getJson, type CycleTimeReport, type SprintReport } from "../protocol/rest";
 import { RequestError } from "../protocol/connection";
 import { describeError } from "../messages";
 import type { Board } from "../state/board";
+import { flowFigures } from "../state/flow";
 import type { Pool } from "../state/pool";
 import { BOARD_TYPES, byPosition, effectiveItems } from "../state/views";
 import { lazy, Suspense } from "preact/compat";
@@ -16,6 +17,7 @@ import { Section, StatusPill, TypeBadge } from "./common";
 // Chart.js is loaded with the Sprints view, not with the board.
 const BurndownChart = lazy(() => import("./charts").then((m) => ({ default: m.BurndownChart })));
 const VelocityChart = lazy(() => import("./charts").then((m) => ({ default: m.VelocityChart })));
+const FlowChart = lazy(() => import("./charts").then((m) => ({ default: m.FlowChart })));
 const chartLoading = <p class="muted">Loading the chart…</p>;
 
 const ORDER: Record<string, number> = { active: 0, planned: 1, completed: 2, cancelled: 3 };
@@ -53,9 +55,42 @@ export function SprintsView({ board, pool, canEdit, token }: { board: Board; poo
             <p class="muted">No completed sprint yet.</p>
           )}
         </Section>
+        <FlowSection pool={pool} token={token} />
       </div>
       {current && <SprintPanel key={current.id} board={board} pool={pool} sprint={current} canEdit={canEdit} token={token} />}
     </div>
+  );
+}
+
+/** Cycle and lead time of the last 30 days (the server's default range), read again when an
+ * item enters or leaves done. */
+function FlowSection({ pool, token }: { pool: Pool; token: string }) {
+  const [report, setReport] = useState<CycleTimeReport | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const doneKey = [...pool.items.values()].filter((i) => i.status === "done").map((i) => i.id).sort().join(",");
+  useEffect(() => {
+    getJson<CycleTimeReport>(`/api/v1/projects/${encodeURIComponent(pool.project.id)}/cycle-time`, token)
+      .then((r) => {
+        setReport(r);
+        setError(null);
+      })
+      .catch((e: unknown) => setError(e instanceof RequestError ? describeError({ code: e.code, message: e.detail }) : "—"));
+  }, [pool.project.id, doneKey]);
+  const figures = report && flowFigures(report);
+  return (
+    <Section title="Cycle and lead time">
+      {error && <p class="refusal">{error}</p>}
+      {figures ? (
+        <>
+          <p class="muted">{figures.summary}</p>
+          <Suspense fallback={chartLoading}>
+            <FlowChart lead={figures.lead} cycle={figures.cycle} unit={figures.unit} />
+          </Suspense>
+        </>
+      ) : (
+        report && <p class="muted">Nothing completed in the last 30 days.</p>
+      )}
+    </Section>
   );
 }
 

@@ -1,4 +1,4 @@
-/** Burndown and velocity, drawn by Chart.js (only the parts used are registered, to keep the
+/** Burndown, velocity, and cycle and lead time, drawn by Chart.js (only the parts used are registered, to keep the
  * bundle small). Animation is off: the chart is there at once, and a screenshot shows it. */
 import {
   BarController,
@@ -75,6 +75,25 @@ export function VelocityChart({ sprints }: { sprints: { name: string; committed:
           ],
         },
         options: { ...common, scales: { y: { beginAtZero: true, title: { display: true, text: "points" } } } },
+      }}
+    />
+  );
+}
+
+export function FlowChart({ lead, cycle, unit }: { lead: number[]; cycle: number[]; unit: string }) {
+  return (
+    <ChartCanvas
+      label="Cycle and lead time chart"
+      config={{
+        type: "bar",
+        data: {
+          labels: ["p50", "p85", "p95"],
+          datasets: [
+            { label: "Lead time", data: lead, backgroundColor: MUTED },
+            { label: "Cycle time", data: cycle, backgroundColor: ACCENT },
+          ],
+        },
+        options: { ...common, scales: { y: { beginAtZero: true, title: { display: true, text: unit } } } },
       }}
     />
   );

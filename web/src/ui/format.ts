@@ -12,3 +12,9 @@ export function when(ms: bigint | number): string {
   const date = new Date(Number(ms));
   return date.toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
+
+/** A card's due badge: "Due 03-06", or "Overdue · 03-06" (the server derives overdue). */
+export function dueLabel(item: { dueDate?: string; isOverdue: boolean }): string | null {
+  if (!item.dueDate) return null;
+  return `${item.isOverdue ? "Overdue ·" : "Due"} ${item.dueDate.slice(5)}`;
+}
