@@ -4,8 +4,10 @@ none of the heavy libraries, and a tenant command never loads the server. Held b
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -35,6 +37,7 @@ HEAVY = (
     "tqdm",
 )
 SERVER = ("fastapi", "starlette", "uvicorn", "google.protobuf", "websockets")
+DATABASE = ("sqlalchemy", "sqlmodel", "alembic", "redis")
 
 
 def _imported(*args: str, env: dict[str, str] | None = None) -> set[str]:
@@ -62,10 +65,29 @@ def test_help_loads_no_heavy_library(args: list[str]) -> None:
 
 
 def test_a_tenant_command_never_loads_the_server(tmp_path: object) -> None:
-    import os
-
     env = {**os.environ, "PM_DATA_DIR": str(tmp_path)}
     assert _loaded(_imported("tenants", "list", env=env), SERVER) == []
+
+
+def test_listing_tenants_opens_no_database_and_loads_no_sqlalchemy(tmp_path: Path) -> None:
+    """``pm tenants list`` reads the data folder alone: it lists what is there (a folder that is
+    no tenant id, or has no database, left out) and loads no database library."""
+    tenants = tmp_path / "tenants"
+    for name, with_db in (("acme", True), ("globex", True), ("empty", False), ("Not-An-Id", True)):
+        (tenants / name).mkdir(parents=True)
+        if with_db:
+            (tenants / name / "main.db").write_bytes(b"")
+    env = {**os.environ, "PM_DATA_DIR": str(tmp_path)}
+    assert _loaded(_imported("tenants", "list", env=env), DATABASE + SERVER) == []
+    listed = subprocess.run(
+        [sys.executable, "-m", "pm.cli", "tenants", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=env,
+    )
+    assert listed.stdout.split() == ["acme", "globex"]
 
 
 def test_the_cli_default_step_is_the_backups() -> None:

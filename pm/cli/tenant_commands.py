@@ -80,13 +80,6 @@ def _who(answer: Answer) -> str:
 # -- list, create, migrate, check ------------------------------------------------------------
 
 
-def list_command(args: argparse.Namespace) -> int:
-    with _admin(args, create_root=False) as (admin, _settings):
-        for tenant_id in admin.tenant_ids():
-            print(tenant_id)
-    return 0
-
-
 def _ids_from(args: argparse.Namespace) -> list[str]:
     ids = list(args.tenant_ids)
     if args.from_file is not None:

@@ -27,7 +27,8 @@ def add_parser(sub: Any) -> None:
         parser.set_defaults(handler=f"{COMMANDS}:{name.replace('-', '_')}_command")
         return parser
 
-    action("list", "tenants on disk")
+    listing = action("list", "tenants on disk")
+    listing.set_defaults(handler="pm.cli.tenant_listing:list_command")  # no database, fast
     create = action("create", "create and migrate tenants (one, or many at once)")
     create.add_argument("tenant_ids", nargs="*", metavar="ID")
     create.add_argument(

@@ -32,3 +32,15 @@ def tenant_dir(tenants_root: Path, tenant_id: str) -> Path:
 
 def tenant_db_path(tenants_root: Path, tenant_id: str) -> Path:
     return tenant_dir(tenants_root, tenant_id) / "main.db"
+
+
+def tenant_ids_on_disk(tenants_root: Path) -> list[str]:
+    """Tenant folders with a database file, sorted, skipping anything that is not an id. Reads
+    the folder alone (``pm tenants list`` opens no database and loads no SQLAlchemy)."""
+    if not tenants_root.is_dir():
+        return []
+    found = []
+    for entry in sorted(tenants_root.iterdir()):
+        if TENANT_ID_PATTERN.fullmatch(entry.name) is not None and (entry / "main.db").is_file():
+            found.append(entry.name)
+    return found

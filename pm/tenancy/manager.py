@@ -66,7 +66,7 @@ from pm.tenancy.files import (
     sqlite_reason,
     tighten,
 )
-from pm.tenancy.ids import tenant_db_path, validate_tenant_id
+from pm.tenancy.ids import tenant_db_path, tenant_ids_on_disk, validate_tenant_id
 from pm.tenancy.lifecycle import is_deleted
 from pm.tenancy.marks import (
     COPY,
@@ -439,18 +439,7 @@ class TenantConnectionManager:
 
     def list_tenant_ids(self) -> list[str]:
         """Tenant folders on disk with a database file, skipping anything that is not an id."""
-        root = self.config.tenants_root
-        if not root.is_dir():
-            return []
-        found = []
-        for entry in sorted(root.iterdir()):
-            try:
-                validate_tenant_id(entry.name)
-            except Unauthenticated:
-                continue
-            if (entry / "main.db").is_file():
-                found.append(entry.name)
-        return found
+        return tenant_ids_on_disk(self.config.tenants_root)
 
     def open_tenants(self) -> list[Tenant]:
         with self._lock:
