@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     cycle_time_max_items: int = Field(default=2000, ge=1)
     cycle_time_max_days: int = Field(default=366, ge=1)
     cycle_time_default_days: int = Field(default=30, ge=1)
+    # Workflow states: at most this many live states per project (a new one is refused beyond).
+    states_max_per_project: int = Field(default=50, ge=2, le=500)
     max_message_id_chars: int = Field(default=128, ge=16, le=1024)
     # The cycle check of a new `blocks` dependency walks at most this many items.
     dependency_walk_limit: int = Field(default=10_000, ge=10)

@@ -164,6 +164,7 @@ def service_settings(settings: Settings) -> ServiceSettings:
         cycle_time_max_items=settings.cycle_time_max_items,
         cycle_time_max_days=settings.cycle_time_max_days,
         cycle_time_default_days=settings.cycle_time_default_days,
+        states_max_per_project=settings.states_max_per_project,
         max_message_id_chars=settings.max_message_id_chars,
         dependency_walk_limit=settings.dependency_walk_limit,
         tenant_max_bytes=settings.tenant_max_bytes,

@@ -185,6 +185,25 @@ class SwimLane(Audited, table=True):
     deleted_at: int | None = None
 
 
+class WorkflowState(Audited, table=True):
+    """One of a project's own workflow states (DOMAIN.md "Everyday fields"): items carry its
+    ``key`` in ``status``. Keys are unique per project over deleted states too, so a key in an
+    item's history names one state forever."""
+
+    __tablename__ = "workflow_states"
+    __table_args__ = (Index("uq_workflow_states_key", "project_id", "key", unique=True),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    project_id: str = Field(foreign_key="work_items.id", max_length=36)
+    key: str = Field(max_length=16)  # as long as work_items.status
+    name: str = Field(max_length=50)
+    colour: str = Field(max_length=7)  # #rrggbb
+    category: str = Field(max_length=16)
+    position: str = Field(max_length=64)
+    version: int = 1
+    deleted_at: int | None = None
+
+
 class ProjectMember(Audited, table=True):
     """One row per user and project; removal soft-deletes, re-adding revives the same row."""
 

@@ -26,6 +26,7 @@ from pm.repositories.time_entries import TimeEntryRepository
 from pm.repositories.users import UserRepository
 from pm.repositories.webhooks import WebhookRepository
 from pm.repositories.work_items import WorkItemRepository
+from pm.repositories.workflow_states import WorkflowStateRepository
 
 
 class Repositories:
@@ -97,3 +98,7 @@ class Repositories:
     @cached_property
     def webhooks(self) -> WebhookRepository:
         return WebhookRepository(self._session)
+
+    @cached_property
+    def states(self) -> WorkflowStateRepository:
+        return WorkflowStateRepository(self._session)

@@ -12,7 +12,6 @@ from typing import Any
 from sqlmodel import col, select
 
 from pm.domain.models import Dependency
-from pm.domain.workflow import StatusCategory, statuses_in
 from pm.repositories.base import Entities, placeholders
 
 # Breadth first from one item along live `blocks` edges, at most `limit` rows in all (the
@@ -29,8 +28,9 @@ _BLOCKS_REACH = """
     )
     SELECT node, came_from FROM reach
 """
-# An item stops blocking once it is completed (pm.domain.workflow), as literals of the table.
-_COMPLETED = ", ".join(f"'{status}'" for status in statuses_in(StatusCategory.COMPLETED))
+# An item stops blocking once its status is a completed state of its project.
+_NOT_COMPLETED = """NOT EXISTS (SELECT 1 FROM workflow_states s
+      WHERE s.project_id = b.project_id AND s.key = b.status AND s.category = 'completed')"""
 _LIVE_PAIR = (
     "SELECT id FROM dependencies"
     " WHERE blocking_item_id = ? AND blocked_item_id = ? AND deleted_at IS NULL"
@@ -38,18 +38,24 @@ _LIVE_PAIR = (
 _BLOCKED_BY = (
     "SELECT blocked_item_id FROM dependencies WHERE blocking_item_id = ? AND deleted_at IS NULL"
 )
+_BLOCKED_BY_STATUS = """
+    SELECT DISTINCT d.blocked_item_id
+    FROM work_items b JOIN dependencies d ON d.blocking_item_id = b.id
+    WHERE b.project_id = ? AND b.status = ? AND b.deleted_at IS NULL
+      AND d.deleted_at IS NULL AND d.dependency_type = 'blocks'
+"""
 _LIVE_IN_PROJECT = "SELECT count(*) FROM dependencies WHERE project_id = ? AND deleted_at IS NULL"
 _BLOCKED_IN_PROJECT = f"""
     SELECT DISTINCT d.blocked_item_id
     FROM dependencies d JOIN work_items b ON b.id = d.blocking_item_id
     WHERE d.project_id = ? AND d.deleted_at IS NULL AND d.dependency_type = 'blocks'
-      AND b.deleted_at IS NULL AND b.status NOT IN ({_COMPLETED})
+      AND b.deleted_at IS NULL AND {_NOT_COMPLETED}
 """
 _BLOCKED_AMONG = f"""
     SELECT DISTINCT d.blocked_item_id
     FROM dependencies d JOIN work_items b ON b.id = d.blocking_item_id
     WHERE d.blocked_item_id IN ({{marks}}) AND d.deleted_at IS NULL
-      AND d.dependency_type = 'blocks' AND b.deleted_at IS NULL AND b.status NOT IN ({_COMPLETED})
+      AND d.dependency_type = 'blocks' AND b.deleted_at IS NULL AND {_NOT_COMPLETED}
 """
 _BLOCKS_IN_PROJECT = """
     SELECT held.id, held.key, held.title, held.status, held.assignee_id,
@@ -111,6 +117,10 @@ class DependencyRepository(Entities[Dependency]):
     def blocked_by(self, item_id: str) -> list[str]:
         """The items of the live dependencies in which this item is the blocking side."""
         return [str(item) for item in self._column(_BLOCKED_BY, (item_id,))]
+
+    def blocked_by_status(self, project_id: str, status: str) -> list[str]:
+        """The items that live items of the project in this status block."""
+        return [str(item) for item in self._column(_BLOCKED_BY_STATUS, (project_id, status))]
 
     def live_pair_exists(self, blocking_id: str, blocked_id: str) -> bool:
         return self._row(_LIVE_PAIR, (blocking_id, blocked_id)) is not None

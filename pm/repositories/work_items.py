@@ -7,8 +7,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from pm.domain.enums import ItemType, Status
+from pm.domain.enums import ItemType
 from pm.domain.models import WorkItem
+from pm.domain.workflow import StatusCategory
 from pm.repositories.base import STREAM_BATCH, Entities, RowInsert, placeholders
 
 BOARD_ORDER = (col(WorkItem.position), col(WorkItem.id))
@@ -80,13 +81,19 @@ CONTEXT_COLUMNS = (
     "due_date",
 )
 _LEVEL = {ItemType.PROJECT: 0, ItemType.EPIC: 1, ItemType.STORY: 2, ItemType.TASK: 3}
+# The context lists work under way first, finished work last: by the category of the status.
 _RELEVANCE = {
-    Status.IN_PROGRESS: 0,
-    Status.REVIEW: 1,
-    Status.TODO: 2,
-    Status.BACKLOG: 3,
-    Status.DONE: 4,
+    StatusCategory.STARTED: 0,
+    StatusCategory.REVIEW: 1,
+    StatusCategory.UNSTARTED: 2,
+    StatusCategory.BACKLOG: 3,
+    StatusCategory.COMPLETED: 4,
+    StatusCategory.CANCELLED: 5,
 }
+_CATEGORY = (
+    "(SELECT s.category FROM workflow_states s"
+    " WHERE s.project_id = work_items.project_id AND s.key = work_items.status)"
+)
 
 
 def _rank(column: str, ranks: Mapping[Any, int]) -> str:
@@ -98,7 +105,7 @@ _LIVE_BELOW = "project_id = :project_id AND deleted_at IS NULL AND id != :projec
 _RANKED_ITEMS = f"""
     SELECT {", ".join(CONTEXT_COLUMNS)}, substr(description, 1, :text_chars)
     FROM work_items WHERE {_LIVE_BELOW}
-    ORDER BY {_rank("status", _RELEVANCE)}, {_rank("item_type", _LEVEL)}, position, id
+    ORDER BY {_rank(_CATEGORY, _RELEVANCE)}, {_rank("item_type", _LEVEL)}, position, id
 """
 _ITEM_COUNTS = f"""
     SELECT status, item_type, assignee_id, count(*), coalesce(sum(story_points), 0)
@@ -174,6 +181,11 @@ class WorkItemRepository(Entities[WorkItem]):
 
     def live_in_sprint(self, sprint_id: str) -> list[WorkItem]:
         return self._live(WorkItem.sprint_id == sprint_id, order_by=BOARD_ORDER)
+
+    def live_in_status(self, project_id: str, status: str) -> list[WorkItem]:
+        return self._live(
+            WorkItem.project_id == project_id, WorkItem.status == status, order_by=BOARD_ORDER
+        )
 
     def page(
         self,

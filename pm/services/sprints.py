@@ -13,7 +13,6 @@ from typing import Any
 from pm.domain.enums import Role, SprintStatus
 from pm.domain.events import Outcome
 from pm.domain.models import Sprint, WorkItem
-from pm.domain.workflow import is_completed
 from pm.errors import NotFound, ValidationFailed
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import fresh_id, require_project, require_row_role
@@ -154,14 +153,15 @@ def complete_sprint(
         )
     target = _next_sprint(uow, sprint, move_unfinished_to)
     items = uow.items.live_in_sprint(sprint.id)
+    workflow = uow.states.workflow(sprint.project_id)
     points = {
-        "velocity": sum(i.story_points or 0 for i in items if is_completed(i.status)),
+        "velocity": sum(i.story_points or 0 for i in items if workflow.is_completed(i.status)),
         "committed_points": sum(i.story_points or 0 for i in items),
         "completed_at": uow.now,
     }
     changes = _transition(uow, sprint, version, SprintStatus.COMPLETED, points)
     outcome = _updated(uow, sprint, changes)
-    _release_items(uow, [i for i in items if not is_completed(i.status)], target)
+    _release_items(uow, [i for i in items if not workflow.is_completed(i.status)], target)
     return outcome
 
 

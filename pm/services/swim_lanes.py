@@ -1,5 +1,6 @@
-"""Swim lanes of a project's board: one live lane per status; default lanes can be renamed and
-reordered, never deleted."""
+"""Swim lanes of a project's board: one live lane per workflow state (its ``status_value`` is a
+live state's key); default lanes can be renamed and reordered, never deleted on their own, and
+go with their state when it is deleted."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ from typing import Any
 from pm.domain.enums import Role, Status
 from pm.domain.events import Outcome
 from pm.domain.models import SwimLane
-from pm.domain.ordering import key_between, spread_keys
+from pm.domain.ordering import spread_keys
 from pm.errors import ValidationFailed
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import fresh_id, require_project, require_row_role
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.merge import refuse_collisions
+from pm.services.kernel.placing import position_among
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.unit_of_work import UnitOfWork
 from pm.services.views import SwimLaneView, swim_lane_view
+from pm.services.workflows import require_state
 
 DEFAULT_LANES: tuple[tuple[str, Status], ...] = (
     ("To Do", Status.TODO),
@@ -52,30 +55,6 @@ def _live_lane(uow: UnitOfWork, swim_lane_id: object) -> SwimLane:
     )
 
 
-def _position(
-    lanes: list[SwimLane], moving: str | None, after_id: str | None, before_id: str | None
-) -> str:
-    """An order key after ``after_id`` and/or before ``before_id`` (default: last)."""
-    others = [lane for lane in lanes if lane.id != moving]
-    keys = {lane.id: index for index, lane in enumerate(others)}
-    for name, ref in (("after_id", after_id), ("before_id", before_id)):
-        if ref and ref not in keys:
-            raise ValidationFailed(f"{name} is not a lane of this project", field=name)
-    low: str | None = others[-1].position if others else None
-    high: str | None = None
-    if after_id:
-        index = keys[after_id]
-        following = others[index + 1] if index + 1 < len(others) else None
-        if before_id and (following is None or following.id != before_id):
-            raise ValidationFailed("after_id and before_id must be neighbours", field="before_id")
-        low, high = others[index].position, following.position if following else None
-    elif before_id:
-        index = keys[before_id]
-        low = others[index - 1].position if index > 0 else None
-        high = others[index].position
-    return key_between(low, high)
-
-
 def create_swim_lane(
     uow: UnitOfWork,
     *,
@@ -86,7 +65,7 @@ def create_swim_lane(
     id: str | None = None,
 ) -> Outcome:
     project_id = require_project(uow, project_id, Role.ADMIN)
-    status = v.choice(status_value, Status, "status_value")
+    status = require_state(uow.states.workflow(project_id), status_value, "status_value")
     lanes = uow.lanes.live_in_project(project_id)
     if any(lane.status_value == status for lane in lanes):
         raise ValidationFailed(
@@ -97,8 +76,8 @@ def create_swim_lane(
         id=lane_id,
         project_id=project_id,
         name=v.text(name, "name", min_len=1, max_len=100),
-        status_value=status.value,
-        position=_position(lanes, None, after_id, None),
+        status_value=status,
+        position=position_among(lanes, None, after_id, None, what="lane"),
         is_default=False,
         **uow.stamps(),
     )
@@ -124,8 +103,8 @@ def update_swim_lane(
     if name is not None:
         wanted["name"] = v.text(name, "name", min_len=1, max_len=100)
     if after_id or before_id:
-        wanted["position"] = _position(
-            uow.lanes.live_in_project(lane.project_id), lane.id, after_id, before_id
+        wanted["position"] = position_among(
+            uow.lanes.live_in_project(lane.project_id), lane.id, after_id, before_id, what="lane"
         )
     refuse_collisions(uow, lane, version, wanted, lambda: swim_lane_view(lane))
     changes = uow.apply_fields(
@@ -146,6 +125,15 @@ def delete_swim_lane(uow: UnitOfWork, *, swim_lane_id: str) -> Outcome:
     uow.soft_delete(lane, entity_type="swim_lane", project_id=lane.project_id)
     payload = {"swim_lane_id": lane.id, "project_id": lane.project_id}
     return uow.respond(uow.emit("swim_lane_deleted", lane.project_id, payload))
+
+
+def delete_lanes_of(uow: UnitOfWork, project_id: str, status_value: str) -> None:
+    """The lanes of a state being deleted go with it, each with its ``swim_lane_deleted``."""
+    for lane in uow.lanes.live_in_project(project_id):
+        if lane.status_value == status_value:
+            uow.soft_delete(lane, entity_type="swim_lane", project_id=project_id)
+            payload = {"swim_lane_id": lane.id, "project_id": project_id}
+            uow.emit("swim_lane_deleted", project_id, payload)
 
 
 def lanes_of(read: Reader, project_id: str) -> list[SwimLaneView]:

@@ -21,9 +21,9 @@ from pm.domain.models import (
     SwimLane,
     TimeEntry,
     User,
+    WorkflowState,
     WorkItem,
 )
-from pm.domain.workflow import is_overdue
 
 
 class Audited(TypedDict):
@@ -121,6 +121,17 @@ class SwimLaneView(Audited):
     version: int
 
 
+class StateView(Audited):
+    id: str
+    project_id: str
+    key: str
+    name: str
+    colour: str
+    category: str
+    position: str
+    version: int
+
+
 class MemberView(Audited):
     id: str
     project_id: str
@@ -147,7 +158,14 @@ class ActivityView(TypedDict):
 
 
 def _audit(
-    row: WorkItem | Sprint | Comment | TimeEntry | Dependency | SwimLane | ProjectMember,
+    row: WorkItem
+    | Sprint
+    | Comment
+    | TimeEntry
+    | Dependency
+    | SwimLane
+    | ProjectMember
+    | WorkflowState,
 ) -> Audited:
     return {
         "created_at": row.created_at,
@@ -161,7 +179,11 @@ def utc_today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
-def work_item_view(item: WorkItem, *, is_blocked: bool = False) -> WorkItemView:
+def work_item_view(
+    item: WorkItem, *, is_blocked: bool = False, is_overdue: bool = False
+) -> WorkItemView:
+    """Derived flags are the caller's: ``is_blocked`` from the dependencies, ``is_overdue``
+    from the project's workflow (pm.services.workflow_states.overdue_among)."""
     return {
         "id": item.id,
         "key": item.key,
@@ -180,7 +202,7 @@ def work_item_view(item: WorkItem, *, is_blocked: bool = False) -> WorkItemView:
         "is_blocked": is_blocked,
         "start_date": item.start_date,
         "due_date": item.due_date,
-        "is_overdue": is_overdue(item.due_date, item.status, utc_today()),
+        "is_overdue": is_overdue,
         **_audit(item),
     }
 
@@ -251,6 +273,20 @@ def swim_lane_view(lane: SwimLane) -> SwimLaneView:
         "is_default": lane.is_default,
         "version": lane.version,
         **_audit(lane),
+    }
+
+
+def state_view(state: WorkflowState) -> StateView:
+    return {
+        "id": state.id,
+        "project_id": state.project_id,
+        "key": state.key,
+        "name": state.name,
+        "colour": state.colour,
+        "category": state.category,
+        "position": state.position,
+        "version": state.version,
+        **_audit(state),
     }
 
 

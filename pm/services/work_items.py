@@ -19,11 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pm.domain.enums import ALLOWED_PARENTS, ItemType, Priority, Role, SprintStatus, Status
+from pm.domain.enums import ALLOWED_PARENTS, ItemType, Priority, Role, SprintStatus
 from pm.domain.events import Outcome
 from pm.domain.keys import as_project_key, derive_project_key, item_key
 from pm.domain.models import WorkItem
 from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
+from pm.domain.workflow import DEFAULT_WORKFLOW, Workflow
 from pm.errors import DeleteBlocked, NotFound, ValidationFailed
 from pm.repositories.members import ItemRole
 from pm.services.kernel import validation as v
@@ -45,7 +46,8 @@ from pm.services.kernel.unit_of_work import UnitOfWork
 from pm.services.members import add_project_creator
 from pm.services.swim_lanes import create_default_lanes
 from pm.services.users import require_user
-from pm.services.views import WorkItemView, work_item_view
+from pm.services.views import WorkItemView, utc_today, work_item_view
+from pm.services.workflows import create_default_states, require_state, views_of
 
 PROJECT_POSITION = key_between(None, None)  # every project's: projects have no siblings
 UPDATABLE_FIELDS = frozenset(
@@ -66,12 +68,15 @@ UPDATABLE_FIELDS = frozenset(
 # -- value rules ---------------------------------------------------------------------------
 
 
-def _clean_field(scope: Scope, item_project: str, name: str, value: Any) -> Any:
-    """Validate one settable field and return its stored form."""
+def _clean_field(
+    scope: Scope, item_project: str, name: str, value: Any, workflow: Workflow | None = None
+) -> Any:
+    """Validate one settable field and return its stored form. A status is one of the live
+    states of the item's project (``workflow``, read here when not given)."""
     cleaners: dict[str, Callable[[], Any]] = {
         "title": lambda: v.text(value, "title", min_len=1, max_len=200),
         "description": lambda: v.text(value, "description", max_len=50_000, trim=False),
-        "status": lambda: v.choice(value, Status, "status").value,
+        "status": lambda: require_state(workflow or scope.states.workflow(item_project), value),
         "priority": lambda: v.choice(value, Priority, "priority").value,
         "assignee_id": lambda: _assignee(scope, value),
         "story_points": lambda: (
@@ -123,14 +128,13 @@ def _check_parent(item_type: ItemType, parent: WorkItem | ItemRole | None) -> No
 
 
 def item_view(scope: Scope, item: WorkItem) -> WorkItemView:
-    """The item's public view, with whether it is blocked now."""
-    return work_item_view(item, is_blocked=item.id in scope.dependencies.blocked_among([item.id]))
+    """The item's public view, with whether it is blocked and overdue now."""
+    return item_views(scope, [item])[0]
 
 
 def item_views(scope: Scope, items: list[WorkItem]) -> list[WorkItemView]:
     """Public views of many items, their blocked flags read in one statement."""
-    blocked = scope.dependencies.blocked_among([item.id for item in items])
-    return [work_item_view(item, is_blocked=item.id in blocked) for item in items]
+    return views_of(scope, items, scope.dependencies.blocked_among([item.id for item in items]))
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -145,7 +149,7 @@ def create_work_item(
     project_id: str | None = None,
     parent_id: str | None = None,
     description: str = "",
-    status: str = "backlog",
+    status: str | None = None,
     priority: str = "medium",
     assignee_id: str | None = None,
     story_points: int | None = None,
@@ -154,17 +158,20 @@ def create_work_item(
     start_date: str | None = None,
     due_date: str | None = None,
 ) -> Outcome:
-    """Create a project (caller becomes its admin, default lanes made; ``key`` its key, else
-    one derived from the title) or an item under one (numbered in its project)."""
+    """Create a project (caller becomes its admin, default states and lanes made; ``key`` its
+    key, else one derived from the title) or an item under one (numbered in its project; no
+    ``status``: the project's ``backlog``, or its first state when it has none of that key)."""
     kind = v.choice(item_type, ItemType, "item_type")
     item_id = fresh_id(uow.items, id) if id else new_id()
     root, parent = _placement(uow, kind, item_id, parent_id=parent_id, project_id=project_id)
+    # A new project's states are the seed's, made below once the project row exists.
+    workflow = DEFAULT_WORKFLOW if kind is ItemType.PROJECT else uow.states.workflow(root)
     values = {
-        name: _clean_field(uow, root, name, value)
+        name: _clean_field(uow, root, name, value, workflow)
         for name, value in (
             ("title", title),
             ("description", description),
-            ("status", status),
+            ("status", workflow.default if status is None else status),
             ("priority", priority),
             ("assignee_id", assignee_id),
             ("story_points", story_points),
@@ -196,8 +203,12 @@ def create_work_item(
     )
     if kind is ItemType.PROJECT:
         add_project_creator(uow, item.id)
+        create_default_states(uow, item.id)
         create_default_lanes(uow, item.id)
-    event = uow.emit("work_item_created", root, {"work_item": work_item_view(item)})
+    overdue = workflow.is_overdue(item.due_date, item.status, utc_today())
+    event = uow.emit(
+        "work_item_created", root, {"work_item": work_item_view(item, is_overdue=overdue)}
+    )
     return uow.respond(event)
 
 
@@ -307,7 +318,7 @@ def move_work_item(
         parent_key = parent.id
         changes["parent_id"] = parent.id
     if status is not None:
-        changes["status"] = v.choice(status, Status, "status").value
+        changes["status"] = require_state(uow.states.workflow(item.project_id), status)
     if after_id or before_id:
         if parent_key is None:
             raise ValidationFailed("projects are listed oldest first, not placed", field="after_id")

@@ -18,6 +18,7 @@ class ServiceSettings:
     cycle_time_max_items: int = 2000
     cycle_time_max_days: int = 366
     cycle_time_default_days: int = 30
+    states_max_per_project: int = 50
     max_message_id_chars: int = 128
     dependency_walk_limit: int = 10000
     tenant_max_bytes: int = 2 * 1024**3

@@ -26,7 +26,7 @@ from typing import TypedDict
 
 from pm.domain.enums import Role
 from pm.domain.models import ActivityLog, WorkItem
-from pm.domain.workflow import WORK_STARTED, StatusCategory, category_of, statuses_in
+from pm.domain.workflow import WORK_STARTED, StatusCategory, Workflow
 from pm.errors import ValidationFailed
 from pm.observability import metrics
 from pm.services.kernel import validation as v
@@ -86,7 +86,8 @@ def cycle_time_report(
     first, last = _days(read, since, until)
     start_ms, end_ms = _instant(first), _instant(last + timedelta(days=1))
     bound = read.settings.cycle_time_max_items
-    completed = statuses_in(StatusCategory.COMPLETED)
+    workflow = read.states.workflow(project_id)
+    completed = workflow.keys_in(StatusCategory.COMPLETED)
     ids = read.activity_log.items_entering(
         project_id, completed, since=start_ms, until=end_ms, limit=bound + 1
     )
@@ -96,7 +97,7 @@ def cycle_time_report(
         ids = ids[:bound]
     flows = [
         flow
-        for flow in _flows(read, ids)
+        for flow in _flows(read, ids, workflow)
         if flow is not None and start_ms <= flow["completed_at"] < end_ms
     ]
     flows.sort(key=lambda flow: (flow["completed_at"], flow["work_item_id"]))
@@ -143,25 +144,29 @@ def _instant(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() * 1000)
 
 
-def _flows(read: Reader, ids: list[str]) -> list[ItemFlow | None]:
+def _flows(read: Reader, ids: list[str], workflow: Workflow) -> list[ItemFlow | None]:
     items = {item.id: item for item in read.items.get_many(ids)}
     changes: dict[str, list[ActivityLog]] = {item_id: [] for item_id in ids}
     for row in read.activity_log.status_changes(ids):
         changes[row.entity_id].append(row)
-    return [item_flow(items[item_id], changes[item_id]) for item_id in ids]
+    return [item_flow(items[item_id], changes[item_id], workflow) for item_id in ids]
 
 
-def item_flow(item: WorkItem, status_changes: Sequence[ActivityLog]) -> ItemFlow | None:
-    """The item's clocks from its status changes (oldest first); None if never completed."""
+def item_flow(
+    item: WorkItem, status_changes: Sequence[ActivityLog], workflow: Workflow
+) -> ItemFlow | None:
+    """The item's clocks from its status changes (oldest first), read by the categories of its
+    project's states (``workflow``); None if never completed."""
     initial = status_changes[0].old_value if status_changes else item.status
     entries = [(item.created_at, initial)] + [(row.at, row.new_value) for row in status_changes]
+    categories = [(at, workflow.category_of(status)) for at, status in entries]
     completed_at = next(
-        (at for at, status in entries if _category(status) is StatusCategory.COMPLETED), None
+        (at for at, category in categories if category is StatusCategory.COMPLETED), None
     )
     if completed_at is None:
         return None
     started_at = next(
-        (at for at, status in entries if at <= completed_at and _category(status) in WORK_STARTED),
+        (at for at, category in categories if at <= completed_at and category in WORK_STARTED),
         None,
     )
     return {
@@ -174,7 +179,3 @@ def item_flow(item: WorkItem, status_changes: Sequence[ActivityLog]) -> ItemFlow
         "cycle_time_ms": None if started_at is None else completed_at - started_at,
         "lead_time_ms": completed_at - item.created_at,
     }
-
-
-def _category(status: str | None) -> StatusCategory | None:
-    return None if status is None else category_of(status)

@@ -4,8 +4,9 @@ what, how the sprint goes (``GET /api/v1/projects/{id}/context``).
 It is bounded whatever the project's size, so an agent can always afford it:
 
 - at most ``max_items`` work items (the service's ``context_max_items`` when none is asked for,
-  and never more), chosen by relevance (in progress, review, todo, backlog,
-  done; higher levels first; then board order) and always with their ancestors, so the kept
+  and never more), chosen by relevance (by the category of their state:
+  started, review, unstarted, backlog, completed, cancelled; higher levels first; then board
+  order) and always with their ancestors, so the kept
   items form one connected tree; counts still cover every item;
 - at most ``max_items`` blocked items, dependencies and members, the running and planned
   sprints plus the last ``FINISHED_SPRINTS`` finished ones, and ``recent_activity`` rows;
@@ -24,7 +25,7 @@ from typing import Any, TypedDict
 
 from pm.domain.enums import Role, SprintStatus
 from pm.domain.models import WorkItem
-from pm.domain.workflow import is_completed, is_overdue
+from pm.domain.workflow import Workflow
 from pm.observability import metrics
 from pm.services.dependencies import project_dependencies
 from pm.services.kernel.access import require_project
@@ -38,12 +39,14 @@ from pm.services.views import (
     DependencyView,
     MemberView,
     SprintView,
+    StateView,
     SwimLaneView,
     WorkItemView,
     sprint_view,
     utc_today,
 )
 from pm.services.work_items import item_view
+from pm.services.workflow_states import states_of
 
 TEXT_CHARS = 280
 FINISHED_SPRINTS = 10
@@ -68,6 +71,7 @@ class Counts(TypedDict):
     items: int
     blocked: int
     by_status: dict[str, int]
+    by_category: dict[str, int]  # the same items by their state's category
     by_type: dict[str, int]
     by_assignee: dict[str, dict[str, int]]  # per assignee id: "total" and a count per status
     story_points: PointCounts
@@ -152,6 +156,7 @@ class ProjectContext(Truncation):
     work_items: list[ContextItem]
     dependencies: list[DependencyView]
     members: list[MemberView]
+    states: list[StateView]  # the project's workflow states, in board order
     swim_lanes: list[SwimLaneView]
     recent_activity: list[ContextActivity]
 
@@ -172,8 +177,9 @@ def project_context(
     max_items = min(max_items or bound, bound)
     recent_activity = read.settings.context_recent_activity
     blocked_ids = read.dependencies.blocked_in_project(project_id)
-    counts = _counts(read, project_id, blocked=len(blocked_ids))
-    kept = _tree_order(_relevant(read, project_id, max_items, blocked_ids), project_id)
+    workflow = read.states.workflow(project_id)
+    counts = _counts(read, project_id, workflow, blocked=len(blocked_ids))
+    kept = _tree_order(_relevant(read, project_id, workflow, max_items, blocked_ids), project_id)
     blocked = _blocked_items(read, project_id, blocked_ids)
     bounded = PageRequest(limit=max_items, max_bytes=read.settings.max_response_bytes)
     dependencies = project_dependencies(read, project_id, limit=max_items).rows
@@ -205,6 +211,7 @@ def project_context(
         "work_items": kept,
         "dependencies": dependencies,
         "members": members,
+        "states": states_of(read, project_id),
         "swim_lanes": lanes_of(read, project_id),
         "recent_activity": _recent_activity(read, project_id, recent_activity),
     }
@@ -216,14 +223,16 @@ def _live_project(read: Reader, project_id: str) -> WorkItem:
     return project
 
 
-def _counts(read: Reader, project_id: str, *, blocked: int) -> Counts:
+def _counts(read: Reader, project_id: str, workflow: Workflow, *, blocked: int) -> Counts:
     """Counts over every live item of the project, whatever was kept."""
     by_status: Counter[str] = Counter()
+    by_category: Counter[str] = Counter()
     by_type: Counter[str] = Counter()
     by_assignee: dict[str, Counter[str]] = defaultdict(Counter)
     points: Counter[str] = Counter()
     for status, item_type, assignee, count, story_points in read.items.counts_below(project_id):
         by_status[status] += count
+        by_category[str(workflow.category_of(status))] += count
         by_type[item_type] += count
         by_assignee[assignee or "unassigned"][status] += count
         points[status] += story_points
@@ -231,6 +240,7 @@ def _counts(read: Reader, project_id: str, *, blocked: int) -> Counts:
         "items": sum(by_status.values()),
         "blocked": blocked,
         "by_status": dict(by_status),
+        "by_category": dict(by_category),
         "by_type": dict(by_type),
         "by_assignee": {
             user: {"total": sum(statuses.values()), **statuses}
@@ -238,13 +248,13 @@ def _counts(read: Reader, project_id: str, *, blocked: int) -> Counts:
         },
         "story_points": {
             "total": sum(points.values()),
-            "done": sum(n for status, n in points.items() if is_completed(status)),
+            "done": sum(n for status, n in points.items() if workflow.is_completed(status)),
         },
     }
 
 
 def _relevant(
-    read: Reader, project_id: str, budget: int, blocked_ids: set[str]
+    read: Reader, project_id: str, workflow: Workflow, budget: int, blocked_ids: set[str]
 ) -> list[ContextItem]:
     """The most relevant items, each preceded by its missing ancestors, up to ``budget``.
 
@@ -263,11 +273,12 @@ def _relevant(
         if len(kept) + len(chain) > budget:
             break
         for link in chain:
-            kept[link[0]] = _context_item(link, blocked_ids, today)
+            overdue = workflow.is_overdue(link[14], link[4], today)
+            kept[link[0]] = _context_item(link, blocked_ids, overdue)
     return list(kept.values())
 
 
-def _context_item(row: tuple[Any, ...], blocked_ids: set[str], today: str) -> ContextItem:
+def _context_item(row: tuple[Any, ...], blocked_ids: set[str], overdue: bool) -> ContextItem:
     """A row of ``WorkItemRepository.ranked_below`` (its ``CONTEXT_COLUMNS``, then the cut
     description); ``depth`` is set when the tree is ordered."""
     return {
@@ -286,7 +297,7 @@ def _context_item(row: tuple[Any, ...], blocked_ids: set[str], today: str) -> Co
         "key": row[12],
         "start_date": row[13],
         "due_date": row[14],
-        "is_overdue": is_overdue(row[14], row[4], today),
+        "is_overdue": overdue,
         "description": clip(row[15]),
         "is_blocked": row[0] in blocked_ids,
         "depth": 0,

@@ -20,12 +20,14 @@ from pm.services.views import (
     MemberView,
     Paged,
     SprintView,
+    StateView,
     SwimLaneView,
     WorkItemView,
     paged,
     sprint_view,
-    work_item_view,
 )
+from pm.services.workflow_states import states_of
+from pm.services.workflows import views_of
 
 
 class ProjectSnapshot(TypedDict):
@@ -33,6 +35,7 @@ class ProjectSnapshot(TypedDict):
     work_items: list[WorkItemView]
     sprints: list[SprintView]
     swim_lanes: list[SwimLaneView]
+    states: list[StateView]  # the project's workflow states in board order (never cut)
     members: list[MemberView]
     dependencies: list[DependencyView]
     as_of_seq: int
@@ -70,7 +73,7 @@ def list_projects(
     """The live projects the caller may view (every one, for a tenant admin), oldest first,
     a bounded page from ``cursor``."""
     result = _projects_page(read, read.page(limit, cursor))
-    return {"projects": [work_item_view(row) for row in result.items], **paged(result.next_cursor)}
+    return {"projects": views_of(read, result.items, set()), **paged(result.next_cursor)}
 
 
 def project_overview(
@@ -131,10 +134,11 @@ def project_snapshot(read: Reader, *, project_id: str) -> ProjectSnapshot:
     members = members_page(read, project_id, read.snapshot_page(None, None))
     dependencies = project_dependencies(read, project_id, limit=bound)
     return {
-        "project": work_item_view(project),
+        "project": views_of(read, [project], set())[0],
         "work_items": items["work_items"],
         "sprints": [sprint_view(row) for row in sprints.rows],
         "swim_lanes": lanes_of(read, project_id),
+        "states": states_of(read, project_id),
         "members": members["members"],
         "dependencies": dependencies.rows,
         "as_of_seq": items["as_of_seq"],
@@ -169,7 +173,7 @@ def _items_page(read: Reader, project_id: str, page: PageRequest) -> WorkItemsAs
     )
     blocked = read.dependencies.blocked_among([row.id for row in result.items])
     return {
-        "work_items": [work_item_view(row, is_blocked=row.id in blocked) for row in result.items],
+        "work_items": views_of(read, result.items, blocked),
         "as_of_seq": read.feed.current_seq(),
         "has_more": result.next_cursor is not None,
         "next_cursor": result.next_cursor,

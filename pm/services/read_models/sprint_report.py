@@ -8,7 +8,7 @@ from typing import TypedDict
 
 from pm.domain.enums import Role
 from pm.domain.models import Sprint, WorkItem
-from pm.domain.workflow import is_completed
+from pm.domain.workflow import Workflow
 from pm.services.kernel.reader import Reader
 from pm.services.sprints import require_sprint_role
 from pm.services.views import SprintView, WorkItemView, sprint_view
@@ -36,16 +36,19 @@ def get_sprint_report(read: Reader, *, sprint_id: str) -> SprintReport:
 def sprint_report(read: Reader, sprint: Sprint) -> SprintReport:
     """The report of a sprint the caller may view."""
     items = read.items.live_in_sprint(sprint.id)
+    workflow = read.states.workflow(sprint.project_id)
     return {
         "sprint": sprint_view(sprint),
         "work_items": item_views(read, items),
         "points_committed": sum(i.story_points or 0 for i in items),
-        "points_done": sum(i.story_points or 0 for i in items if is_completed(i.status)),
-        "burndown": _burndown(read, sprint, items),
+        "points_done": sum(i.story_points or 0 for i in items if workflow.is_completed(i.status)),
+        "burndown": _burndown(read, sprint, items, workflow),
     }
 
 
-def _burndown(read: Reader, sprint: Sprint, items: list[WorkItem]) -> list[BurndownPoint]:
+def _burndown(
+    read: Reader, sprint: Sprint, items: list[WorkItem], workflow: Workflow
+) -> list[BurndownPoint]:
     """Remaining points at the end of each day, replaying status changes of today's items.
 
     Simplification worth knowing: items that left the sprint before today are not counted.
@@ -60,9 +63,9 @@ def _burndown(read: Reader, sprint: Sprint, items: list[WorkItem]) -> list[Burnd
     never = 2**62
     done_since: dict[str, int] = dict.fromkeys(points, never)
     for row in read.activity_log.status_changes(list(points)):
-        done_since[row.entity_id] = row.at if is_completed(row.new_value or "") else never
+        done_since[row.entity_id] = row.at if workflow.is_completed(row.new_value) else never
     for item in items:
-        if is_completed(item.status) and done_since[item.id] == never:
+        if workflow.is_completed(item.status) and done_since[item.id] == never:
             done_since[item.id] = item.created_at
     series: list[BurndownPoint] = []
     day = first
