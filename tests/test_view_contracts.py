@@ -28,7 +28,7 @@ import pm.doorkit
 import pm.services
 from pm.doorkit.events import EventView
 from pm.rest import schemas
-from pm.services import search, views, webhooks
+from pm.services import search, views, webhooks, workflow_states
 from pm.services.kernel.unit_of_work import BlockedChanged, BlockedState, FieldChange
 from pm.services.read_models import cycle_time as flow
 from pm.services.read_models import project_context as context
@@ -111,6 +111,9 @@ CONTRACTS = [
     Contract(webhooks.WebhookView, None, pm_pb2.Webhook.DESCRIPTOR),
     Contract(webhooks.DeliveryView, None, pm_pb2.WebhookDelivery.DESCRIPTOR),
     Contract(webhooks.WebhookDeliveries, None, pm_pb2.WebhookDeliveries.DESCRIPTOR),
+    # workflow states
+    Contract(views.StateView, schemas.WorkflowState, pm_pb2.WorkflowState.DESCRIPTOR),
+    Contract(workflow_states.StatesList, schemas.StatesList, pm_pb2.StatesList.DESCRIPTOR),
     # the MCP door renders it as text: no schema or message carries it
     Contract(ProjectOverview, None, None),
     Contract(ProjectOverviewPage, None, None),

@@ -11,9 +11,13 @@ meaning.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
+# A state's key: what items carry in ``status`` (work_items.status holds 16 characters).
+STATE_KEY = re.compile(r"[a-z][a-z0-9_]{0,15}", re.ASCII)
 
 
 class StatusCategory(StrEnum):

@@ -23,7 +23,7 @@ from pm.services.read_models.project_context import (
     ProjectContext,
     RunningSprint,
 )
-from pm.services.views import MemberView, SprintView
+from pm.services.views import MemberView, SprintView, StateView
 
 NONE = "- none"
 
@@ -41,6 +41,7 @@ def render_context(ctx: ProjectContext) -> str:
     out += _section("Blocked items", _blocked(ctx["blocked_items"]))
     out += _section("Item tree", [_item(i) for i in ctx["work_items"]])
     out += _section("Members", _members(ctx["members"]))
+    out += _section("Workflow states", _states(ctx["states"]))
     out += _section(
         "Board lanes", [f"- {lane['name']}: {lane['status_value']}" for lane in ctx["swim_lanes"]]
     )
@@ -62,6 +63,7 @@ def _summary(ctx: ProjectContext) -> list[str]:
     lines = [
         f"- items: {counts['items']} ({_pairs(counts['by_type'])}); blocked: {counts['blocked']}",
         f"- by status: {_pairs(counts['by_status'])}",
+        f"- by category: {_pairs(counts['by_category'])}",
         f"- story points: {points['done']} of {points['total']} done",
         "- by assignee:",
     ]
@@ -157,6 +159,11 @@ def _item(item: ContextItem) -> str:
         bits.append(f"due {item['due_date']}" + (" OVERDUE" if item["is_overdue"] else ""))
     indent = "  " * item["depth"]
     return f"{indent}- [{item['item_type']}] {item['title']} ({', '.join(bits)}) `{item['key']}`"
+
+
+def _states(states: Iterable[StateView]) -> list[str]:
+    """In board order: the key items carry, the name people see, what it means to the rules."""
+    return [f"- `{s['key']}` {s['name']} ({s['category']})" for s in states]
 
 
 def _members(members: Iterable[MemberView]) -> list[str]:

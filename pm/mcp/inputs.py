@@ -5,11 +5,19 @@ named by short key (``APO-12``, ``APO``) or id."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Status = Literal["backlog", "todo", "in_progress", "review", "done"]
+# Any state key of the project (its context lists them; by default backlog, todo,
+# in_progress, review, done); the service checks it against the item's project.
+Status = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_]{0,15}$",
+        description="A state key of the project (see its context's states)",
+    ),
+]
 Priority = Literal["low", "medium", "high", "critical"]
 ItemType = Literal["epic", "story", "task"]
 MAX_REF = 64

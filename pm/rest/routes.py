@@ -31,6 +31,7 @@ from pm.services.read_models.cycle_time import CycleTimeReport, get_cycle_time
 from pm.services.read_models.project_context import project_context
 from pm.services.read_models.sprint_report import get_sprint_report
 from pm.services.read_models.work_item_detail import work_item_detail
+from pm.services.workflow_states import StatesList, list_states
 
 
 def _documented(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
@@ -119,6 +120,22 @@ async def get_project_context(
     if params.format == "markdown":
         return PlainTextResponse(render_context(report), media_type="text/markdown")
     return await json_answer(schemas.ProjectContext, report)
+
+
+@router.get(
+    "/projects/{project_id}/states",
+    response_model=schemas.StatesList,
+    summary="The project's workflow states, in board order",
+)
+async def get_project_states(
+    services: Services,
+    ctx: Caller,
+    project_id: str,
+    _: NoParameters,
+) -> StatesList:
+    """Each state's `key` (what items carry in `status`), name, colour and category (what it
+    means to velocity, blocking, burndown, overdue and cycle time)."""
+    return await services.query(ctx, list_states, project_id=project_id)
 
 
 @router.get(

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
-from pm.domain.enums import ContextType, ItemType, Priority, Status
+from pm.domain.enums import ContextType, ItemType, Priority
 
 PROJECT_ID = "0b7e2f64-3c41-4bb8-9d1e-6c8f6a2d5e10"
 EPIC_ID = "a1d3c9b2-77b4-4d8e-8f0a-3e2b1c4d5f60"
@@ -129,7 +129,12 @@ class ContextParameters(QueryParameters):
 
 class WorkItemFilters(QueryParameters):
     project_id: str | None = _ref("Items of this project only (its id or its key, `APO`)")
-    status: Status | None = Field(default=None, description="Items in this status only")
+    status: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]{0,15}$",
+        description="Items in this state only (a state's key; of the project's states when "
+        "`project_id` is given)",
+    )
     assignee_id: str | None = _ref("Items assigned to this user id only")
     sprint_id: str | None = _ref("Items planned in this sprint only")
     item_type: ItemType | None = Field(default=None, description="Items of this type only")
@@ -210,7 +215,10 @@ class WorkItem(Audit):
     parent_id: str | None = Field(description="The parent item; null for a project")
     title: str = Field(description="1 to 200 characters")
     description: str = Field(description="Markdown, up to 50,000 characters")
-    status: str = Field(description="backlog | todo | in_progress | review | done")
+    status: str = Field(
+        description="The key of one of the project's workflow states (by default backlog, "
+        "todo, in_progress, review, done)"
+    )
     priority: str = Field(description="low | medium | high | critical")
     assignee_id: str | None = Field(description="User id of the assignee, or null")
     story_points: int | None = Field(description="0 to 1000, or null")
@@ -276,6 +284,27 @@ class SwimLane(Audit):
     position: str = Field(description="Column order: sort as plain strings")
     is_default: bool = Field(description="Default lanes can be renamed, not deleted")
     version: int
+
+
+class WorkflowState(Audit):
+    """One of a project's own workflow states; items carry its ``key`` in ``status``."""
+
+    id: str
+    project_id: str
+    key: str = Field(description="What items carry in `status`; never changed, never reused")
+    name: str
+    colour: str = Field(description="#rrggbb")
+    category: str = Field(
+        description="backlog | unstarted | started | review | completed | cancelled: what the "
+        "state means to velocity, blocking, burndown, overdue and cycle time"
+    )
+    position: str = Field(description="Board order: sort as plain strings")
+    version: int
+
+
+class StatesList(BaseModel):
+    project_id: str
+    states: list[WorkflowState] = Field(description="In board order")
 
 
 class Member(Audit):
@@ -513,6 +542,7 @@ class Counts(BaseModel):
     items: int = Field(description="Live items below the project (all of them, never truncated)")
     blocked: int
     by_status: dict[str, int]
+    by_category: dict[str, int] = Field(description="The same items by their state's category")
     by_type: dict[str, int]
     by_assignee: dict[str, dict[str, int]] = Field(
         description="Per assignee id (`unassigned` for none): `total` and a count per status"
@@ -582,6 +612,7 @@ class ProjectContext(BaseModel):
                 "items": 2,
                 "blocked": 1,
                 "by_status": {"in_progress": 1, "todo": 1},
+                "by_category": {"started": 1, "unstarted": 1},
                 "by_type": {"task": 2},
                 "by_assignee": {"sam": {"total": 2, "in_progress": 1, "todo": 1}},
                 "story_points": {"total": 8, "done": 0},
@@ -607,6 +638,7 @@ class ProjectContext(BaseModel):
             "work_items": [],
             "dependencies": [],
             "members": [],
+            "states": [],
             "swim_lanes": [],
             "recent_activity": [],
         }
@@ -632,6 +664,7 @@ class ProjectContext(BaseModel):
     )
     dependencies: list[Dependency]
     members: list[Member]
+    states: list[WorkflowState] = Field(description="The project's workflow states, board order")
     swim_lanes: list[SwimLane]
     recent_activity: list[ContextActivity] = Field(description="Newest first")
 
@@ -733,6 +766,21 @@ class SwimLaneDeleted(BaseModel):
     project_id: str
 
 
+class StateCreated(BaseModel):
+    state: WorkflowState
+
+
+class StateUpdated(BaseModel):
+    state: WorkflowState
+    changes: list[FieldChange]
+
+
+class StateDeleted(BaseModel):
+    state_id: str
+    project_id: str
+    moved_items_to: str | None = Field(description="The key its items moved to, if any")
+
+
 class MemberAdded(BaseModel):
     member: Member
 
@@ -787,6 +835,9 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "member_removed": MemberRemoved,
     "blocked_changed": BlockedChanged,
     "webhook_deleted": WebhookDeleted,
+    "state_created": StateCreated,
+    "state_updated": StateUpdated,
+    "state_deleted": StateDeleted,
 }
 
 

@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from enum import StrEnum
 from typing import TypedDict
 
-from pm.domain.enums import ItemType, Priority, Status
+from pm.domain.enums import ItemType, Priority
 from pm.domain.models import WorkItem
+from pm.domain.workflow import STATE_KEY
+from pm.errors import ValidationFailed
 from pm.repositories.base import STREAM_BATCH
 from pm.repositories.search import Hit, SearchFilters, fts_query
 from pm.services.kernel import validation as v
@@ -24,6 +26,7 @@ from pm.services.kernel.pagination import Page, PageRequest, page_of
 from pm.services.kernel.reader import Reader
 from pm.services.views import WorkItemView
 from pm.services.work_items import item_views
+from pm.services.workflows import require_state
 
 MAX_QUERY = 200
 
@@ -52,9 +55,10 @@ def search_work_items(
     """Items of the projects the caller can see under the filters; with ``query``, those
     matching it, best first."""
     page = read.page(limit, cursor)
+    projects = projects_in_view(read, project_id)
     filters = SearchFilters(
-        projects_in_view(read, project_id),
-        status=_option(status, Status, "status"),
+        projects,
+        status=_status(read, projects if project_id is not None else None, status),
         item_type=_option(item_type, ItemType, "item_type"),
         assignee_id=v.optional_ref(assignee_id, "assignee_id"),
         sprint_id=v.optional_ref(sprint_id, "sprint_id"),
@@ -66,6 +70,18 @@ def search_work_items(
     if text:
         return _ranked(read, text, filters, page)
     return _filtered(read, filters, page)
+
+
+def _status(read: Reader, project: list[str] | None, value: str | None) -> str | None:
+    """A state's key: of the one project's live states when one is asked for, else any key
+    (projects have states of their own)."""
+    if value is None:
+        return None
+    if project is not None:
+        return require_state(read.states.workflow(project[0]), value)
+    if not isinstance(value, str) or not STATE_KEY.fullmatch(value):
+        raise ValidationFailed("status must be a state's key (a-z, 0-9 and _)", field="status")
+    return value
 
 
 def _option(value: str | None, enum: type[StrEnum], field: str) -> str | None:

@@ -25,7 +25,7 @@ from typing import Any, TypedDict
 from pm.domain.enums import Role
 from pm.domain.events import Outcome
 from pm.domain.models import WorkflowState
-from pm.domain.workflow import StatusCategory
+from pm.domain.workflow import STATE_KEY, StatusCategory
 from pm.errors import DeleteBlocked, ValidationFailed
 from pm.observability import metrics
 from pm.services.kernel import validation as v
@@ -39,7 +39,6 @@ from pm.services.swim_lanes import delete_lanes_of
 from pm.services.views import StateView, state_view
 from pm.services.work_items import change_on_the_side, watch_items_it_blocks
 
-KEY = re.compile(r"[a-z][a-z0-9_]{0,15}", re.ASCII)
 COLOUR = re.compile(r"#[0-9a-fA-F]{6}", re.ASCII)
 KEY_LENGTH = 16  # work_items.status holds 16 characters
 # A new state's colour when none is given, by category.
@@ -77,7 +76,7 @@ def _colour(value: object) -> str:
 def _key(uow: UnitOfWork, project_id: str, wanted: object, name: str) -> str:
     """The given key (checked), or one derived from the name; never one the project had."""
     if wanted is not None and wanted != "":
-        if not isinstance(wanted, str) or not KEY.fullmatch(wanted):
+        if not isinstance(wanted, str) or not STATE_KEY.fullmatch(wanted):
             raise ValidationFailed(
                 "key must be 1 to 16 of a-z, 0-9 and _, starting with a letter", field="key"
             )

@@ -29,6 +29,7 @@ from pm.services import (
     time_entries,
     webhooks,
     work_items,
+    workflow_states,
 )
 from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.pagination import Page
@@ -191,4 +192,8 @@ DISPATCH: Mapping[str, Row] = {
     "delete_webhook": CommandRow(webhooks.delete_webhook),
     "list_webhooks": QueryRow(webhooks.list_webhooks, "webhooks_list", _wrap("webhooks")),
     "get_webhook_deliveries": QueryRow(webhooks.get_webhook_deliveries, "webhook_deliveries"),
+    "create_state": CommandRow(workflow_states.create_state),
+    "update_state": CommandRow(workflow_states.update_state),
+    "delete_state": CommandRow(workflow_states.delete_state),
+    "list_states": QueryRow(workflow_states.list_states, "states_list"),
 }

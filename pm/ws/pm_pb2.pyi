@@ -119,6 +119,14 @@ class Envelope(_message.Message):
     BLOCKED_CHANGED_FIELD_NUMBER: _builtins.int
     GET_CYCLE_TIME_FIELD_NUMBER: _builtins.int
     CYCLE_TIME_REPORT_FIELD_NUMBER: _builtins.int
+    CREATE_STATE_FIELD_NUMBER: _builtins.int
+    UPDATE_STATE_FIELD_NUMBER: _builtins.int
+    DELETE_STATE_FIELD_NUMBER: _builtins.int
+    LIST_STATES_FIELD_NUMBER: _builtins.int
+    STATE_CREATED_FIELD_NUMBER: _builtins.int
+    STATE_UPDATED_FIELD_NUMBER: _builtins.int
+    STATE_DELETED_FIELD_NUMBER: _builtins.int
+    STATES_LIST_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     seq: _builtins.int
     actor_id: _builtins.str
@@ -313,6 +321,24 @@ class Envelope(_message.Message):
 
     @_builtins.property
     def cycle_time_report(self) -> Global___CycleTimeReport: ...
+    @_builtins.property
+    def create_state(self) -> Global___CreateState:
+        """workflow states (issue 15): requests 320-329, responses and events 330-339"""
+
+    @_builtins.property
+    def update_state(self) -> Global___UpdateState: ...
+    @_builtins.property
+    def delete_state(self) -> Global___DeleteState: ...
+    @_builtins.property
+    def list_states(self) -> Global___ListStates: ...
+    @_builtins.property
+    def state_created(self) -> Global___StateCreated: ...
+    @_builtins.property
+    def state_updated(self) -> Global___StateUpdated: ...
+    @_builtins.property
+    def state_deleted(self) -> Global___StateDeleted: ...
+    @_builtins.property
+    def states_list(self) -> Global___StatesList: ...
     def __init__(
         self,
         *,
@@ -409,12 +435,20 @@ class Envelope(_message.Message):
         blocked_changed: Global___BlockedChanged | None = ...,
         get_cycle_time: Global___GetCycleTime | None = ...,
         cycle_time_report: Global___CycleTimeReport | None = ...,
+        create_state: Global___CreateState | None = ...,
+        update_state: Global___UpdateState | None = ...,
+        delete_state: Global___DeleteState | None = ...,
+        list_states: Global___ListStates | None = ...,
+        state_created: Global___StateCreated | None = ...,
+        state_updated: Global___StateUpdated | None = ...,
+        state_deleted: Global___StateDeleted | None = ...,
+        states_list: Global___StatesList | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "search_results", b"search_results", "search_work_items", b"search_work_items", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_state", b"create_state", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_state", b"delete_state", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "list_states", b"list_states", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "search_results", b"search_results", "search_work_items", b"search_work_items", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "state_created", b"state_created", "state_deleted", b"state_deleted", "state_updated", b"state_updated", "states_list", b"states_list", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_state", b"update_state", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "actor_id", b"actor_id", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "message_id", b"message_id", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "search_results", b"search_results", "search_work_items", b"search_work_items", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "actor_id", b"actor_id", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_state", b"create_state", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_state", b"delete_state", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "list_states", b"list_states", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "message_id", b"message_id", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "search_results", b"search_results", "search_work_items", b"search_work_items", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "state_created", b"state_created", "state_deleted", b"state_deleted", "state_updated", b"state_updated", "states_list", b"states_list", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_state", b"update_state", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["error", "subscribe", "unsubscribe", "list_projects", "get_project", "get_work_items", "get_changes", "create_work_item", "update_work_item", "move_work_item", "delete_work_item", "create_sprint", "update_sprint", "start_sprint", "complete_sprint", "cancel_sprint", "delete_sprint", "create_comment", "update_comment", "delete_comment", "get_comments", "start_timer", "stop_timer", "create_time_entry", "update_time_entry", "delete_time_entry", "get_time_entries", "create_dependency", "delete_dependency", "get_dependencies", "create_swim_lane", "update_swim_lane", "delete_swim_lane", "add_member", "update_member_role", "remove_member", "list_members", "get_activity", "reauthenticate", "subscribed", "unsubscribed", "projects_list", "project_snapshot", "work_items_list", "changes", "work_item_created", "work_item_updated", "work_item_deleted", "sprint_created", "sprint_updated", "sprint_deleted", "comment_created", "comment_updated", "comment_deleted", "comments_list", "timer_started", "time_entry_updated", "time_entry_created", "time_entry_deleted", "time_entries_list", "dependency_created", "dependency_deleted", "dependencies_list", "swim_lane_created", "swim_lane_updated", "swim_lane_deleted", "member_added", "member_updated", "member_removed", "members_list", "activity_page", "reauthenticated", "presence_changed", "search_work_items", "create_webhook", "update_webhook", "delete_webhook", "list_webhooks", "get_webhook_deliveries", "search_results", "webhook_created", "webhook_updated", "webhook_deleted", "webhooks_list", "webhook_deliveries", "subscriptions_revoked", "blocked_changed", "get_cycle_time", "cycle_time_report"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["error", "subscribe", "unsubscribe", "list_projects", "get_project", "get_work_items", "get_changes", "create_work_item", "update_work_item", "move_work_item", "delete_work_item", "create_sprint", "update_sprint", "start_sprint", "complete_sprint", "cancel_sprint", "delete_sprint", "create_comment", "update_comment", "delete_comment", "get_comments", "start_timer", "stop_timer", "create_time_entry", "update_time_entry", "delete_time_entry", "get_time_entries", "create_dependency", "delete_dependency", "get_dependencies", "create_swim_lane", "update_swim_lane", "delete_swim_lane", "add_member", "update_member_role", "remove_member", "list_members", "get_activity", "reauthenticate", "subscribed", "unsubscribed", "projects_list", "project_snapshot", "work_items_list", "changes", "work_item_created", "work_item_updated", "work_item_deleted", "sprint_created", "sprint_updated", "sprint_deleted", "comment_created", "comment_updated", "comment_deleted", "comments_list", "timer_started", "time_entry_updated", "time_entry_created", "time_entry_deleted", "time_entries_list", "dependency_created", "dependency_deleted", "dependencies_list", "swim_lane_created", "swim_lane_updated", "swim_lane_deleted", "member_added", "member_updated", "member_removed", "members_list", "activity_page", "reauthenticated", "presence_changed", "search_work_items", "create_webhook", "update_webhook", "delete_webhook", "list_webhooks", "get_webhook_deliveries", "search_results", "webhook_created", "webhook_updated", "webhook_deleted", "webhooks_list", "webhook_deliveries", "subscriptions_revoked", "blocked_changed", "get_cycle_time", "cycle_time_report", "create_state", "update_state", "delete_state", "list_states", "state_created", "state_updated", "state_deleted", "states_list"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -2728,6 +2762,7 @@ class ProjectSnapshot(_message.Message):
     HAS_MORE_FIELD_NUMBER: _builtins.int
     NEXT_CURSOR_FIELD_NUMBER: _builtins.int
     MEMBERS_NEXT_CURSOR_FIELD_NUMBER: _builtins.int
+    STATES_FIELD_NUMBER: _builtins.int
     as_of_seq: _builtins.int
     has_more: _builtins.bool
     next_cursor: _builtins.str
@@ -2745,6 +2780,10 @@ class ProjectSnapshot(_message.Message):
     def members(self) -> _containers.RepeatedCompositeFieldContainer[Global___Member]: ...
     @_builtins.property
     def dependencies(self) -> _containers.RepeatedCompositeFieldContainer[Global___Dependency]: ...
+    @_builtins.property
+    def states(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkflowState]:
+        """the project's workflow states, in board order"""
+
     def __init__(
         self,
         *,
@@ -2758,10 +2797,11 @@ class ProjectSnapshot(_message.Message):
         has_more: _builtins.bool = ...,
         next_cursor: _builtins.str | None = ...,
         members_next_cursor: _builtins.str | None = ...,
+        states: _abc.Iterable[Global___WorkflowState] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_members_next_cursor", b"_members_next_cursor", "_next_cursor", b"_next_cursor", "members_next_cursor", b"members_next_cursor", "next_cursor", b"next_cursor", "project", b"project"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_members_next_cursor", b"_members_next_cursor", "_next_cursor", b"_next_cursor", "as_of_seq", b"as_of_seq", "dependencies", b"dependencies", "has_more", b"has_more", "members", b"members", "members_next_cursor", b"members_next_cursor", "next_cursor", b"next_cursor", "project", b"project", "sprints", b"sprints", "swim_lanes", b"swim_lanes", "work_items", b"work_items"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_members_next_cursor", b"_members_next_cursor", "_next_cursor", b"_next_cursor", "as_of_seq", b"as_of_seq", "dependencies", b"dependencies", "has_more", b"has_more", "members", b"members", "members_next_cursor", b"members_next_cursor", "next_cursor", b"next_cursor", "project", b"project", "sprints", b"sprints", "states", b"states", "swim_lanes", b"swim_lanes", "work_items", b"work_items"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__members_next_cursor: _TypeAlias = _typing.Literal["members_next_cursor"]  # noqa: Y015
     _WhichOneofArgType__members_next_cursor: _TypeAlias = _typing.Literal["_members_next_cursor", b"_members_next_cursor"]  # noqa: Y015
@@ -3986,3 +4026,325 @@ class CycleTimeReport(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CycleTimeReport: _TypeAlias = CycleTimeReport  # noqa: Y015
+
+@_typing.final
+class WorkflowState(_message.Message):
+    """-- workflow states (issue 15) ------------------------------------------------------------
+    A project's own ordered states; items carry a state's key in `status`. Categories: backlog,
+    unstarted, started, review, completed, cancelled.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    COLOUR_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    POSITION_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    CREATED_BY_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_BY_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    project_id: _builtins.str
+    key: _builtins.str
+    """stable: what items carry in status; never changed, never reused"""
+    name: _builtins.str
+    colour: _builtins.str
+    """#rrggbb"""
+    category: _builtins.str
+    position: _builtins.str
+    version: _builtins.int
+    created_at: _builtins.int
+    created_by: _builtins.str
+    updated_at: _builtins.int
+    updated_by: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        project_id: _builtins.str = ...,
+        key: _builtins.str = ...,
+        name: _builtins.str = ...,
+        colour: _builtins.str = ...,
+        category: _builtins.str = ...,
+        position: _builtins.str = ...,
+        version: _builtins.int = ...,
+        created_at: _builtins.int = ...,
+        created_by: _builtins.str = ...,
+        updated_at: _builtins.int = ...,
+        updated_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "colour", b"colour", "created_at", b"created_at", "created_by", b"created_by", "id", b"id", "key", b"key", "name", b"name", "position", b"position", "project_id", b"project_id", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkflowState: _TypeAlias = WorkflowState  # noqa: Y015
+
+@_typing.final
+class CreateState(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    COLOUR_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
+    AFTER_ID_FIELD_NUMBER: _builtins.int
+    BEFORE_ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    project_id: _builtins.str
+    name: _builtins.str
+    category: _builtins.str
+    colour: _builtins.str
+    key: _builtins.str
+    """1-16 of a-z0-9_, a letter first; else derived from the name"""
+    after_id: _builtins.str
+    before_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str | None = ...,
+        project_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        category: _builtins.str = ...,
+        colour: _builtins.str | None = ...,
+        key: _builtins.str | None = ...,
+        after_id: _builtins.str | None = ...,
+        before_id: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_after_id", b"_after_id", "_before_id", b"_before_id", "_colour", b"_colour", "_id", b"_id", "_key", b"_key", "after_id", b"after_id", "before_id", b"before_id", "colour", b"colour", "id", b"id", "key", b"key"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_after_id", b"_after_id", "_before_id", b"_before_id", "_colour", b"_colour", "_id", b"_id", "_key", b"_key", "after_id", b"after_id", "before_id", b"before_id", "category", b"category", "colour", b"colour", "id", b"id", "key", b"key", "name", b"name", "project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__after_id: _TypeAlias = _typing.Literal["after_id"]  # noqa: Y015
+    _WhichOneofArgType__after_id: _TypeAlias = _typing.Literal["_after_id", b"_after_id"]  # noqa: Y015
+    _WhichOneofReturnType__before_id: _TypeAlias = _typing.Literal["before_id"]  # noqa: Y015
+    _WhichOneofArgType__before_id: _TypeAlias = _typing.Literal["_before_id", b"_before_id"]  # noqa: Y015
+    _WhichOneofReturnType__colour: _TypeAlias = _typing.Literal["colour"]  # noqa: Y015
+    _WhichOneofArgType__colour: _TypeAlias = _typing.Literal["_colour", b"_colour"]  # noqa: Y015
+    _WhichOneofReturnType__id: _TypeAlias = _typing.Literal["id"]  # noqa: Y015
+    _WhichOneofArgType__id: _TypeAlias = _typing.Literal["_id", b"_id"]  # noqa: Y015
+    _WhichOneofReturnType__key: _TypeAlias = _typing.Literal["key"]  # noqa: Y015
+    _WhichOneofArgType__key: _TypeAlias = _typing.Literal["_key", b"_key"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__after_id) -> _WhichOneofReturnType__after_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__before_id) -> _WhichOneofReturnType__before_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__colour) -> _WhichOneofReturnType__colour | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__id) -> _WhichOneofReturnType__id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__key) -> _WhichOneofReturnType__key | None: ...
+
+Global___CreateState: _TypeAlias = CreateState  # noqa: Y015
+
+@_typing.final
+class UpdateState(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_ID_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    COLOUR_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    AFTER_ID_FIELD_NUMBER: _builtins.int
+    BEFORE_ID_FIELD_NUMBER: _builtins.int
+    state_id: _builtins.str
+    expected_version: _builtins.int
+    name: _builtins.str
+    colour: _builtins.str
+    category: _builtins.str
+    after_id: _builtins.str
+    before_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        state_id: _builtins.str = ...,
+        expected_version: _builtins.int = ...,
+        name: _builtins.str | None = ...,
+        colour: _builtins.str | None = ...,
+        category: _builtins.str | None = ...,
+        after_id: _builtins.str | None = ...,
+        before_id: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_after_id", b"_after_id", "_before_id", b"_before_id", "_category", b"_category", "_colour", b"_colour", "_name", b"_name", "after_id", b"after_id", "before_id", b"before_id", "category", b"category", "colour", b"colour", "name", b"name"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_after_id", b"_after_id", "_before_id", b"_before_id", "_category", b"_category", "_colour", b"_colour", "_name", b"_name", "after_id", b"after_id", "before_id", b"before_id", "category", b"category", "colour", b"colour", "expected_version", b"expected_version", "name", b"name", "state_id", b"state_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__after_id: _TypeAlias = _typing.Literal["after_id"]  # noqa: Y015
+    _WhichOneofArgType__after_id: _TypeAlias = _typing.Literal["_after_id", b"_after_id"]  # noqa: Y015
+    _WhichOneofReturnType__before_id: _TypeAlias = _typing.Literal["before_id"]  # noqa: Y015
+    _WhichOneofArgType__before_id: _TypeAlias = _typing.Literal["_before_id", b"_before_id"]  # noqa: Y015
+    _WhichOneofReturnType__category: _TypeAlias = _typing.Literal["category"]  # noqa: Y015
+    _WhichOneofArgType__category: _TypeAlias = _typing.Literal["_category", b"_category"]  # noqa: Y015
+    _WhichOneofReturnType__colour: _TypeAlias = _typing.Literal["colour"]  # noqa: Y015
+    _WhichOneofArgType__colour: _TypeAlias = _typing.Literal["_colour", b"_colour"]  # noqa: Y015
+    _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+    _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__after_id) -> _WhichOneofReturnType__after_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__before_id) -> _WhichOneofReturnType__before_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__category) -> _WhichOneofReturnType__category | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__colour) -> _WhichOneofReturnType__colour | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+
+Global___UpdateState: _TypeAlias = UpdateState  # noqa: Y015
+
+@_typing.final
+class DeleteState(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_ID_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    MOVE_ITEMS_TO_FIELD_NUMBER: _builtins.int
+    state_id: _builtins.str
+    expected_version: _builtins.int
+    move_items_to: _builtins.str
+    """another state of the project (id or key)"""
+    def __init__(
+        self,
+        *,
+        state_id: _builtins.str = ...,
+        expected_version: _builtins.int | None = ...,
+        move_items_to: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "_move_items_to", b"_move_items_to", "expected_version", b"expected_version", "move_items_to", b"move_items_to"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version", "_move_items_to", b"_move_items_to", "expected_version", b"expected_version", "move_items_to", b"move_items_to", "state_id", b"state_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__expected_version: _TypeAlias = _typing.Literal["expected_version"]  # noqa: Y015
+    _WhichOneofArgType__expected_version: _TypeAlias = _typing.Literal["_expected_version", b"_expected_version"]  # noqa: Y015
+    _WhichOneofReturnType__move_items_to: _TypeAlias = _typing.Literal["move_items_to"]  # noqa: Y015
+    _WhichOneofArgType__move_items_to: _TypeAlias = _typing.Literal["_move_items_to", b"_move_items_to"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__expected_version) -> _WhichOneofReturnType__expected_version | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__move_items_to) -> _WhichOneofReturnType__move_items_to | None: ...
+
+Global___DeleteState: _TypeAlias = DeleteState  # noqa: Y015
+
+@_typing.final
+class ListStates(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStates: _TypeAlias = ListStates  # noqa: Y015
+
+@_typing.final
+class StateCreated(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def state(self) -> Global___WorkflowState: ...
+    def __init__(
+        self,
+        *,
+        state: Global___WorkflowState | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["state", b"state"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StateCreated: _TypeAlias = StateCreated  # noqa: Y015
+
+@_typing.final
+class StateUpdated(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    CHANGES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def state(self) -> Global___WorkflowState: ...
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldChange]: ...
+    def __init__(
+        self,
+        *,
+        state: Global___WorkflowState | None = ...,
+        changes: _abc.Iterable[Global___FieldChange] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["state", b"state"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StateUpdated: _TypeAlias = StateUpdated  # noqa: Y015
+
+@_typing.final
+class StateDeleted(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    MOVED_ITEMS_TO_FIELD_NUMBER: _builtins.int
+    state_id: _builtins.str
+    project_id: _builtins.str
+    moved_items_to: _builtins.str
+    """the key its items moved to, if it had any"""
+    def __init__(
+        self,
+        *,
+        state_id: _builtins.str = ...,
+        project_id: _builtins.str = ...,
+        moved_items_to: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_moved_items_to", b"_moved_items_to", "moved_items_to", b"moved_items_to"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_moved_items_to", b"_moved_items_to", "moved_items_to", b"moved_items_to", "project_id", b"project_id", "state_id", b"state_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__moved_items_to: _TypeAlias = _typing.Literal["moved_items_to"]  # noqa: Y015
+    _WhichOneofArgType__moved_items_to: _TypeAlias = _typing.Literal["_moved_items_to", b"_moved_items_to"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__moved_items_to) -> _WhichOneofReturnType__moved_items_to | None: ...
+
+Global___StateDeleted: _TypeAlias = StateDeleted  # noqa: Y015
+
+@_typing.final
+class StatesList(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    STATES_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    @_builtins.property
+    def states(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkflowState]: ...
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        states: _abc.Iterable[Global___WorkflowState] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id", "states", b"states"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatesList: _TypeAlias = StatesList  # noqa: Y015
