@@ -77,6 +77,7 @@ COUNTED_TABLES = (
     "time_entries",
     "dependencies",
     "swim_lanes",
+    "workflow_states",
     "project_members",
     "activity_log",
     "change_feed",
@@ -95,6 +96,9 @@ def state_of(runner: ServiceRunner, tenant_id: str = "acme") -> dict[str, Any]:
         }
         state["versions"] = conn.execute(
             text("SELECT group_concat(id || ':' || version) FROM work_items")
+        ).scalar_one()
+        state["state_versions"] = conn.execute(
+            text("SELECT group_concat(id || ':' || version) FROM workflow_states")
         ).scalar_one()
         state["seq"] = conn.execute(
             text("SELECT seq FROM sqlite_sequence WHERE name='change_feed'")
