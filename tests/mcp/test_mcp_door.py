@@ -364,3 +364,33 @@ async def test_lists_come_a_bounded_page_at_a_time_and_say_when_there_is_more(
         lines = [line for line in sections[name] if line]
         assert len(lines) == 3 and lines[-1].startswith("- more not shown (next_cursor="), detail
     assert "more not shown" not in few, few
+
+
+async def test_status_arguments_take_the_projects_own_states_and_the_context_shows_them(
+    served: ServeProcess, make_token: TokenFactory, tenant: str, project: dict[str, Any]
+) -> None:
+    ws = await WsClient.open(served.ws, make_token("alice", tenant))
+    try:
+        made = await ws.request(
+            "create_state",
+            {"project_id": project["id"], "name": "Shipped", "category": "completed"},
+        )
+        assert payload(made)[0] == "state_created"
+    finally:
+        await ws.close()
+    key = project["key"]
+    async with agent(served, make_token("eddie", tenant)) as client:
+        created = await ok(
+            client, "create_work_item", project=key, item_type="task", title="Ship it"
+        )
+        item = re.search(rf"\b{key}-\d+\b", created)
+        assert item is not None
+        moved = await ok(client, "move_work_item", item=item.group(0), status="shipped")
+        refused = await call(client, "update_work_item", item=item.group(0), status="launched")
+        found = await ok(client, "search_work_items", project=key, status="shipped")
+        context = await ok(client, "get_project_context", project=key)
+    assert "status backlog -> shipped" in moved
+    assert refused[0] and refused[1].startswith("VALIDATION_ERROR: status")
+    assert found.startswith(f"- {item.group(0)} [task] Ship it")
+    assert "## Workflow states" in context and "- `shipped` Shipped (completed)" in context
+    assert "completed 1" in context  # counts by category

@@ -507,7 +507,7 @@ def test_a_tenant_admin_claim_sees_every_project(served: Served, as_user: Client
 @pytest.mark.parametrize(
     ("path", "params", "field"),
     [
-        ("/api/v1/work-items", {"status": "doing"}, "status"),
+        ("/api/v1/work-items", {"status": "Doing!"}, "status"),  # not a state's key
         ("/api/v1/work-items", {"item_type": "bug"}, "item_type"),
         ("/api/v1/llm/context", {"context_type": "faq"}, "context_type"),
         ("/api/v1/projects/{apollo}/context", {"format": "xml"}, "format"),
@@ -681,6 +681,7 @@ def test_openapi_names_each_operation_after_its_function(served: Served) -> None
         "/api/v1/projects/{project_id}/members": "list_members",
         "/api/v1/projects/{project_id}/context": "get_project_context",
         "/api/v1/projects/{project_id}/cycle-time": "get_project_cycle_time",
+        "/api/v1/projects/{project_id}/states": "get_project_states",
         "/api/v1/work-items": "list_work_items",
         "/api/v1/work-items/{work_item_id}": "get_work_item",
         "/api/v1/work-items/{work_item_id}/children": "get_children",
