@@ -110,7 +110,7 @@ def test_the_tree_creates_renames_and_refuses_to_delete_a_parent(world: BoardWor
 
     tree.get_by_role("button", name="Delete Accounts").click()
     expect(page.get_by_role("alert")).to_have_text(
-        re.compile("This can't be deleted while it still has children: the item has 1 live child")
+        re.compile("This can't be deleted yet: the item has 1 live child")
     )
     expect(tree.get_by_role("treeitem", name="Accounts")).to_be_visible()
 

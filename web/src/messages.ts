@@ -10,7 +10,7 @@ export const ERROR_SENTENCES: Record<string, string> = {
   UNAUTHENTICATED: "Your sign-in has expired",
   FORBIDDEN: "You don't have permission to do that",
   CONFLICT: "Someone else changed this at the same time",
-  DELETE_BLOCKED: "This can't be deleted while it still has children",
+  DELETE_BLOCKED: "This can't be deleted yet",
   CYCLE_DETECTED: "That dependency would make a loop",
   RATE_LIMITED: "Too many changes at once; try again in a moment",
   PAYLOAD_TOO_LARGE: "That is too large to save",
@@ -67,6 +67,19 @@ export const TEXT = {
   cycleTitle: "That dependency would make a loop:",
   editedBy: (who: string) => `${who} just edited this`,
   itemGone: "This item was deleted.",
+  statesHelp: "Items carry a state's key; its category says what it means to velocity, blocking, burndown and cycle time.",
+  deleteStateTitle: (name: string) => `Delete the state ${name}?`,
+  deleteStateItems: (n: number) => (n === 0 ? "No item is in it." : `${n} item${n === 1 ? " is" : "s are"} in it.`),
+  deleteStateMoveTo: "Move its items to",
+};
+
+export const CATEGORY_LABELS: Record<string, string> = {
+  backlog: "Backlog",
+  unstarted: "Not started",
+  started: "Started",
+  review: "Review",
+  completed: "Completed",
+  cancelled: "Cancelled",
 };
 
 export const STATUS_LABELS: Record<string, string> = {

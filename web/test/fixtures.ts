@@ -4,9 +4,11 @@ import {
   EnvelopeSchema,
   ProjectSnapshotSchema,
   SwimLaneSchema,
+  WorkflowStateSchema,
   WorkItemSchema,
   type Envelope,
   type ProjectSnapshot,
+  type WorkflowState,
   type WorkItem,
 } from "../src/gen/pm_pb";
 
@@ -35,7 +37,30 @@ export function snapshot(items: WorkItem[], asOfSeq = 10n): ProjectSnapshot {
       create(SwimLaneSchema, { id: "l1", projectId: PROJECT, name: "To Do", statusValue: "todo", position: "a", version: 1n }),
       create(SwimLaneSchema, { id: "l2", projectId: PROJECT, name: "Done", statusValue: "done", position: "b", version: 1n }),
     ],
+    states: [
+      state("s0", "backlog", "Backlog", "backlog", "A"),
+      state("s1", "todo", "To Do", "unstarted", "K"),
+      state("s2", "done", "Done", "completed", "U"),
+    ],
     asOfSeq,
+  });
+}
+
+export function state(id: string, key: string, name: string, category: string, position: string, version = 1n): WorkflowState {
+  return create(WorkflowStateSchema, { id, projectId: PROJECT, key, name, category, position, colour: "#64748b", version });
+}
+
+export function stateSaved(seq: bigint, saved: WorkflowState, kind: "stateCreated" | "stateUpdated" = "stateUpdated"): Envelope {
+  const payload = kind === "stateCreated" ? { case: kind, value: { state: saved } } : { case: kind, value: { state: saved, changes: [] } };
+  return create(EnvelopeSchema, { messageId: `e${seq}`, seq, actorId: "bob", payload });
+}
+
+export function stateDeleted(seq: bigint, stateId: string, movedItemsTo?: string): Envelope {
+  return create(EnvelopeSchema, {
+    messageId: `e${seq}`,
+    seq,
+    actorId: "bob",
+    payload: { case: "stateDeleted", value: { stateId, projectId: PROJECT, movedItemsTo } },
   });
 }
 

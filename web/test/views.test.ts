@@ -44,7 +44,7 @@ describe("blocked", () => {
 describe("error sentences", () => {
   it("reads a known code as a sentence with the server's detail, and an unknown one still as words", () => {
     expect(describeError({ code: "DELETE_BLOCKED", message: "the item has 2 live child items" })).toBe(
-      "This can't be deleted while it still has children: the item has 2 live child items.",
+      "This can't be deleted yet: the item has 2 live child items.",
     );
     expect(describeError({ code: "SOMETHING_NEW", message: "" })).toBe("The server refused that.");
   });

@@ -16,6 +16,7 @@ import type {
   Sprint,
   SwimLane,
   TimeEntry,
+  WorkflowState,
   WorkItem,
 } from "../gen/pm_pb";
 
@@ -29,6 +30,8 @@ export interface Pool {
   items: Map<string, WorkItem>;
   sprints: Map<string, Sprint>;
   lanes: Map<string, SwimLane>;
+  /** The project's workflow states by id: the board's columns, an item's possible statuses. */
+  states: Map<string, WorkflowState>;
   members: Map<string, Member>; // by user id
   dependencies: Map<string, Dependency>;
   /** Running timers by user: one per user (DOMAIN.md), learned from events and item details. */
@@ -49,6 +52,7 @@ export function fromSnapshot(snapshot: ProjectSnapshot): Pool {
     items: new Map(snapshot.workItems.map((i) => [i.id, i])),
     sprints: new Map(snapshot.sprints.map((s) => [s.id, s])),
     lanes: new Map(snapshot.swimLanes.map((l) => [l.id, l])),
+    states: new Map(snapshot.states.map((s) => [s.id, s])),
     members: new Map(snapshot.members.map((m) => [m.userId, m])),
     dependencies: new Map(snapshot.dependencies.map((d) => [d.id, d])),
     timers: new Map(),
@@ -146,6 +150,18 @@ function applyPayload(pool: Pool, payload: Envelope["payload"]): boolean {
       if (!inProject(payload.value.projectId)) return false;
       pool.gone.add(payload.value.swimLaneId);
       pool.lanes.delete(payload.value.swimLaneId);
+      return true;
+    case "stateCreated":
+    case "stateUpdated": {
+      const state = payload.value.state;
+      if (!state || !inProject(state.projectId)) return false;
+      return putVersioned(pool.states, pool.gone, state.id, state);
+    }
+    case "stateDeleted":
+      // Its items moved first, each by its own work_item_updated event.
+      if (!inProject(payload.value.projectId)) return false;
+      pool.gone.add(payload.value.stateId);
+      pool.states.delete(payload.value.stateId);
       return true;
     case "memberAdded":
     case "memberUpdated": {

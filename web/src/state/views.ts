@@ -4,7 +4,7 @@
  * shows at once and disappears when the server answers: confirmed, the pool holds the real
  * value; refused, the view is simply back to the pool's value (the rollback).
  */
-import type { Member, SwimLane, WorkItem } from "../gen/pm_pb";
+import type { Member, WorkflowState, WorkItem } from "../gen/pm_pb";
 import type { Pool } from "./pool";
 
 export type ItemPatch = Partial<
@@ -42,17 +42,34 @@ export function byPosition(a: { position: string; id: string }, b: { position: s
 }
 
 export interface Column {
-  lane: SwimLane;
+  state: WorkflowState;
   cards: WorkItem[];
 }
 
+/** The project's states in board order. */
+export function orderedStates(pool: Pool): WorkflowState[] {
+  return [...pool.states.values()].sort(byPosition);
+}
+
+/** A status as a person reads it: its state's name (the key if the state is unknown). */
+export function stateName(pool: Pool, key: string): string {
+  for (const state of pool.states.values()) if (state.key === key) return state.name;
+  return key;
+}
+
+/** Where a state goes to sit after ``states[index]`` (before the first when index is -1). */
+export function placeAfter(states: readonly WorkflowState[], index: number): { afterId: string } | { beforeId: string } {
+  return index < 0 ? { beforeId: states[0]!.id } : { afterId: states[index]!.id };
+}
+
+/** A column per state in board order, but the backlog-category ones (the Backlog view's). */
 export function columns(pool: Pool, pending: readonly PendingChange[]): Column[] {
   const items = effectiveItems(pool, pending);
-  const lanes = [...pool.lanes.values()].sort(byPosition);
-  const result = lanes.map((lane) => ({
-    lane,
+  const states = orderedStates(pool).filter((state) => state.category !== "backlog");
+  const result = states.map((state) => ({
+    state,
     cards: [...items.values()]
-      .filter((i) => BOARD_TYPES.has(i.itemType) && i.status === lane.statusValue)
+      .filter((i) => BOARD_TYPES.has(i.itemType) && i.status === state.key)
       .sort(byPosition),
   }));
   for (const change of pending) {

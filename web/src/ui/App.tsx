@@ -14,13 +14,15 @@ import { useBoard, useNow } from "./hooks";
 import { ItemDetail } from "./ItemDetail";
 import { MembersView } from "./MembersView";
 import { SprintsView } from "./SprintsView";
+import { StatesView } from "./StatesView";
 
-export type View = "board" | "backlog" | "sprints" | "members";
+export type View = "board" | "backlog" | "sprints" | "members" | "states";
 const VIEWS: [View, string][] = [
   ["board", "Board"],
   ["backlog", "Backlog"],
   ["sprints", "Sprints"],
   ["members", "Members"],
+  ["states", "States"],
 ];
 
 export interface Route {
@@ -113,6 +115,7 @@ export function App({ board, session, initial }: { board: Board; session: Sessio
             {route.view === "backlog" && <BacklogView board={board} pool={pool} canEdit={canEdit} onOpen={(itemId) => go({ itemId })} />}
             {route.view === "sprints" && <SprintsView board={board} pool={pool} canEdit={canEdit} token={session.token} />}
             {route.view === "members" && <MembersView board={board} pool={pool} isAdmin={role === "admin"} />}
+            {route.view === "states" && <StatesView board={board} pool={pool} isAdmin={role === "admin"} />}
           </div>
         )}
         {route.projectId && pool && route.itemId && (

@@ -1,4 +1,5 @@
-/** The board: the project's swim lanes as columns of cards; drag a card between lanes or
+/** The board: a column of cards per workflow state of the project (in the states' order, but the
+ * backlog-category ones, which are the Backlog view's); drag a card between columns or
  * within one. The drop shows at once and is confirmed or undone (with a note) by the server. */
 import { memo } from "preact/compat";
 import { useMemo, useState } from "preact/hooks";
@@ -81,7 +82,7 @@ export function BoardView({ board, pool, canEdit, onOpen }: { board: Board; pool
 
   return (
     <div class="board" role="list" aria-label="Board">
-      {cols.map(({ lane, cards }) => {
+      {cols.map(({ state, cards }) => {
         const points = cards.reduce((sum, c) => sum + (c.storyPoints ?? 0), 0);
         const dropIndex = (e: DragEvent) => {
           const list = e.currentTarget as HTMLElement;
@@ -93,21 +94,21 @@ export function BoardView({ board, pool, canEdit, onOpen }: { board: Board; pool
           return index < 0 ? rows.length : index;
         };
         return (
-          <section class="lane" role="listitem" aria-label={lane.name} key={lane.id}>
+          <section class="lane" role="listitem" aria-label={state.name} key={state.id}>
             <header class="lane-head">
-              <h2>{lane.name}</h2>
+              <h2>{state.name}</h2>
               <span class="count" title="Cards / points">
                 {cards.length} · {points} pt
               </span>
             </header>
             <div
-              class={`lane-cards${target?.lane === lane.id ? " drop-target" : ""}`}
-              data-lane={lane.statusValue}
+              class={`lane-cards${target?.lane === state.id ? " drop-target" : ""}`}
+              data-lane={state.key}
               onDragOver={(e) => {
                 if (!canEdit) return;
                 e.preventDefault();
                 const index = dropIndex(e);
-                if (target?.lane !== lane.id || target.index !== index) setTarget({ lane: lane.id, index });
+                if (target?.lane !== state.id || target.index !== index) setTarget({ lane: state.id, index });
               }}
               onDragLeave={(e) => {
                 if (!(e.currentTarget as HTMLElement).contains(e.relatedTarget as Node)) setTarget(null);
@@ -118,11 +119,11 @@ export function BoardView({ board, pool, canEdit, onOpen }: { board: Board; pool
                 const id = e.dataTransfer?.getData("text/plain");
                 const card = id ? items.get(id) : undefined;
                 if (!canEdit || !card) return;
-                void board.move(card, lane.statusValue, cards, dropIndex(e));
+                void board.move(card, state.key, cards, dropIndex(e));
               }}
             >
               {cards.length === 0 && <p class="empty">{TEXT.emptyLane}</p>}
-              {(expanded.has(lane.id) ? cards : cards.slice(0, LANE_LIMIT)).map((card) => (
+              {(expanded.has(state.id) ? cards : cards.slice(0, LANE_LIMIT)).map((card) => (
                 <Card
                   key={card.id}
                   item={card}
@@ -136,17 +137,17 @@ export function BoardView({ board, pool, canEdit, onOpen }: { board: Board; pool
                 />
               ))}
             </div>
-            {cards.length > LANE_LIMIT && !expanded.has(lane.id) && (
-              <button type="button" class="ghost add" onClick={() => setExpanded(new Set([...expanded, lane.id]))}>
+            {cards.length > LANE_LIMIT && !expanded.has(state.id) && (
+              <button type="button" class="ghost add" onClick={() => setExpanded(new Set([...expanded, state.id]))}>
                 Show all {cards.length} cards
               </button>
             )}
             {canEdit && (
               <InlineCreate
                 label="Add card"
-                placeholder={`New task in ${lane.name}`}
+                placeholder={`New task in ${state.name}`}
                 onCreate={(title) =>
-                  void board.createItem({ itemType: "task", parentId: pool.project.id, title, status: lane.statusValue })
+                  void board.createItem({ itemType: "task", parentId: pool.project.id, title, status: state.key })
                 }
               />
             )}

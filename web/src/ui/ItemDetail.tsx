@@ -3,11 +3,11 @@
  * (a refused cycle shows its path) and the activity log with field diffs. */
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { ActivityEntry, Comment, DependenciesList, Envelope, TimeEntriesList, WorkItem } from "../gen/pm_pb";
-import { describeError, FIELD_LABELS, PRIORITY_LABELS, STATUS_LABELS, TEXT } from "../messages";
+import { describeError, FIELD_LABELS, PRIORITY_LABELS, TEXT } from "../messages";
 import { RequestError } from "../protocol/connection";
 import type { Board, UpdateFields } from "../state/board";
 import type { Pool } from "../state/pool";
-import { displayName, effectiveItems, isBlocked } from "../state/views";
+import { displayName, effectiveItems, isBlocked, orderedStates, stateName } from "../state/views";
 import { CHILD_TYPES } from "./BacklogView";
 import { Avatar, Section, StatusPill, TypeBadge } from "./common";
 import { duration, when } from "./format";
@@ -120,7 +120,7 @@ export function ItemDetail({ board, pool, itemId, canEdit, onClose, onOpen }: {
             <label>
               Status
               <select name="status" value={draft.status} onChange={set("status")}>
-                {Object.entries(STATUS_LABELS).map(([value, label]) => <option key={value} value={value}>{label}</option>)}
+                {orderedStates(pool).map((state) => <option key={state.id} value={state.key}>{state.name}</option>)}
               </select>
             </label>
             <label>
@@ -418,7 +418,7 @@ function Activity({ board, pool, item }: { board: Board; pool: Pool; item: WorkI
   );
   const value = (field: string | undefined, raw: string | undefined) => {
     if (raw === undefined || raw === "") return "—";
-    if (field === "status") return STATUS_LABELS[raw] ?? raw;
+    if (field === "status") return stateName(pool, raw);
     if (field === "priority") return PRIORITY_LABELS[raw] ?? raw;
     if (field === "assignee_id") return displayName(pool.members, raw);
     if (field === "sprint_id") return pool.sprints.get(raw)?.name ?? raw;
