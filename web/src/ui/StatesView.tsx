@@ -45,7 +45,7 @@ export function StatesView({ board, pool, isAdmin }: { board: Board; pool: Pool;
               </td>
               {isAdmin && (
                 <td class="row-actions">
-                  <button type="button" class="ghost" aria-label={`Move ${state.name} up`} disabled={index === 0} onClick={() => void board.command("updateState", { stateId: state.id, expectedVersion: state.version, ...placeAfter(states, index - 1) })}>
+                  <button type="button" class="ghost" aria-label={`Move ${state.name} up`} disabled={index === 0} onClick={() => void board.command("updateState", { stateId: state.id, expectedVersion: state.version, ...placeAfter(states, index - 2) })}>
                     ↑
                   </button>
                   <button type="button" class="ghost" aria-label={`Move ${state.name} down`} disabled={index === states.length - 1} onClick={() => void board.command("updateState", { stateId: state.id, expectedVersion: state.version, afterId: states[index + 1]!.id })}>
