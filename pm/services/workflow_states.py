@@ -84,8 +84,8 @@ def _key(uow: UnitOfWork, project_id: str, wanted: object, name: str) -> str:
             raise ValidationFailed("the project has or had a state of this key", field="key")
         return wanted
     base = re.sub(r"[^a-z0-9]+", "_", name.casefold()).strip("_")
-    base = (base if base[:1].isalpha() and base.isascii() else f"s_{base}")[:KEY_LENGTH]
-    base = base.rstrip("_") or "state"
+    base = (base if base[:1].isalpha() else f"s_{base}")[:KEY_LENGTH]
+    base = base.rstrip("_")
     key, number = base, 1
     while uow.states.key_taken(project_id, key):
         number += 1

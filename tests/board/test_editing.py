@@ -91,7 +91,8 @@ def test_the_item_detail_comments_times_and_links_live(world: BoardWorld) -> Non
 
     da.get_by_label("Status").select_option("review")
     da.get_by_role("button", name="Save").click()
-    expect(db.locator(".activity")).to_contain_text(re.compile("Status: In progress → Review"))
+    # the activity names the states as the project calls them
+    expect(db.locator(".activity")).to_contain_text(re.compile("Status: In Progress → Review"))
     world.screenshot(a, "item-detail")
     da.get_by_role("button", name="Stop timer").click()
     expect(db.get_by_role("timer")).to_have_count(0)

@@ -5,7 +5,7 @@ import { useMemo, useState } from "preact/hooks";
 import type { WorkItem } from "../gen/pm_pb";
 import type { Board } from "../state/board";
 import type { Pool } from "../state/pool";
-import { childrenOf, effectiveItems, isBlocked } from "../state/views";
+import { childrenOf, effectiveItems, isBlocked, stateName } from "../state/views";
 import { Avatar, InlineCreate, StatusPill, TypeBadge } from "./common";
 
 export const CHILD_TYPES: Record<string, string[]> = {
@@ -118,7 +118,7 @@ function TreeRow(props: {
         </button>
       )}
       {blocked && <span class="badge blocked">Blocked</span>}
-      <StatusPill status={item.status} />
+      <StatusPill status={item.status} name={stateName(pool, item.status)} />
       {item.storyPoints !== undefined && <span class="points">{item.storyPoints}</span>}
       {item.assigneeId && <Avatar userId={item.assigneeId} members={pool.members} small />}
       {canEdit && (

@@ -92,7 +92,7 @@ export function ItemDetail({ board, pool, itemId, canEdit, onClose, onOpen }: {
         <TypeBadge type={item.itemType} />
         {item.key && <span class="key" aria-label="Key">{item.key}</span>}
         {isBlocked(item, pool) && <span class="badge blocked">Blocked</span>}
-        <StatusPill status={item.status} />
+        <StatusPill status={item.status} name={stateName(pool, item.status)} />
         <span class="muted">v{String(item.version)}</span>
         <button type="button" class="ghost close" onClick={onClose} aria-label="Close">×</button>
       </header>
@@ -348,7 +348,7 @@ function Dependencies({ board, pool, item, items, canEdit, onOpen }: {
     <li key={dep.id}>
       <span class="muted">{label}</span>{" "}
       <button type="button" class="link" onClick={() => dep.otherItem && onOpen(dep.otherItem.id)}>{dep.otherItem?.title ?? "?"}</button>{" "}
-      {dep.otherItem && <StatusPill status={dep.otherItem.status} />}
+      {dep.otherItem && <StatusPill status={dep.otherItem.status} name={stateName(pool, dep.otherItem.status)} />}
       {dep.dependencyType === "relates_to" && <span class="muted"> (related)</span>}
       {canEdit && (
         <button type="button" class="ghost danger" aria-label="Remove dependency" onClick={() => void board.command("deleteDependency", { dependencyId: dep.id })}>

@@ -10,7 +10,7 @@ import { describeError } from "../messages";
 import type { Board } from "../state/board";
 import { flowFigures } from "../state/flow";
 import type { Pool } from "../state/pool";
-import { BOARD_TYPES, byPosition, effectiveItems } from "../state/views";
+import { BOARD_TYPES, byPosition, effectiveItems, stateName } from "../state/views";
 import { lazy, Suspense } from "preact/compat";
 import { Section, StatusPill, TypeBadge } from "./common";
 
@@ -195,7 +195,7 @@ function SprintPanel({ board, pool, sprint, canEdit, token }: { board: Board; po
           <ul class="plan-list">
             {inSprint.map((i) => (
               <li key={i.id}>
-                <TypeBadge type={i.itemType} /> <span class="title">{i.title}</span> <StatusPill status={i.status} />
+                <TypeBadge type={i.itemType} /> <span class="title">{i.title}</span> <StatusPill status={i.status} name={stateName(pool, i.status)} />
                 {i.storyPoints !== undefined && <span class="points">{i.storyPoints}</span>}
                 {canEdit && open && (
                   <button type="button" class="ghost" aria-label={`Remove ${i.title} from the sprint`} onClick={() => plan(i.id, i.version, "")}>

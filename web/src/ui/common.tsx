@@ -27,8 +27,9 @@ export function TypeBadge({ type }: { type: string }) {
   return <span class={`type type-${type}`}>{TYPE_LABELS[type] ?? type}</span>;
 }
 
-export function StatusPill({ status }: { status: string }) {
-  return <span class={`status status-${status}`}>{STATUS_LABELS[status] ?? status}</span>;
+/** A status as its project names it (``name``: the state's name, from the pool). */
+export function StatusPill({ status, name }: { status: string; name?: string }) {
+  return <span class={`status status-${status}`}>{name ?? STATUS_LABELS[status] ?? status}</span>;
 }
 
 /** A one-field form that appears on demand: "+ Add card" -> input -> Enter. */
