@@ -515,3 +515,37 @@ async def test_another_tenants_states_are_untouched(runner: ServiceRunner) -> No
             expected_version=2,
             name="Hijack",
         )
+
+
+async def test_a_lane_needs_a_state_of_its_project(
+    runner: ServiceRunner, published: Published
+) -> None:
+    project = await make_project(runner, ALICE)
+    other = await make_project(runner, ALICE, "Gemini")
+    await _state(runner, other, name="QA", category="review")
+    async with Refusal(runner, published, "VALIDATION_ERROR") as refusal:
+        await runner.command(
+            ALICE,
+            swim_lanes.create_swim_lane,
+            project_id=project["id"],
+            name="QA",
+            status_value="qa",
+        )
+    assert refusal.error.field == "status_value"
+
+
+async def test_an_update_of_a_missing_state_or_with_a_bad_value_is_refused(
+    runner: ServiceRunner, published: Published
+) -> None:
+    project = await make_project(runner, ALICE)
+    todo = _by_key(await _states(runner, project))["todo"]
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"state_id": "00000000-0000-4000-8000-000000000000"}, "NOT_FOUND", "state_id"),
+        ({"state_id": todo["id"], "colour": "#12345"}, "VALIDATION_ERROR", "colour"),
+        ({"state_id": todo["id"], "name": "Done"}, "VALIDATION_ERROR", "name"),
+        ({"state_id": todo["id"], "before_id": "nope"}, "VALIDATION_ERROR", "before_id"),
+    ]
+    for fields, code, field in cases:
+        async with Refusal(runner, published, code) as refusal:
+            await runner.command(ALICE, workflow_states.update_state, expected_version=1, **fields)
+        assert refusal.error.field == field
