@@ -47,6 +47,7 @@ PROTOCOL_REQUEST_ROWS = (
     "Reauthenticate",
     "SearchWorkItems",  # PROTOCOL.md "Search"
     "CreateWebhook UpdateWebhook DeleteWebhook ListWebhooks GetWebhookDeliveries",  # "Webhooks"
+    "CreateState UpdateState DeleteState",  # "Everyday fields"
 )
 PROTOCOL_RESPONSE_ROWS = (
     "Error",
@@ -67,6 +68,7 @@ PROTOCOL_RESPONSE_ROWS = (
     "PresenceChanged",
     "SearchResults",
     "WebhookCreated",
+    "StateCreated StateUpdated StateDeleted",  # "Everyday fields": StateCreated...
 )
 PROTOCOL_REQUESTS = [name for row in PROTOCOL_REQUEST_ROWS for name in row.split()]
 PROTOCOL_RESPONSES_AND_EVENTS = [name for row in PROTOCOL_RESPONSE_ROWS for name in row.split()]
