@@ -62,9 +62,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """One cluster for the module (starting three servers costs more than the tests); each test
     uses tenants of its own."""
     tmp_path = tmp_path_factory.mktemp("cluster")
-    ports = [free_port(), free_port()]
+    # Each free_port() closes its socket before the next call, so the kernel may hand the same
+    # port out twice (a proxy on a node's port answered WRONG_NODE in one run): ask until three
+    # differ.
+    picked: set[int] = set()
+    while len(picked) < 3:
+        picked.add(free_port())
+    *ports, proxy_port = sorted(picked)
     nodes = [f"127.0.0.1:{port}" for port in ports]
-    proxy_port = free_port()
     config = generated_nginx_config(nodes, f"127.0.0.1:{proxy_port}", tmp_path / "nginx")
     checked = nginx_test(config)
     assert checked.returncode == 0, checked.stderr
