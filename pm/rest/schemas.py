@@ -149,7 +149,7 @@ class WorkItemFilters(QueryParameters):
         default_factory=list,
         description="Items with this label (its id or name); repeat it: items with every one",
     )
-    field: list[Annotated[str, Field(max_length=2300)]] = Field(
+    field: list[Annotated[str, Field(max_length=2300, pattern=r"^[^=<>]+(=|>=|<=)")]] = Field(
         default_factory=list,
         description="A custom field condition, `FIELD=VALUE` (a multi_select: has the option),"
         " `FIELD>=LOW` or `FIELD<=HIGH` (number and date fields); FIELD its id or name; repeat"
@@ -158,6 +158,7 @@ class WorkItemFilters(QueryParameters):
     sort: str | None = Field(
         default=None,
         max_length=100,
+        pattern=r"^-?(created|updated|title|due_date|start_date|priority|field:.+)$",
         description="created (default), updated, title, due_date, start_date, priority or"
         " field:<id>; a leading `-` descends; items without a value come last",
     )

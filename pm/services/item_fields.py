@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from pm.domain.enums import FieldType
 from pm.domain.models import CustomField, WorkItem
-from pm.errors import ValidationFailed
+from pm.errors import NotFound, ValidationFailed
 from pm.observability import metrics
 from pm.repositories.custom_fields import StoredValue
 from pm.services.kernel import validation as v
@@ -89,7 +89,7 @@ def resolve_labels(scope: Scope, project_ids: Sequence[str], refs: object, name:
     for ref in refs:
         label_id = by_id.get(ref) or by_name.get(ref.strip().casefold())
         if label_id is None:
-            raise ValidationFailed(f"no label {ref[:50]!r} in this project", field=name)
+            raise NotFound(f"no label {ref[:50]!r} in this project", field=name)
         if label_id not in found:
             found.append(label_id)
     return found
@@ -120,10 +120,14 @@ def clean_values(
     by_ref = {f.id: f for f in fields} | {f.name_key: f for f in fields}
     cleaned: dict[str, Cleaned] = {}
     for ref, value in given.items():
-        found = by_ref.get(ref) if isinstance(ref, str) else None
+        found = (
+            (by_ref.get(ref) or by_ref.get(ref.strip().casefold()))
+            if isinstance(ref, str)
+            else None
+        )
         if found is None:
             name = f"custom_fields.{str(ref)[:50]}"
-            raise ValidationFailed("no such custom field in this project", field=name)
+            raise NotFound("no such custom field in this project", field=name)
         cleaned[found.id] = _clean(uow, found, value)
     for required in (f for f in fields if f.required):
         value_given = cleaned.get(required.id)

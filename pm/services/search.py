@@ -183,7 +183,7 @@ def _label_groups(
         key = ref.strip().casefold()
         ids = tuple(label_id for label_id, name in known if label_id == ref or name == key)
         if not ids:
-            raise ValidationFailed(f"no label {ref[:50]!r} in these projects", field="labels")
+            raise NotFound(f"no label {ref[:50]!r} in these projects", field="labels")
         groups.append(ids)
     return tuple(groups)
 
@@ -209,14 +209,17 @@ def _condition(scope: Scope, project_ids: Sequence[str], given: object) -> Field
     )
 
 
-def _field_named(scope: Scope, project_ids: Sequence[str], ref: object) -> CustomField:
+def _field_named(
+    scope: Scope, project_ids: Sequence[str], ref: object, name: str = "fields"
+) -> CustomField:
+    """A live custom field of these projects by id or name; NOT_FOUND naming ``name``."""
     if not isinstance(ref, str) or not ref:
-        raise ValidationFailed("a field condition names its field_id", field="fields")
+        raise ValidationFailed("a field condition names its field_id", field=name)
     key = ref.strip().casefold()
     for custom in scope.custom_fields.live_of_projects(project_ids):
         if custom.id == ref or custom.name_key == key:
             return custom
-    raise ValidationFailed(f"no custom field {ref[:50]!r} in these projects", field="fields")
+    raise NotFound(f"no custom field {ref[:50]!r} in these projects", field=name)
 
 
 def _bound(custom: CustomField, kind: FieldType, value: object, name: str) -> str | float | None:
@@ -261,13 +264,15 @@ def build_order(scope: Scope, project_ids: Sequence[str], sort: str | None) -> t
         cases = " ".join(f"WHEN '{p.value}' THEN {rank}" for p, rank in _PRIORITY_RANK.items())
         return Order(f"CASE w.priority {cases} ELSE 9 END", (), descending), int
     if key.startswith("field:"):
-        custom = _field_named(scope, project_ids, key[len("field:") :])
+        custom = _field_named(scope, project_ids, key[len("field:") :], "sort")
         column, kind = "value_text", str
         if custom.field_type == FieldType.NUMBER:
             column, kind, missing = "value_number", float, -_FAR if descending else _FAR
+        # per item by its own index: without statistics SQLite would pick (field_id, value),
+        # a walk of the whole field for every item (13 s over 10,000 items, not 10 ms)
         expression = (
             f"coalesce((SELECT min({column}) FROM item_field_values"
-            " WHERE item_id = w.id AND field_id = ?), ?)"
+            " INDEXED BY ix_item_field_values_item WHERE item_id = w.id AND field_id = ?), ?)"
         )
         return Order(expression, (custom.id, missing), descending), kind
     raise ValidationFailed(
