@@ -585,6 +585,10 @@ class ContextItem(BaseModel):
     start_date: str | None
     due_date: str | None
     is_overdue: bool
+    labels: list[str] = Field(description="Label names")
+    custom_fields: dict[str, str | float | list[str]] = Field(
+        description="Custom field name -> value"
+    )
 
 
 class ContextActivity(BaseModel):
@@ -676,6 +680,8 @@ class ProjectContext(BaseModel):
     dependencies: list[Dependency]
     members: list[Member]
     swim_lanes: list[SwimLane]
+    labels: list[Label]
+    custom_fields: list[CustomField]
     recent_activity: list[ContextActivity] = Field(description="Newest first")
 
 
