@@ -28,7 +28,7 @@ async def _all(runner: ServiceRunner, ctx: Any = ALICE, **spec: Any) -> list[dic
     cursor = None
     while True:
         page = await runner.query(ctx, search.search_work_items, limit=500, cursor=cursor, **spec)
-        items += [hit["work_item"] for hit in page.items]
+        items += [dict(hit["work_item"]) for hit in page.items]
         cursor = page.next_cursor
         if cursor is None:
             return items
