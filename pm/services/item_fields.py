@@ -227,9 +227,10 @@ def _url(value: object, name: str) -> str:
 def write_new(
     uow: UnitOfWork, item: WorkItem, labels: list[str], values: dict[str, Cleaned]
 ) -> None:
-    """The labels and values of an item being created."""
-    _bound_labels(uow, len(labels))
-    uow.labels.add_to_item(item.id, labels)
+    """The labels and values of an item being created (nothing to write: no statement)."""
+    if labels:
+        _bound_labels(uow, len(labels))
+        uow.labels.add_to_item(item.id, labels)
     for field_id, cleaned in values.items():
         uow.custom_fields.replace_value(
             item.id, field_id, cleaned.rows, searchable=cleaned.searchable
