@@ -40,7 +40,17 @@ def _spec(uow: UnitOfWork, project_id: str, filters: object) -> dict[str, Any]:
     if not isinstance(filters, dict):
         raise ValidationFailed("filters must be a map of filter to value", field="filters")
     spec = {name: value for name, value in filters.items() if value not in (None, "", [])}
-    build_filters(uow, [project_id], spec, max_conditions=uow.settings.views_max_conditions)
+    checked, _text = build_filters(
+        uow, [project_id], spec, max_conditions=uow.settings.views_max_conditions
+    )
+    # labels and fields kept by id: renaming one leaves the view as it was
+    if "labels" in spec:
+        spec["labels"] = [ids[0] for ids in checked.labels]
+    if "fields" in spec:
+        spec["fields"] = [
+            {**given, "field_id": condition.field_id}
+            for given, condition in zip(spec["fields"], checked.fields, strict=True)
+        ]
     if len(json.dumps(spec)) > MAX_FILTERS_BYTES:
         raise ValidationFailed(f"filters are at most {MAX_FILTERS_BYTES} bytes", field="filters")
     return {name: spec[name] for name in SPEC_FIELDS if name in spec}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from enum import StrEnum
 from typing import Any, TypedDict
 
@@ -118,7 +119,7 @@ def search_work_items(
         match = fts_query(text)
         if match is None:  # only punctuation: nothing can match it
             return Page([], None)
-        filters = _with_match(filters, match)
+        filters = replace(filters, match=match)
     return _filtered(read, filters, order, key_type, page)
 
 
@@ -279,22 +280,6 @@ def build_order(scope: Scope, project_ids: Sequence[str], sort: str | None) -> t
         "sort is one of created, updated, title, due_date, start_date, priority, field:<id>"
         " (a leading - descends)",
         field="sort",
-    )
-
-
-def _with_match(filters: SearchFilters, match: str) -> SearchFilters:
-    return SearchFilters(
-        filters.project_ids,
-        status=filters.status,
-        item_type=filters.item_type,
-        assignee_id=filters.assignee_id,
-        sprint_id=filters.sprint_id,
-        priority=filters.priority,
-        due_from=filters.due_from,
-        due_to=filters.due_to,
-        labels=filters.labels,
-        fields=filters.fields,
-        match=match,
     )
 
 

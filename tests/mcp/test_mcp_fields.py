@@ -24,7 +24,7 @@ async def _definitions(
     ws = await WsClient.open(served.ws, make_token("alice", tenant))
     try:
         made: dict[str, Any] = {}
-        for name, body, key in (
+        requests: list[tuple[str, dict[str, Any], str]] = [
             ("create_label", {"name": "Bug"}, "label"),
             ("create_custom_field", {"name": "Size", "field_type": "number"}, "custom_field"),
             (
@@ -32,12 +32,13 @@ async def _definitions(
                 {"name": "Team", "field_type": "select", "options": ["web", "api"]},
                 "custom_field",
             ),
-        ):
+        ]
+        for name, body, key in requests:
             answer, body_back = payload(
                 await ws.request(name, {"project_id": project["id"], **body})
             )
             assert answer != "error", body_back
-            made[body.get("name", "")] = body_back[key]
+            made[body["name"]] = body_back[key]
         return made
     finally:
         await ws.close()

@@ -223,7 +223,8 @@ async def _save(runner: ServiceRunner, ctx: Any, project: dict[str, Any], **more
 
 async def test_a_saved_view_runs_as_the_search_it_holds(runner: ServiceRunner) -> None:
     project = await make_project(runner, ALICE)
-    await runner.command(ALICE, labels.create_label, project_id=project["id"], name="bug")
+    made = await runner.command(ALICE, labels.create_label, project_id=project["id"], name="bug")
+    bug_id = made.payload["label"]["id"]
     tagged = await make_item(runner, ALICE, project, labels=["bug"], due_date="2026-02-01")
     older = await make_item(runner, ALICE, project, labels=["bug"], due_date="2026-01-01")
     await make_item(runner, ALICE, project)
@@ -232,10 +233,13 @@ async def test_a_saved_view_runs_as_the_search_it_holds(runner: ServiceRunner) -
     )
     view = saved.payload["view"]
     assert (view["filters"], view["sort"], view["group_by"], view["shared"]) == (
-        {"labels": ["bug"]},
+        {"labels": [bug_id]},  # kept by id: a renamed label leaves the view as it was
         "due_date",
         "status",
         False,
+    )
+    await runner.command(
+        ALICE, labels.update_label, label_id=bug_id, expected_version=1, name="defect"
     )
     listed = await _all(runner, view_id=view["id"])
     assert [i["id"] for i in listed] == [older["id"], tagged["id"]]

@@ -244,7 +244,7 @@ async def test_a_saved_view_is_listed_and_runs_as_its_search(
             },
         )
         view = saved["view"]
-        assert view["filters"]["labels"] == ["bug"]
+        assert view["filters"]["labels"] == [board["label"]["id"]]
         _, listed = await _ok(bob, "list_views", {"project_id": project_id})
         assert [v["name"] for v in listed["views"]] == ["Bugs"]
         _, found = await _ok(bob, "search_work_items", {"view_id": view["id"], "limit": 50})
