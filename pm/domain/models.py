@@ -94,13 +94,15 @@ class Label(Audited, table=True):
 
 
 class ItemLabel(SQLModel, table=True):
-    """One label on one item; the (label, item) index makes a label filter an index range."""
+    """One label on one item; the (label, item) index makes a label filter an index range.
+    The foreign keys also order a tenant export after the rows they name, so an import's
+    triggers find them."""
 
     __tablename__ = "item_labels"
     __table_args__ = (Index("ix_item_labels_label", "label_id", "item_id"),)
 
-    item_id: str = Field(primary_key=True, max_length=36)
-    label_id: str = Field(primary_key=True, max_length=36)
+    item_id: str = Field(primary_key=True, foreign_key="work_items.id", max_length=36)
+    label_id: str = Field(primary_key=True, foreign_key="labels.id", max_length=36)
 
 
 class CustomField(Audited, table=True):
@@ -139,8 +141,8 @@ class ItemFieldValue(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
-    item_id: str = Field(max_length=36)
-    field_id: str = Field(max_length=36)
+    item_id: str = Field(foreign_key="work_items.id", max_length=36)
+    field_id: str = Field(foreign_key="custom_fields.id", max_length=36)
     value_text: str | None = None
     value_number: float | None = None
     searchable: bool = False

@@ -76,6 +76,12 @@ def upgrade() -> None:
         "item_labels",
         _string("item_id", 36),
         _string("label_id", 36),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["work_items.id"], name=op.f("fk_item_labels_item_id_work_items")
+        ),
+        sa.ForeignKeyConstraint(
+            ["label_id"], ["labels.id"], name=op.f("fk_item_labels_label_id_labels")
+        ),
         sa.PrimaryKeyConstraint("item_id", "label_id", name=op.f("pk_item_labels")),
     )
     op.create_index("ix_item_labels_label", "item_labels", ["label_id", "item_id"], unique=False)
@@ -108,6 +114,14 @@ def upgrade() -> None:
         sa.Column("value_text", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("value_number", sa.Float(), nullable=True),
         sa.Column("searchable", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["work_items.id"], name=op.f("fk_item_field_values_item_id_work_items")
+        ),
+        sa.ForeignKeyConstraint(
+            ["field_id"],
+            ["custom_fields.id"],
+            name=op.f("fk_item_field_values_field_id_custom_fields"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_item_field_values")),
     )
     op.create_index(
