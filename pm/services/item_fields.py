@@ -195,7 +195,10 @@ def _options_of(custom: CustomField, value: object, name: str) -> list[str]:
     options: list[str] = json.loads(custom.options)
     if not isinstance(value, list) or not all(isinstance(o, str) for o in value):
         raise ValidationFailed(f"{custom.name} takes a list of its options", field=name)
-    unknown = [o for o in value if o not in options]
+    if len(value) > len(options):  # more than every option: repeats, refused before a scan
+        raise ValidationFailed(f"{custom.name} has {len(options)} options", field=name)
+    known = set(options)
+    unknown = [o for o in value if o not in known]
     if unknown:
         raise ValidationFailed(
             f"{unknown[0][:100]!r} is not an option of {custom.name}", field=name

@@ -218,6 +218,7 @@ INVALID = [
     ("select", {"options": ["low", "high"]}, ["low"]),
     ("multi_select", {"options": ["a", "b"]}, ["a", "z"]),
     ("multi_select", {"options": ["a", "b"]}, "a"),
+    ("multi_select", {"options": ["a", "b"]}, ["a"] * 3),
     ("user", {}, "nobody"),
     ("url", {}, "ftp://example.com/"),
     ("url", {}, "javascript:alert(1)"),

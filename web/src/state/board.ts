@@ -9,7 +9,8 @@
  * pool's cursor until nothing is left, then the held events: each change is applied once. If
  * the server no longer has the changes (RESYNC_REQUIRED), the project is loaded again.
  */
-import type { Envelope, WorkItem } from "../gen/pm_pb";
+import { create } from "@bufbuild/protobuf";
+import { WorkItemSchema, type Envelope, type WorkItem } from "../gen/pm_pb";
 import { describeError, TEXT } from "../messages";
 import { RequestError, type PayloadCase, type Status, type ValueOf } from "../protocol/connection";
 import { applyEvent, applyOwnResponse, fromSnapshot, noteTimeEntry, type Pool } from "./pool";
@@ -539,7 +540,7 @@ export class Board {
     const pool = this.pool;
     if (pool === null) return null;
     const id = this.newId();
-    const provisional = {
+    const provisional = create(WorkItemSchema, {
       id,
       itemType: init.itemType,
       projectId: pool.project.id,
@@ -556,7 +557,7 @@ export class Board {
       createdBy: this.userId,
       updatedAt: BigInt(this.now()),
       updatedBy: this.userId,
-    } as WorkItem;
+    });
     return this.command("createWorkItem", { id, ...init }, { itemId: id, created: provisional });
   }
 
