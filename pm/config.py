@@ -113,6 +113,15 @@ class Settings(BaseSettings):
     max_message_id_chars: int = Field(default=128, ge=16, le=1024)
     # The cycle check of a new `blocks` dependency walks at most this many items.
     dependency_walk_limit: int = Field(default=10_000, ge=10)
+    # Labels, custom fields and saved views (issue 15): per project, per item, per user; a
+    # breach is a VALIDATION_ERROR naming the bound, counted in pm_bound_hits_total.
+    labels_max_per_project: int = Field(default=200, ge=1)
+    labels_max_per_item: int = Field(default=50, ge=1)
+    fields_max_per_project: int = Field(default=50, ge=1)
+    fields_max_options: int = Field(default=100, ge=1)
+    fields_max_text_chars: int = Field(default=2000, ge=1)
+    views_max_per_user: int = Field(default=100, ge=1)
+    views_max_conditions: int = Field(default=20, ge=1)
 
     # Every connection a peer opens, before it says anything (pm.server)
     # All TCP connections of the process, HTTP and WebSocket, signed in or not; also kept below

@@ -28,7 +28,7 @@ import pm.doorkit
 import pm.services
 from pm.doorkit.events import EventView
 from pm.rest import schemas
-from pm.services import search, views, webhooks, workflow_states
+from pm.services import saved_views, search, views, webhooks, workflow_states
 from pm.services.kernel.unit_of_work import BlockedChanged, BlockedState, FieldChange
 from pm.services.read_models import cycle_time as flow
 from pm.services.read_models import project_context as context
@@ -76,6 +76,10 @@ CONTRACTS = [
     Contract(BlockedChanged, schemas.BlockedChanged, pm_pb2.BlockedChanged.DESCRIPTOR),
     Contract(views.UserTime, schemas.UserTime, pm_pb2.UserTime.DESCRIPTOR),
     Contract(views.LlmContextEntry, schemas.LlmContextEntry, None),
+    Contract(views.LabelView, schemas.Label, pm_pb2.Label.DESCRIPTOR),
+    Contract(views.CustomFieldView, schemas.CustomField, pm_pb2.CustomField.DESCRIPTOR),
+    Contract(views.SavedViewView, schemas.SavedView, pm_pb2.SavedView.DESCRIPTOR),
+    Contract(saved_views.ViewsList, None, pm_pb2.ViewsList.DESCRIPTOR),
     Contract(EventView, schemas.ChangeEventBase, None),
     # query answers
     Contract(views.TimeEntries, schemas.TimeEntryPage, pm_pb2.TimeEntriesList.DESCRIPTOR),

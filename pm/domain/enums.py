@@ -66,3 +66,15 @@ ALLOWED_PARENTS: dict[ItemType, frozenset[ItemType]] = {
     ItemType.STORY: frozenset({ItemType.PROJECT, ItemType.EPIC}),
     ItemType.TASK: frozenset({ItemType.PROJECT, ItemType.EPIC, ItemType.STORY}),
 }
+
+
+class FieldType(StrEnum):
+    """The types of a project's custom fields (DOMAIN.md "Everyday fields")."""
+
+    TEXT = "text"
+    NUMBER = "number"
+    DATE = "date"
+    SELECT = "select"
+    MULTI_SELECT = "multi_select"
+    USER = "user"
+    URL = "url"

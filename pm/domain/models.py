@@ -75,6 +75,98 @@ class WorkItem(Audited, table=True):
     due_date: str | None = Field(default=None, max_length=10)  # not before start_date
 
 
+class Label(Audited, table=True):
+    """A project's label (DOMAIN.md "Everyday fields"); ``name_key`` is the name casefolded, so
+    names are unique per project whatever their case."""
+
+    __tablename__ = "labels"
+    __table_args__ = (
+        Index("uq_labels_live_name", "project_id", "name_key", unique=True, sqlite_where=LIVE),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    project_id: str = Field(max_length=36)
+    name: str = Field(max_length=50)
+    name_key: str = Field(max_length=50)
+    color: str = Field(max_length=7)  # #rrggbb
+    version: int = 1
+    deleted_at: int | None = None
+
+
+class ItemLabel(SQLModel, table=True):
+    """One label on one item; the (label, item) index makes a label filter an index range.
+    The foreign keys also order a tenant export after the rows they name, so an import's
+    triggers find them."""
+
+    __tablename__ = "item_labels"
+    __table_args__ = (Index("ix_item_labels_label", "label_id", "item_id"),)
+
+    item_id: str = Field(primary_key=True, foreign_key="work_items.id", max_length=36)
+    label_id: str = Field(primary_key=True, foreign_key="labels.id", max_length=36)
+
+
+class CustomField(Audited, table=True):
+    """A project's typed field (``field_type`` one of pm.domain.custom_fields.FieldType);
+    ``options`` a JSON list of the choices of a select or multi_select."""
+
+    __tablename__ = "custom_fields"
+    __table_args__ = (
+        Index(
+            "uq_custom_fields_live_name", "project_id", "name_key", unique=True, sqlite_where=LIVE
+        ),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    project_id: str = Field(max_length=36)
+    name: str = Field(max_length=50)
+    name_key: str = Field(max_length=50)
+    field_type: str = Field(max_length=16)
+    options: str = "[]"
+    required: bool = False
+    version: int = 1
+    deleted_at: int | None = None
+
+
+class ItemFieldValue(SQLModel, table=True):
+    """A custom field's value on an item, entity-attribute-value: numbers in ``value_number``,
+    everything else in ``value_text`` (a date as YYYY-MM-DD, so ranges compare as text), one
+    row per chosen option of a multi_select. ``searchable`` rows (text fields) are in the
+    full-text index (triggers of migration 0006)."""
+
+    __tablename__ = "item_field_values"
+    __table_args__ = (
+        Index("ix_item_field_values_item", "item_id", "field_id"),
+        Index("ix_item_field_values_text", "field_id", "value_text"),
+        Index("ix_item_field_values_number", "field_id", "value_number"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    item_id: str = Field(foreign_key="work_items.id", max_length=36)
+    field_id: str = Field(foreign_key="custom_fields.id", max_length=36)
+    value_text: str | None = None
+    value_number: float | None = None
+    searchable: bool = False
+
+
+class SavedView(Audited, table=True):
+    """A named search of one project (``filters``: the JSON of a SearchWorkItems spec), private
+    to its owner or shared with the project."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (Index("ix_saved_views_project", "project_id", "owner_id"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    project_id: str = Field(max_length=36)
+    owner_id: str = Field(max_length=255)
+    name: str = Field(max_length=100)
+    filters: str = "{}"
+    group_by: str = Field(default="", max_length=64)
+    sort: str = Field(default="", max_length=64)
+    shared: bool = False
+    version: int = 1
+    deleted_at: int | None = None
+
+
 class Sprint(Audited, table=True):
     __tablename__ = "sprints"
     __table_args__ = (

@@ -23,7 +23,7 @@ from pm.services.read_models.project_context import (
     ProjectContext,
     RunningSprint,
 )
-from pm.services.views import MemberView, SprintView, StateView
+from pm.services.views import CustomFieldView, FieldValue, MemberView, SprintView, StateView
 
 NONE = "- none"
 
@@ -45,6 +45,8 @@ def render_context(ctx: ProjectContext) -> str:
     out += _section(
         "Board lanes", [f"- {lane['name']}: {lane['status_value']}" for lane in ctx["swim_lanes"]]
     )
+    out += _section("Labels", [f"- {label['name']} ({label['color']})" for label in ctx["labels"]])
+    out += _section("Custom fields", [_field(field) for field in ctx["custom_fields"]])
     out += _section("Recent activity", [_activity(row, keys) for row in ctx["recent_activity"]])
     return "\n".join(out).rstrip() + "\n"
 
@@ -157,6 +159,9 @@ def _item(item: ContextItem) -> str:
         bits.append("BLOCKED")
     if item["due_date"]:
         bits.append(f"due {item['due_date']}" + (" OVERDUE" if item["is_overdue"] else ""))
+    if item["labels"]:
+        bits.append(" ".join(f"#{label}" for label in item["labels"]))
+    bits += [f"{name}: {_value(value)}" for name, value in item["custom_fields"].items()]
     indent = "  " * item["depth"]
     return f"{indent}- [{item['item_type']}] {item['title']} ({', '.join(bits)}) `{item['key']}`"
 
@@ -164,6 +169,20 @@ def _item(item: ContextItem) -> str:
 def _states(states: Iterable[StateView]) -> list[str]:
     """In board order: the key items carry, the name people see, what it means to the rules."""
     return [f"- `{s['key']}` {s['name']} ({s['category']})" for s in states]
+
+
+def _value(value: FieldValue) -> str:
+    if isinstance(value, list):
+        return "/".join(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _field(field: CustomFieldView) -> str:
+    options = f": {', '.join(field['options'])}" if field["options"] else ""
+    required = ", required" if field["required"] else ""
+    return f"- {field['name']} ({field['field_type']}{required}){options} `{field['id']}`"
 
 
 def _members(members: Iterable[MemberView]) -> list[str]:

@@ -49,6 +49,29 @@ def expected_version() -> Any:
     )
 
 
+def date(what: str) -> Any:
+    return Field(default=None, max_length=10, description=what)
+
+
+Labels = list[str]
+# a custom field's value: a string (text, date, select, user, url), a number, or a list of
+# options (multi_select); null or "" clears it
+FieldValue = str | float | list[str] | None
+
+
+def labels(what: str) -> Any:
+    return Field(default=None, max_length=50, description=what)
+
+
+def custom_fields() -> Any:
+    return Field(
+        default=None,
+        max_length=50,
+        description="Custom field name or id -> value (a string, a number, or a list of options"
+        " for a multi_select); the project context lists the fields and their types",
+    )
+
+
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -76,6 +99,21 @@ class SearchWorkItems(Input):
     assignee_id: str | None = optional_ref("User id")
     sprint_id: str | None = optional_ref("Sprint id")
     priority: Priority | None = None
+    due_from: str | None = date("Due on or after YYYY-MM-DD")
+    due_to: str | None = date("Due on or before YYYY-MM-DD")
+    labels: Labels | None = labels("Items with every one of these labels (names or ids)")
+    fields: list[str] | None = Field(
+        default=None,
+        max_length=20,
+        description="Custom field conditions: FIELD=VALUE, FIELD>=LOW, FIELD<=HIGH (names or ids)",
+    )
+    sort: str | None = Field(
+        default=None,
+        max_length=100,
+        description="created (default), updated, title, due_date, start_date, priority,"
+        " field:<name or id>; a leading - descends",
+    )
+    view: str | None = optional_ref("A saved view's id: its filters and sort")
     limit: int | None = Field(default=None, ge=1, le=100, description="Default 20")
     cursor: str | None = Field(default=None, max_length=512, description="From the last page")
 
@@ -95,6 +133,10 @@ class CreateWorkItem(Input):
     assignee_id: str | None = optional_ref("User id")
     story_points: int | None = Field(default=None, ge=0, le=1000)
     sprint_id: str | None = optional_ref("Sprint id")
+    start_date: str | None = date("YYYY-MM-DD")
+    due_date: str | None = date("YYYY-MM-DD, not before start_date")
+    labels: Labels | None = labels("Label names or ids of the project")
+    custom_fields: dict[str, FieldValue] | None = custom_fields()
     request_id: str | None = request_id()
 
 
@@ -108,6 +150,11 @@ class UpdateWorkItem(Input):
     assignee_id: str | None = Field(default=None, max_length=MAX_REF, description="'' clears")
     story_points: int | None = Field(default=None, ge=-1, le=1000, description="-1 clears")
     sprint_id: str | None = Field(default=None, max_length=MAX_REF, description="'' clears")
+    start_date: str | None = date("YYYY-MM-DD; '' clears")
+    due_date: str | None = date("YYYY-MM-DD; '' clears")
+    add_labels: Labels | None = labels("Label names or ids to add")
+    remove_labels: Labels | None = labels("Label names or ids to remove")
+    custom_fields: dict[str, FieldValue] | None = custom_fields()
     request_id: str | None = request_id()
 
 

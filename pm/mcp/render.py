@@ -80,6 +80,13 @@ def detail(found: WorkItemDetail) -> str:
     out.append(f"- project `{item['project_id']}`, parent `{item['parent_id']}`")
     if item["sprint_id"]:
         out.append(f"- sprint `{item['sprint_id']}`")
+    if item["start_date"] or item["due_date"]:
+        overdue = " (OVERDUE)" if item["is_overdue"] else ""
+        out.append(f"- start {item['start_date'] or '-'}, due {item['due_date'] or '-'}{overdue}")
+    if item["labels"]:
+        out.append("- labels " + ", ".join(f"`{label}`" for label in item["labels"]))
+    for field_id, value in item["custom_fields"].items():
+        out.append(f"- field `{field_id}` = {value}")
     if item["description"]:
         out += ["", item["description"]]
     out += _part(

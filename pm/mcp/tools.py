@@ -15,6 +15,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from pm.auth import Principal
 from pm.domain.events import Outcome
 from pm.doorkit.caller import caller_context
+from pm.doorkit.field_conditions import parse_conditions
 from pm.doorkit.markdown import render_context
 from pm.mcp import inputs as i
 from pm.mcp import render
@@ -92,6 +93,12 @@ async def _search(call: Call, args: i.SearchWorkItems) -> str:
         assignee_id=args.assignee_id,
         sprint_id=args.sprint_id,
         priority=args.priority,
+        due_from=args.due_from,
+        due_to=args.due_to,
+        labels=args.labels,
+        fields=parse_conditions(args.fields or []),
+        sort=args.sort,
+        view_id=args.view,
         limit=args.limit or AGENT_PAGE,
         cursor=args.cursor,
     )
@@ -117,6 +124,10 @@ async def _create(call: Call, args: i.CreateWorkItem) -> str:
             assignee_id=args.assignee_id,
             story_points=args.story_points,
             sprint_id=args.sprint_id,
+            start_date=args.start_date,
+            due_date=args.due_date,
+            labels=args.labels,
+            custom_fields=args.custom_fields,
         ),
     )
     return render.written("Created", outcome.payload["work_item"])
@@ -219,8 +230,9 @@ TOOLS: tuple[Tool, ...] = (
     ),
     Tool(
         "search_work_items",
-        "Find items: full-text over titles, descriptions and comments (best match first, with "
-        "the matching passage), or by filters alone (oldest first).",
+        "Find items: full-text over titles, descriptions, comments and text fields (best match "
+        "first, with the matching passage), or by filters alone: labels, custom fields, due "
+        "dates (oldest first, or `sort`).",
         i.SearchWorkItems,
         _search,
         search.search_work_items,

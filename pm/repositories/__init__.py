@@ -14,10 +14,13 @@ from pm.repositories.activity import ActivityRepository
 from pm.repositories.base import Db
 from pm.repositories.changes import ChangeFeedRepository
 from pm.repositories.comments import CommentRepository
+from pm.repositories.custom_fields import CustomFieldRepository
 from pm.repositories.dependencies import DependencyRepository
 from pm.repositories.idempotency import IdempotencyRepository
+from pm.repositories.labels import LabelRepository
 from pm.repositories.llm_context import LlmContextRepository
 from pm.repositories.members import MemberRepository
+from pm.repositories.saved_views import SavedViewRepository
 from pm.repositories.search import SearchRepository
 from pm.repositories.sprints import SprintRepository
 from pm.repositories.storage import StorageRepository
@@ -102,3 +105,15 @@ class Repositories:
     @cached_property
     def states(self) -> WorkflowStateRepository:
         return WorkflowStateRepository(self._session)
+
+    @cached_property
+    def labels(self) -> LabelRepository:
+        return LabelRepository(self._session)
+
+    @cached_property
+    def custom_fields(self) -> CustomFieldRepository:
+        return CustomFieldRepository(self._session)
+
+    @cached_property
+    def saved_views(self) -> SavedViewRepository:
+        return SavedViewRepository(self._session)

@@ -187,51 +187,6 @@ class WorkItemRepository(Entities[WorkItem]):
             WorkItem.project_id == project_id, WorkItem.status == status, order_by=BOARD_ORDER
         )
 
-    def page(
-        self,
-        project_ids: Sequence[str],
-        *,
-        limit: int,
-        after: tuple[int, str] | None = None,
-        status: str | None = None,
-        item_type: str | None = None,
-        assignee_id: str | None = None,
-        sprint_id: str | None = None,
-        priority: str | None = None,
-        due: tuple[str | None, str | None] = (None, None),
-    ) -> Iterator[WorkItem]:
-        """Live items of the projects, oldest first, after the key ``(created_at, id)``;
-        ``due`` is a range of due dates, both ends inclusive (None: open) (text queries are the
-        search repository's). The filters run in SQLite over the keys, so a row is loaded only
-        when it is answered."""
-        if not project_ids:
-            return iter(())
-        low_at, low_id = after if after is not None else (-1, "")
-        where = [f"project_id IN ({placeholders(len(project_ids))})", "deleted_at IS NULL"]
-        params: list[Any] = list(project_ids)
-        for column, value in (
-            ("status", status),
-            ("item_type", item_type),
-            ("assignee_id", assignee_id),
-            ("sprint_id", sprint_id),
-            ("priority", priority),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        due_from, due_to = due
-        if due_from is not None:
-            where.append("due_date >= ?")
-            params.append(due_from)
-        if due_to is not None:
-            where.append("due_date <= ?")
-            params.append(due_to)
-        where.append(_AFTER_CREATED)
-        params += [low_at, low_at, low_id, limit]
-        conditions = " AND ".join(where)
-        sql = f"SELECT id FROM work_items WHERE {conditions} ORDER BY created_at, id LIMIT ?"
-        return self._keyed(sql, params)
-
     # -- inserts ------------------------------------------------------------------------------
 
     def insert(self, item: WorkItem) -> None:

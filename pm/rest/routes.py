@@ -11,6 +11,7 @@ from fastapi import Query as QueryString
 from fastapi.responses import PlainTextResponse, Response
 
 from pm.doorkit.events import event_view
+from pm.doorkit.field_conditions import parse_conditions
 from pm.doorkit.markdown import render_context
 from pm.rest import schemas
 from pm.rest.deps import Caller, Services
@@ -162,10 +163,13 @@ async def get_project_cycle_time(
 async def list_work_items(
     services: Services, ctx: Caller, params: Annotated[schemas.WorkItemFilters, QueryString()]
 ) -> Response:
-    """Items of the projects you can see; every filter narrows the result. With `q`, a
-    full-text search of titles, descriptions and comments, best match first, each item with
-    its best passage; without, oldest first."""
+    """Items of the projects you can see; every filter narrows the result. With `q` and no
+    `sort`, a full-text search of titles, descriptions, comments and text custom fields, best
+    match first, each item with its best passage; otherwise in the `sort` order (oldest first
+    by default)."""
     arguments = params.model_dump(mode="json")
+    arguments["labels"] = arguments.pop("label")
+    arguments["fields"] = parse_conditions(arguments.pop("field"))
     page = await services.query(
         ctx, search.search_work_items, query=arguments.pop("q"), **arguments
     )

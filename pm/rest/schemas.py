@@ -39,6 +39,8 @@ WORK_ITEM_EXAMPLE: dict[str, Any] = {
     "start_date": "2026-03-02",
     "due_date": "2026-03-06",
     "is_overdue": False,
+    "labels": ["3c6b1d2e-5a7f-4e8b-9c0d-1e2f3a4b5c6d"],
+    "custom_fields": {"9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d": 5.0},
     "created_at": AT,
     "created_by": "alice",
     "updated_at": AT + 3_600_000,
@@ -148,6 +150,24 @@ class WorkItemFilters(QueryParameters):
     )
     due_from: IsoDate | None = Field(default=None, description="Due on or after this YYYY-MM-DD")
     due_to: IsoDate | None = Field(default=None, description="Due on or before this YYYY-MM-DD")
+    label: list[Annotated[str, Field(max_length=255)]] = Field(
+        default_factory=list,
+        description="Items with this label (its id or name); repeat it: items with every one",
+    )
+    field: list[Annotated[str, Field(max_length=2300, pattern=r"^[^=<>]+(=|>=|<=)")]] = Field(
+        default_factory=list,
+        description="A custom field condition, `FIELD=VALUE` (a multi_select: has the option),"
+        " `FIELD>=LOW` or `FIELD<=HIGH` (number and date fields); FIELD its id or name; repeat"
+        " it: items meeting every one",
+    )
+    sort: str | None = Field(
+        default=None,
+        max_length=100,
+        pattern=r"^-?(created|updated|title|due_date|start_date|priority|field:.+)$",
+        description="created (default), updated, title, due_date, start_date, priority or"
+        " field:<id>; a leading `-` descends; items without a value come last",
+    )
+    view_id: str | None = _ref("A saved view's filters and sort (the other parameters add to them)")
     limit: int | None = _limit()
     cursor: str | None = _cursor()
 
@@ -229,6 +249,29 @@ class WorkItem(Audit):
     start_date: str | None = Field(description="YYYY-MM-DD, or null")
     due_date: str | None = Field(description="YYYY-MM-DD (not before start_date), or null")
     is_overdue: bool = Field(description="Due before today (UTC) and not done")
+    labels: list[str] = Field(description="Ids of the item's labels (the project's `labels`)")
+    custom_fields: dict[str, str | float | list[str]] = Field(
+        description="Custom field id -> value: a string (text, date, select, user, url), a number,"
+        " or a list of options (multi_select); a field without a value is absent"
+    )
+
+
+class Label(Audit):
+    id: str = Field(description="UUID")
+    project_id: str
+    name: str = Field(description="1 to 50 characters, unique in the project whatever the case")
+    color: str = Field(description="#rrggbb")
+    version: int
+
+
+class CustomField(Audit):
+    id: str = Field(description="UUID")
+    project_id: str
+    name: str = Field(description="1 to 50 characters, unique in the project whatever the case")
+    field_type: str = Field(description="text | number | date | select | multi_select | user | url")
+    options: list[str] = Field(description="The choices of a select or multi_select")
+    required: bool = Field(description="Set on every new item; can't be cleared")
+    version: int
 
 
 class Sprint(Audit):
@@ -572,6 +615,10 @@ class ContextItem(BaseModel):
     start_date: str | None
     due_date: str | None
     is_overdue: bool
+    labels: list[str] = Field(description="Label names")
+    custom_fields: dict[str, str | float | list[str]] = Field(
+        description="Custom field name -> value"
+    )
 
 
 class ContextActivity(BaseModel):
@@ -666,6 +713,8 @@ class ProjectContext(BaseModel):
     members: list[Member]
     states: list[WorkflowState] = Field(description="The project's workflow states, board order")
     swim_lanes: list[SwimLane]
+    labels: list[Label]
+    custom_fields: list[CustomField]
     recent_activity: list[ContextActivity] = Field(description="Newest first")
 
 
@@ -811,6 +860,63 @@ class WebhookDeleted(BaseModel):
     webhook_id: str
 
 
+class LabelCreated(BaseModel):
+    label: Label
+
+
+class LabelUpdated(BaseModel):
+    label: Label
+    changes: list[FieldChange]
+
+
+class LabelDeleted(BaseModel):
+    """The label is gone, and off every item."""
+
+    label_id: str
+    project_id: str
+
+
+class CustomFieldCreated(BaseModel):
+    custom_field: CustomField
+
+
+class CustomFieldUpdated(BaseModel):
+    custom_field: CustomField
+    changes: list[FieldChange]
+
+
+class CustomFieldDeleted(BaseModel):
+    """The field is gone, with its values."""
+
+    custom_field_id: str
+    project_id: str
+
+
+class SavedView(Audit):
+    id: str = Field(description="UUID")
+    project_id: str
+    owner_id: str
+    name: str
+    filters: dict[str, Any] = Field(description="The search's filters (SearchWorkItems' names)")
+    group_by: str
+    sort: str
+    shared: bool
+    version: int
+
+
+class ViewSaved(BaseModel):
+    """A shared view, made or changed."""
+
+    view: SavedView
+
+
+class ViewDeleted(BaseModel):
+    """A shared view deleted, or no longer shared."""
+
+    view_id: str
+    project_id: str
+
+
 EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "work_item_created": WorkItemCreated,
     "work_item_updated": WorkItemUpdated,
@@ -838,6 +944,14 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "state_created": StateCreated,
     "state_updated": StateUpdated,
     "state_deleted": StateDeleted,
+    "label_created": LabelCreated,
+    "label_updated": LabelUpdated,
+    "label_deleted": LabelDeleted,
+    "custom_field_created": CustomFieldCreated,
+    "custom_field_updated": CustomFieldUpdated,
+    "custom_field_deleted": CustomFieldDeleted,
+    "view_saved": ViewSaved,
+    "view_deleted": ViewDeleted,
 }
 
 

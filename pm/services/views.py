@@ -9,14 +9,18 @@ message, field by field.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from pm.domain.models import (
     ActivityLog,
     Comment,
+    CustomField,
     Dependency,
+    Label,
     ProjectMember,
+    SavedView,
     Sprint,
     SwimLane,
     TimeEntry,
@@ -24,6 +28,10 @@ from pm.domain.models import (
     WorkflowState,
     WorkItem,
 )
+
+# A custom field's value: text, date, select, user and url a string; number a float;
+# multi_select a list of strings.
+FieldValue = str | float | list[str]
 
 
 class Audited(TypedDict):
@@ -52,6 +60,8 @@ class WorkItemView(Audited):
     start_date: str | None
     due_date: str | None
     is_overdue: bool
+    labels: list[str]  # label ids, sorted
+    custom_fields: dict[str, FieldValue]  # field id -> value; no value: absent
 
 
 class SprintView(Audited):
@@ -132,6 +142,36 @@ class StateView(Audited):
     version: int
 
 
+class LabelView(Audited):
+    id: str
+    project_id: str
+    name: str
+    color: str
+    version: int
+
+
+class CustomFieldView(Audited):
+    id: str
+    project_id: str
+    name: str
+    field_type: str
+    options: list[str]
+    required: bool
+    version: int
+
+
+class SavedViewView(Audited):
+    id: str
+    project_id: str
+    owner_id: str
+    name: str
+    filters: dict[str, Any]  # a SearchWorkItems spec: the fields of ViewFilters that are set
+    group_by: str
+    sort: str
+    shared: bool
+    version: int
+
+
 class MemberView(Audited):
     id: str
     project_id: str
@@ -165,7 +205,10 @@ def _audit(
     | Dependency
     | SwimLane
     | ProjectMember
-    | WorkflowState,
+    | WorkflowState
+    | Label
+    | CustomField
+    | SavedView,
 ) -> Audited:
     return {
         "created_at": row.created_at,
@@ -180,10 +223,16 @@ def utc_today() -> str:
 
 
 def work_item_view(
-    item: WorkItem, *, is_blocked: bool = False, is_overdue: bool = False
+    item: WorkItem,
+    *,
+    is_blocked: bool = False,
+    is_overdue: bool = False,
+    labels: list[str] | None = None,
+    custom_fields: dict[str, FieldValue] | None = None,
 ) -> WorkItemView:
     """Derived flags are the caller's: ``is_blocked`` from the dependencies, ``is_overdue``
-    from the project's workflow (pm.services.workflow_states.overdue_among)."""
+    from the project's workflow (pm.services.workflows.overdue_among); ``labels`` and
+    ``custom_fields`` are the item's (pm.services.item_fields reads them), None: it has none."""
     return {
         "id": item.id,
         "key": item.key,
@@ -203,6 +252,8 @@ def work_item_view(
         "start_date": item.start_date,
         "due_date": item.due_date,
         "is_overdue": is_overdue,
+        "labels": labels or [],
+        "custom_fields": custom_fields or {},
         **_audit(item),
     }
 
@@ -287,6 +338,45 @@ def state_view(state: WorkflowState) -> StateView:
         "position": state.position,
         "version": state.version,
         **_audit(state),
+    }
+
+
+def label_view(label: Label) -> LabelView:
+    return {
+        "id": label.id,
+        "project_id": label.project_id,
+        "name": label.name,
+        "color": label.color,
+        "version": label.version,
+        **_audit(label),
+    }
+
+
+def custom_field_view(field: CustomField) -> CustomFieldView:
+    return {
+        "id": field.id,
+        "project_id": field.project_id,
+        "name": field.name,
+        "field_type": field.field_type,
+        "options": json.loads(field.options),
+        "required": field.required,
+        "version": field.version,
+        **_audit(field),
+    }
+
+
+def saved_view_view(view: SavedView) -> SavedViewView:
+    return {
+        "id": view.id,
+        "project_id": view.project_id,
+        "owner_id": view.owner_id,
+        "name": view.name,
+        "filters": json.loads(view.filters),
+        "group_by": view.group_by,
+        "sort": view.sort,
+        "shared": view.shared,
+        "version": view.version,
+        **_audit(view),
     }
 
 

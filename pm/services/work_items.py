@@ -27,6 +27,17 @@ from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
 from pm.domain.workflow import DEFAULT_WORKFLOW, Workflow
 from pm.errors import DeleteBlocked, NotFound, ValidationFailed
 from pm.repositories.members import ItemRole
+from pm.services.item_fields import (
+    Extras,
+    apply_extras,
+    clean_required_on_create,
+    clean_values,
+    extras_of,
+    field_key,
+    resolve_labels,
+    value_text,
+    write_new,
+)
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import (
     fresh_id,
@@ -47,7 +58,7 @@ from pm.services.members import add_project_creator
 from pm.services.swim_lanes import create_default_lanes
 from pm.services.users import require_user
 from pm.services.views import WorkItemView, utc_today, work_item_view
-from pm.services.workflows import create_default_states, require_state, views_of
+from pm.services.workflows import create_default_states, item_views_of, require_state
 
 PROJECT_POSITION = key_between(None, None)  # every project's: projects have no siblings
 UPDATABLE_FIELDS = frozenset(
@@ -61,8 +72,12 @@ UPDATABLE_FIELDS = frozenset(
         "sprint_id",
         "start_date",
         "due_date",
+        "add_labels",
+        "remove_labels",
+        "custom_fields",
     }
 )
+EXTRA_FIELDS = frozenset({"add_labels", "remove_labels", "custom_fields"})
 
 
 # -- value rules ---------------------------------------------------------------------------
@@ -128,13 +143,17 @@ def _check_parent(item_type: ItemType, parent: WorkItem | ItemRole | None) -> No
 
 
 def item_view(scope: Scope, item: WorkItem) -> WorkItemView:
-    """The item's public view, with whether it is blocked and overdue now."""
+    """The item's public view, with whether it is blocked and overdue now, its labels and
+    values."""
     return item_views(scope, [item])[0]
 
 
 def item_views(scope: Scope, items: list[WorkItem]) -> list[WorkItemView]:
-    """Public views of many items, their blocked flags read in one statement."""
-    return views_of(scope, items, scope.dependencies.blocked_among([item.id for item in items]))
+    """Public views of many items: their blocked flags, overdue flags, labels and custom field
+    values read in one statement each."""
+    return item_views_of(
+        scope, items, scope.dependencies.blocked_among([item.id for item in items])
+    )
 
 
 # -- commands ------------------------------------------------------------------------------
@@ -157,10 +176,13 @@ def create_work_item(
     key: str | None = None,
     start_date: str | None = None,
     due_date: str | None = None,
+    labels: list[str] | None = None,
+    custom_fields: dict[str, Any] | None = None,
 ) -> Outcome:
     """Create a project (caller becomes its admin, default states and lanes made; ``key`` its
     key, else one derived from the title) or an item under one (numbered in its project; no
-    ``status``: the project's ``backlog``, or its first state when it has none of that key)."""
+    ``status``: the project's ``backlog``, or its first state when it has none of that key),
+    with labels (ids or names of its project's) and custom field values (by field id or name)."""
     kind = v.choice(item_type, ItemType, "item_type")
     item_id = fresh_id(uow.items, id) if id else new_id()
     root, parent = _placement(uow, kind, item_id, parent_id=parent_id, project_id=project_id)
@@ -183,6 +205,7 @@ def create_work_item(
     _check_dates(values["start_date"], values["due_date"])
     if kind is ItemType.PROJECT and values["sprint_id"] is not None:
         raise ValidationFailed("a project can't be in a sprint", field="sprint_id")
+    label_ids, field_values = _new_extras(uow, kind, root, labels, custom_fields)
     parent_key = parent.id if parent else None
     item = WorkItem(
         id=item_id,
@@ -198,6 +221,7 @@ def create_work_item(
         **values,
     )
     uow.items.insert(item)
+    write_new(uow, item, label_ids, field_values)
     uow.activity(
         entity_type="work_item", entity_id=item.id, project_id=root, action="created", version=1
     )
@@ -205,11 +229,33 @@ def create_work_item(
         add_project_creator(uow, item.id)
         create_default_states(uow, item.id)
         create_default_lanes(uow, item.id)
-    overdue = workflow.is_overdue(item.due_date, item.status, utc_today())
-    event = uow.emit(
-        "work_item_created", root, {"work_item": work_item_view(item, is_overdue=overdue)}
+    view = work_item_view(
+        item,
+        is_overdue=workflow.is_overdue(item.due_date, item.status, utc_today()),
+        labels=sorted(label_ids),
+        custom_fields={fid: c.value for fid, c in field_values.items() if c.value is not None},
     )
-    return uow.respond(event)
+    return uow.respond(uow.emit("work_item_created", root, {"work_item": view}))
+
+
+def _new_extras(
+    uow: UnitOfWork,
+    kind: ItemType,
+    project_id: str,
+    labels: list[str] | None,
+    custom_fields: dict[str, Any] | None,
+) -> tuple[list[str], dict[str, Any]]:
+    """A new item's labels and values; a project has neither (its own are the items')."""
+    if kind is ItemType.PROJECT:
+        if labels or custom_fields:
+            raise ValidationFailed("a project has no labels or custom fields", field="labels")
+        return [], {}
+    label_ids = resolve_labels(uow, [project_id], labels or [], "labels")
+    if not custom_fields:
+        clean_required_on_create(uow, project_id)
+        return label_ids, {}
+    values = clean_values(uow, project_id, custom_fields, creating=True)
+    return label_ids, {fid: c for fid, c in values.items() if c.value is not None}
 
 
 def _key_and_number(
@@ -275,13 +321,34 @@ def update_work_item(
     item = require_item_role(uow, work_item_id, Role.EDITOR)
     version = _seen_version(item, expected_version)
     v.known_fields(fields, UPDATABLE_FIELDS)
+    extras = _update_extras(uow, item, fields)
     cleaned = {
-        name: _clean_field(uow, item.project_id, name, value) for name, value in fields.items()
+        name: _clean_field(uow, item.project_id, name, value)
+        for name, value in fields.items()
+        if name not in EXTRA_FIELDS
     }
     if item.item_type == ItemType.PROJECT and cleaned.get("sprint_id") is not None:
         raise ValidationFailed("a project can't be in a sprint", field="sprint_id")
     _check_dates(cleaned.get("start_date", item.start_date), cleaned.get("due_date", item.due_date))
-    return _apply(uow, item, version, cleaned, action="updated")
+    return _apply(uow, item, version, cleaned, action="updated", extras=extras)
+
+
+def _update_extras(uow: UnitOfWork, item: WorkItem, fields: dict[str, Any]) -> Extras:
+    """Labels to add and remove and custom field values an update names (empty lists and maps
+    name nothing); a project has none."""
+    add = fields.get("add_labels") or []
+    remove = fields.get("remove_labels") or []
+    given = fields.get("custom_fields") or {}
+    if not (add or remove or given):
+        return Extras()
+    if item.item_type == ItemType.PROJECT:
+        raise ValidationFailed("a project has no labels or custom fields", field="add_labels")
+    projects = [item.project_id]
+    return Extras(
+        add_labels=resolve_labels(uow, projects, add, "add_labels"),
+        remove_labels=resolve_labels(uow, projects, remove, "remove_labels"),
+        values=clean_values(uow, item.project_id, given, creating=False),
+    )
 
 
 def _seen_version(item: WorkItem, expected: int | None) -> int:
@@ -361,18 +428,52 @@ def delete_work_item(uow: UnitOfWork, *, work_item_id: str, expected_version: in
 
 
 def _apply(
-    uow: UnitOfWork, item: WorkItem, seen_version: int, wanted: dict[str, Any], *, action: str
+    uow: UnitOfWork,
+    item: WorkItem,
+    seen_version: int,
+    wanted: dict[str, Any],
+    *,
+    action: str,
+    extras: Extras | None = None,
 ) -> Outcome:
-    refuse_collisions(uow, item, seen_version, wanted, lambda: item_view(uow, item))
+    extras = extras or Extras()
+    _refuse_collisions(uow, item, seen_version, wanted, extras)
     if "status" in wanted:
         watch_items_it_blocks(uow, item)
     changes = uow.apply_fields(
         item, wanted, entity_type="work_item", project_id=item.project_id, action=action
     )
+    if extras.add_labels or extras.remove_labels or extras.values:
+        changes += apply_extras(uow, item, extras, action=action, bumped=bool(changes))
     if not changes:
         return Outcome("work_item_updated", {"work_item": item_view(uow, item), "changes": []})
     payload = {"work_item": item_view(uow, item), "changes": changes}
     return uow.respond(uow.emit("work_item_updated", item.project_id, payload))
+
+
+def _refuse_collisions(
+    uow: UnitOfWork, item: WorkItem, seen_version: int, wanted: dict[str, Any], extras: Extras
+) -> None:
+    """The merge over the item's columns and the custom fields it sets, each a field of its
+    own; labels are sets and never collide."""
+    setting = extras.collisions()
+    if not setting:
+        refuse_collisions(uow, item, seen_version, wanted, lambda: item_view(uow, item))
+        return
+    if seen_version == item.version:
+        return
+    stored = extras_of(uow, [item.id])[1].get(item.id, {})
+    prefix = len(field_key(""))
+    refuse_collisions(
+        uow,
+        item,
+        seen_version,
+        wanted | setting,
+        lambda: item_view(uow, item),
+        stored=lambda name: (
+            value_text(stored.get(name[prefix:])) if name in setting else getattr(item, name)
+        ),
+    )
 
 
 def watch_items_it_blocks(uow: UnitOfWork, item: WorkItem) -> None:

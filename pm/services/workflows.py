@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pm.domain.enums import ItemType
 from pm.domain.models import WorkflowState, WorkItem
 from pm.domain.ordering import spread_keys
 from pm.domain.workflow import DEFAULT_STATES, Workflow
 from pm.errors import ValidationFailed
+from pm.services.item_fields import extras_of
 from pm.services.kernel.ids import new_id
 from pm.services.kernel.scope import Scope
 from pm.services.kernel.unit_of_work import UnitOfWork
@@ -46,11 +48,22 @@ def overdue_among(scope: Scope, items: Sequence[WorkItem]) -> set[str]:
     }
 
 
-def views_of(scope: Scope, items: Sequence[WorkItem], blocked: set[str]) -> list[WorkItemView]:
-    """Public views of items whose blocked flags the caller read (``blocked``)."""
+def item_views_of(
+    scope: Scope, items: Sequence[WorkItem], blocked: set[str]
+) -> list[WorkItemView]:
+    """Public views of items whose blocked flags the caller read (``blocked``), with their
+    labels and custom field values (a project has neither: no statement for a page of them)."""
     overdue = overdue_among(scope, items)
+    ids = [item.id for item in items if item.item_type != ItemType.PROJECT]
+    labels, values = extras_of(scope, ids) if ids else ({}, {})
     return [
-        work_item_view(item, is_blocked=item.id in blocked, is_overdue=item.id in overdue)
+        work_item_view(
+            item,
+            is_blocked=item.id in blocked,
+            is_overdue=item.id in overdue,
+            labels=labels.get(item.id),
+            custom_fields=values.get(item.id),
+        )
         for item in items
     ]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 from google.protobuf import json_format
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
 from pm.errors import InvalidMessage
 from pm.observability import metrics
@@ -24,7 +24,7 @@ from pm.ws.fast_encode import encode_by_constructor
 from pm.ws.pm_pb2 import Envelope
 
 # Payload field numbers of requests (pm.proto: each range's responses follow it).
-REQUEST_NUMBERS = (range(20, 100), range(200, 225), range(300, 310), range(320, 330))
+REQUEST_NUMBERS = (range(20, 100), range(200, 225), range(300, 310), range(320, 330), range(340, 355))
 REQUEST_PAYLOADS: frozenset[str] = frozenset(
     field.name
     for field in Envelope.DESCRIPTOR.oneofs_by_name["payload"].fields
@@ -192,11 +192,22 @@ def request_args(message: Any) -> dict[str, Any]:
     fields as lists, plain scalars always (their default when absent)."""
     args: dict[str, Any] = {}
     for field in message.DESCRIPTOR.fields:
-        if field.is_repeated:
-            args[field.name] = list(getattr(message, field.name))
+        value = getattr(message, field.name)
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            args[field.name] = {key: _plain(item) for key, item in value.items()}
+        elif field.is_repeated:
+            args[field.name] = [_plain(item) for item in value]
         elif field.has_presence:
             if message.HasField(field.name):
-                args[field.name] = getattr(message, field.name)
+                args[field.name] = _plain(value)
         else:
-            args[field.name] = getattr(message, field.name)
+            args[field.name] = value
     return args
+
+
+def _plain(value: Any) -> Any:
+    """A nested message (a filter, a custom field's ``google.protobuf.Value``) as the plain
+    value the service layer takes: its JSON mapping; scalars as they are."""
+    if isinstance(value, Message):
+        return json_format.MessageToDict(value, preserving_proto_field_name=True)
+    return value

@@ -10,6 +10,7 @@ strings; instants are int64 Unix milliseconds in fields ending _at; dates are YY
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
@@ -127,6 +128,24 @@ class Envelope(_message.Message):
     STATE_UPDATED_FIELD_NUMBER: _builtins.int
     STATE_DELETED_FIELD_NUMBER: _builtins.int
     STATES_LIST_FIELD_NUMBER: _builtins.int
+    CREATE_LABEL_FIELD_NUMBER: _builtins.int
+    UPDATE_LABEL_FIELD_NUMBER: _builtins.int
+    DELETE_LABEL_FIELD_NUMBER: _builtins.int
+    CREATE_CUSTOM_FIELD_FIELD_NUMBER: _builtins.int
+    UPDATE_CUSTOM_FIELD_FIELD_NUMBER: _builtins.int
+    DELETE_CUSTOM_FIELD_FIELD_NUMBER: _builtins.int
+    SAVE_VIEW_FIELD_NUMBER: _builtins.int
+    DELETE_VIEW_FIELD_NUMBER: _builtins.int
+    LIST_VIEWS_FIELD_NUMBER: _builtins.int
+    LABEL_CREATED_FIELD_NUMBER: _builtins.int
+    LABEL_UPDATED_FIELD_NUMBER: _builtins.int
+    LABEL_DELETED_FIELD_NUMBER: _builtins.int
+    CUSTOM_FIELD_CREATED_FIELD_NUMBER: _builtins.int
+    CUSTOM_FIELD_UPDATED_FIELD_NUMBER: _builtins.int
+    CUSTOM_FIELD_DELETED_FIELD_NUMBER: _builtins.int
+    VIEW_SAVED_FIELD_NUMBER: _builtins.int
+    VIEW_DELETED_FIELD_NUMBER: _builtins.int
+    VIEWS_LIST_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     seq: _builtins.int
     actor_id: _builtins.str
@@ -339,6 +358,44 @@ class Envelope(_message.Message):
     def state_deleted(self) -> Global___StateDeleted: ...
     @_builtins.property
     def states_list(self) -> Global___StatesList: ...
+    @_builtins.property
+    def create_label(self) -> Global___CreateLabel:
+        """labels, custom fields and saved views (issue 15): requests 340-354, answers 355-369"""
+
+    @_builtins.property
+    def update_label(self) -> Global___UpdateLabel: ...
+    @_builtins.property
+    def delete_label(self) -> Global___DeleteLabel: ...
+    @_builtins.property
+    def create_custom_field(self) -> Global___CreateCustomField: ...
+    @_builtins.property
+    def update_custom_field(self) -> Global___UpdateCustomField: ...
+    @_builtins.property
+    def delete_custom_field(self) -> Global___DeleteCustomField: ...
+    @_builtins.property
+    def save_view(self) -> Global___SaveView: ...
+    @_builtins.property
+    def delete_view(self) -> Global___DeleteView: ...
+    @_builtins.property
+    def list_views(self) -> Global___ListViews: ...
+    @_builtins.property
+    def label_created(self) -> Global___LabelCreated: ...
+    @_builtins.property
+    def label_updated(self) -> Global___LabelUpdated: ...
+    @_builtins.property
+    def label_deleted(self) -> Global___LabelDeleted: ...
+    @_builtins.property
+    def custom_field_created(self) -> Global___CustomFieldCreated: ...
+    @_builtins.property
+    def custom_field_updated(self) -> Global___CustomFieldUpdated: ...
+    @_builtins.property
+    def custom_field_deleted(self) -> Global___CustomFieldDeleted: ...
+    @_builtins.property
+    def view_saved(self) -> Global___ViewSaved: ...
+    @_builtins.property
+    def view_deleted(self) -> Global___ViewDeleted: ...
+    @_builtins.property
+    def views_list(self) -> Global___ViewsList: ...
     def __init__(
         self,
         *,
@@ -443,12 +500,30 @@ class Envelope(_message.Message):
         state_updated: Global___StateUpdated | None = ...,
         state_deleted: Global___StateDeleted | None = ...,
         states_list: Global___StatesList | None = ...,
+        create_label: Global___CreateLabel | None = ...,
+        update_label: Global___UpdateLabel | None = ...,
+        delete_label: Global___DeleteLabel | None = ...,
+        create_custom_field: Global___CreateCustomField | None = ...,
+        update_custom_field: Global___UpdateCustomField | None = ...,
+        delete_custom_field: Global___DeleteCustomField | None = ...,
+        save_view: Global___SaveView | None = ...,
+        delete_view: Global___DeleteView | None = ...,
+        list_views: Global___ListViews | None = ...,
+        label_created: Global___LabelCreated | None = ...,
+        label_updated: Global___LabelUpdated | None = ...,
+        label_deleted: Global___LabelDeleted | None = ...,
+        custom_field_created: Global___CustomFieldCreated | None = ...,
+        custom_field_updated: Global___CustomFieldUpdated | None = ...,
+        custom_field_deleted: Global___CustomFieldDeleted | None = ...,
+        view_saved: Global___ViewSaved | None = ...,
+        view_deleted: Global___ViewDeleted | None = ...,
+        views_list: Global___ViewsList | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_state", b"create_state", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_state", b"delete_state", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "list_states", b"list_states", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "search_results", b"search_results", "search_work_items", b"search_work_items", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "state_created", b"state_created", "state_deleted", b"state_deleted", "state_updated", b"state_updated", "states_list", b"states_list", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_state", b"update_state", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_custom_field", b"create_custom_field", "create_dependency", b"create_dependency", "create_label", b"create_label", "create_sprint", b"create_sprint", "create_state", b"create_state", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "custom_field_created", b"custom_field_created", "custom_field_deleted", b"custom_field_deleted", "custom_field_updated", b"custom_field_updated", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_custom_field", b"delete_custom_field", "delete_dependency", b"delete_dependency", "delete_label", b"delete_label", "delete_sprint", b"delete_sprint", "delete_state", b"delete_state", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_view", b"delete_view", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "label_created", b"label_created", "label_deleted", b"label_deleted", "label_updated", b"label_updated", "list_members", b"list_members", "list_projects", b"list_projects", "list_states", b"list_states", "list_views", b"list_views", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "save_view", b"save_view", "search_results", b"search_results", "search_work_items", b"search_work_items", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "state_created", b"state_created", "state_deleted", b"state_deleted", "state_updated", b"state_updated", "states_list", b"states_list", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_custom_field", b"update_custom_field", "update_label", b"update_label", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_state", b"update_state", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "view_deleted", b"view_deleted", "view_saved", b"view_saved", "views_list", b"views_list", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "actor_id", b"actor_id", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_dependency", b"create_dependency", "create_sprint", b"create_sprint", "create_state", b"create_state", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_dependency", b"delete_dependency", "delete_sprint", b"delete_sprint", "delete_state", b"delete_state", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "list_members", b"list_members", "list_projects", b"list_projects", "list_states", b"list_states", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "message_id", b"message_id", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "search_results", b"search_results", "search_work_items", b"search_work_items", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "state_created", b"state_created", "state_deleted", b"state_deleted", "state_updated", b"state_updated", "states_list", b"states_list", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_state", b"update_state", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "actor_id", b"actor_id", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_custom_field", b"create_custom_field", "create_dependency", b"create_dependency", "create_label", b"create_label", "create_sprint", b"create_sprint", "create_state", b"create_state", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "custom_field_created", b"custom_field_created", "custom_field_deleted", b"custom_field_deleted", "custom_field_updated", b"custom_field_updated", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_custom_field", b"delete_custom_field", "delete_dependency", b"delete_dependency", "delete_label", b"delete_label", "delete_sprint", b"delete_sprint", "delete_state", b"delete_state", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_view", b"delete_view", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "label_created", b"label_created", "label_deleted", b"label_deleted", "label_updated", b"label_updated", "list_members", b"list_members", "list_projects", b"list_projects", "list_states", b"list_states", "list_views", b"list_views", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "message_id", b"message_id", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "save_view", b"save_view", "search_results", b"search_results", "search_work_items", b"search_work_items", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "state_created", b"state_created", "state_deleted", b"state_deleted", "state_updated", b"state_updated", "states_list", b"states_list", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_custom_field", b"update_custom_field", "update_label", b"update_label", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_state", b"update_state", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "view_deleted", b"view_deleted", "view_saved", b"view_saved", "views_list", b"views_list", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["error", "subscribe", "unsubscribe", "list_projects", "get_project", "get_work_items", "get_changes", "create_work_item", "update_work_item", "move_work_item", "delete_work_item", "create_sprint", "update_sprint", "start_sprint", "complete_sprint", "cancel_sprint", "delete_sprint", "create_comment", "update_comment", "delete_comment", "get_comments", "start_timer", "stop_timer", "create_time_entry", "update_time_entry", "delete_time_entry", "get_time_entries", "create_dependency", "delete_dependency", "get_dependencies", "create_swim_lane", "update_swim_lane", "delete_swim_lane", "add_member", "update_member_role", "remove_member", "list_members", "get_activity", "reauthenticate", "subscribed", "unsubscribed", "projects_list", "project_snapshot", "work_items_list", "changes", "work_item_created", "work_item_updated", "work_item_deleted", "sprint_created", "sprint_updated", "sprint_deleted", "comment_created", "comment_updated", "comment_deleted", "comments_list", "timer_started", "time_entry_updated", "time_entry_created", "time_entry_deleted", "time_entries_list", "dependency_created", "dependency_deleted", "dependencies_list", "swim_lane_created", "swim_lane_updated", "swim_lane_deleted", "member_added", "member_updated", "member_removed", "members_list", "activity_page", "reauthenticated", "presence_changed", "search_work_items", "create_webhook", "update_webhook", "delete_webhook", "list_webhooks", "get_webhook_deliveries", "search_results", "webhook_created", "webhook_updated", "webhook_deleted", "webhooks_list", "webhook_deliveries", "subscriptions_revoked", "blocked_changed", "get_cycle_time", "cycle_time_report", "create_state", "update_state", "delete_state", "list_states", "state_created", "state_updated", "state_deleted", "states_list"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["error", "subscribe", "unsubscribe", "list_projects", "get_project", "get_work_items", "get_changes", "create_work_item", "update_work_item", "move_work_item", "delete_work_item", "create_sprint", "update_sprint", "start_sprint", "complete_sprint", "cancel_sprint", "delete_sprint", "create_comment", "update_comment", "delete_comment", "get_comments", "start_timer", "stop_timer", "create_time_entry", "update_time_entry", "delete_time_entry", "get_time_entries", "create_dependency", "delete_dependency", "get_dependencies", "create_swim_lane", "update_swim_lane", "delete_swim_lane", "add_member", "update_member_role", "remove_member", "list_members", "get_activity", "reauthenticate", "subscribed", "unsubscribed", "projects_list", "project_snapshot", "work_items_list", "changes", "work_item_created", "work_item_updated", "work_item_deleted", "sprint_created", "sprint_updated", "sprint_deleted", "comment_created", "comment_updated", "comment_deleted", "comments_list", "timer_started", "time_entry_updated", "time_entry_created", "time_entry_deleted", "time_entries_list", "dependency_created", "dependency_deleted", "dependencies_list", "swim_lane_created", "swim_lane_updated", "swim_lane_deleted", "member_added", "member_updated", "member_removed", "members_list", "activity_page", "reauthenticated", "presence_changed", "search_work_items", "create_webhook", "update_webhook", "delete_webhook", "list_webhooks", "get_webhook_deliveries", "search_results", "webhook_created", "webhook_updated", "webhook_deleted", "webhooks_list", "webhook_deliveries", "subscriptions_revoked", "blocked_changed", "get_cycle_time", "cycle_time_report", "create_state", "update_state", "delete_state", "list_states", "state_created", "state_updated", "state_deleted", "states_list", "create_label", "update_label", "delete_label", "create_custom_field", "update_custom_field", "delete_custom_field", "save_view", "delete_view", "list_views", "label_created", "label_updated", "label_deleted", "custom_field_created", "custom_field_updated", "custom_field_deleted", "view_saved", "view_deleted", "views_list"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -559,6 +634,27 @@ class WorkItem(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class CustomFieldsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> _struct_pb2.Value: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _struct_pb2.Value | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     ITEM_TYPE_FIELD_NUMBER: _builtins.int
     PROJECT_ID_FIELD_NUMBER: _builtins.int
@@ -581,6 +677,8 @@ class WorkItem(_message.Message):
     START_DATE_FIELD_NUMBER: _builtins.int
     DUE_DATE_FIELD_NUMBER: _builtins.int
     IS_OVERDUE_FIELD_NUMBER: _builtins.int
+    LABELS_FIELD_NUMBER: _builtins.int
+    CUSTOM_FIELDS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     item_type: _builtins.str
     project_id: _builtins.str
@@ -607,6 +705,16 @@ class WorkItem(_message.Message):
     """YYYY-MM-DD, not before start_date"""
     is_overdue: _builtins.bool
     """derived: due before today (UTC) and not done"""
+    @_builtins.property
+    def labels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """label ids, sorted"""
+
+    @_builtins.property
+    def custom_fields(self) -> _containers.MessageMap[_builtins.str, _struct_pb2.Value]:
+        """custom field id -> value: text, date (YYYY-MM-DD), select, user and url a string, number a
+        number, multi_select a list of strings; a field without a value is absent
+        """
+
     def __init__(
         self,
         *,
@@ -632,10 +740,12 @@ class WorkItem(_message.Message):
         start_date: _builtins.str | None = ...,
         due_date: _builtins.str | None = ...,
         is_overdue: _builtins.bool = ...,
+        labels: _abc.Iterable[_builtins.str] | None = ...,
+        custom_fields: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_due_date", b"_due_date", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "due_date", b"due_date", "parent_id", b"parent_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "story_points", b"story_points"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_due_date", b"_due_date", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "created_at", b"created_at", "created_by", b"created_by", "description", b"description", "due_date", b"due_date", "id", b"id", "is_blocked", b"is_blocked", "is_overdue", b"is_overdue", "item_type", b"item_type", "key", b"key", "parent_id", b"parent_id", "position", b"position", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_due_date", b"_due_date", "_parent_id", b"_parent_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "created_at", b"created_at", "created_by", b"created_by", "custom_fields", b"custom_fields", "description", b"description", "due_date", b"due_date", "id", b"id", "is_blocked", b"is_blocked", "is_overdue", b"is_overdue", "item_type", b"item_type", "key", b"key", "labels", b"labels", "parent_id", b"parent_id", "position", b"position", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
     _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
@@ -939,6 +1049,155 @@ class Dependency(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__other_item) -> _WhichOneofReturnType__other_item | None: ...
 
 Global___Dependency: _TypeAlias = Dependency  # noqa: Y015
+
+@_typing.final
+class Label(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    COLOR_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    CREATED_BY_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_BY_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    project_id: _builtins.str
+    name: _builtins.str
+    color: _builtins.str
+    version: _builtins.int
+    created_at: _builtins.int
+    created_by: _builtins.str
+    updated_at: _builtins.int
+    updated_by: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        project_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        color: _builtins.str = ...,
+        version: _builtins.int = ...,
+        created_at: _builtins.int = ...,
+        created_by: _builtins.str = ...,
+        updated_at: _builtins.int = ...,
+        updated_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["color", b"color", "created_at", b"created_at", "created_by", b"created_by", "id", b"id", "name", b"name", "project_id", b"project_id", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Label: _TypeAlias = Label  # noqa: Y015
+
+@_typing.final
+class CustomField(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    FIELD_TYPE_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    REQUIRED_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    CREATED_BY_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_BY_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    project_id: _builtins.str
+    name: _builtins.str
+    field_type: _builtins.str
+    required: _builtins.bool
+    version: _builtins.int
+    created_at: _builtins.int
+    created_by: _builtins.str
+    updated_at: _builtins.int
+    updated_by: _builtins.str
+    @_builtins.property
+    def options(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        project_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        field_type: _builtins.str = ...,
+        options: _abc.Iterable[_builtins.str] | None = ...,
+        required: _builtins.bool = ...,
+        version: _builtins.int = ...,
+        created_at: _builtins.int = ...,
+        created_by: _builtins.str = ...,
+        updated_at: _builtins.int = ...,
+        updated_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "created_by", b"created_by", "field_type", b"field_type", "id", b"id", "name", b"name", "options", b"options", "project_id", b"project_id", "required", b"required", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CustomField: _TypeAlias = CustomField  # noqa: Y015
+
+@_typing.final
+class SavedView(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    OWNER_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    FILTERS_FIELD_NUMBER: _builtins.int
+    GROUP_BY_FIELD_NUMBER: _builtins.int
+    SORT_FIELD_NUMBER: _builtins.int
+    SHARED_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    CREATED_BY_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    UPDATED_BY_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    project_id: _builtins.str
+    owner_id: _builtins.str
+    name: _builtins.str
+    group_by: _builtins.str
+    sort: _builtins.str
+    shared: _builtins.bool
+    version: _builtins.int
+    created_at: _builtins.int
+    created_by: _builtins.str
+    updated_at: _builtins.int
+    updated_by: _builtins.str
+    @_builtins.property
+    def filters(self) -> Global___ViewFilters: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        project_id: _builtins.str = ...,
+        owner_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        filters: Global___ViewFilters | None = ...,
+        group_by: _builtins.str = ...,
+        sort: _builtins.str = ...,
+        shared: _builtins.bool = ...,
+        version: _builtins.int = ...,
+        created_at: _builtins.int = ...,
+        created_by: _builtins.str = ...,
+        updated_at: _builtins.int = ...,
+        updated_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["filters", b"filters"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "created_by", b"created_by", "filters", b"filters", "group_by", b"group_by", "id", b"id", "name", b"name", "owner_id", b"owner_id", "project_id", b"project_id", "shared", b"shared", "sort", b"sort", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SavedView: _TypeAlias = SavedView  # noqa: Y015
 
 @_typing.final
 class SwimLane(_message.Message):
@@ -1330,6 +1589,27 @@ Global___GetChanges: _TypeAlias = GetChanges  # noqa: Y015
 class CreateWorkItem(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class CustomFieldsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> _struct_pb2.Value: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _struct_pb2.Value | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     ITEM_TYPE_FIELD_NUMBER: _builtins.int
     PROJECT_ID_FIELD_NUMBER: _builtins.int
@@ -1344,6 +1624,8 @@ class CreateWorkItem(_message.Message):
     KEY_FIELD_NUMBER: _builtins.int
     START_DATE_FIELD_NUMBER: _builtins.int
     DUE_DATE_FIELD_NUMBER: _builtins.int
+    LABELS_FIELD_NUMBER: _builtins.int
+    CUSTOM_FIELDS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     item_type: _builtins.str
     project_id: _builtins.str
@@ -1359,6 +1641,14 @@ class CreateWorkItem(_message.Message):
     """a project's key (2-10 of A-Z0-9, a letter first); else derived"""
     start_date: _builtins.str
     due_date: _builtins.str
+    @_builtins.property
+    def labels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """label ids or names of the item's project"""
+
+    @_builtins.property
+    def custom_fields(self) -> _containers.MessageMap[_builtins.str, _struct_pb2.Value]:
+        """field id (or name) -> value"""
+
     def __init__(
         self,
         *,
@@ -1376,10 +1666,12 @@ class CreateWorkItem(_message.Message):
         key: _builtins.str | None = ...,
         start_date: _builtins.str | None = ...,
         due_date: _builtins.str | None = ...,
+        labels: _abc.Iterable[_builtins.str] | None = ...,
+        custom_fields: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_id", b"_id", "_key", b"_key", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "id", b"id", "key", b"key", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_id", b"_id", "_key", b"_key", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "id", b"id", "item_type", b"item_type", "key", b"key", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_id", b"_id", "_key", b"_key", "_parent_id", b"_parent_id", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "assignee_id", b"assignee_id", "custom_fields", b"custom_fields", "description", b"description", "due_date", b"due_date", "id", b"id", "item_type", b"item_type", "key", b"key", "labels", b"labels", "parent_id", b"parent_id", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
     _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
@@ -1436,6 +1728,27 @@ Global___CreateWorkItem: _TypeAlias = CreateWorkItem  # noqa: Y015
 class UpdateWorkItem(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class CustomFieldsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> _struct_pb2.Value: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _struct_pb2.Value | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     WORK_ITEM_ID_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
@@ -1447,6 +1760,9 @@ class UpdateWorkItem(_message.Message):
     SPRINT_ID_FIELD_NUMBER: _builtins.int
     START_DATE_FIELD_NUMBER: _builtins.int
     DUE_DATE_FIELD_NUMBER: _builtins.int
+    ADD_LABELS_FIELD_NUMBER: _builtins.int
+    REMOVE_LABELS_FIELD_NUMBER: _builtins.int
+    CUSTOM_FIELDS_FIELD_NUMBER: _builtins.int
     work_item_id: _builtins.str
     expected_version: _builtins.int
     title: _builtins.str
@@ -1463,6 +1779,16 @@ class UpdateWorkItem(_message.Message):
     """empty string clears"""
     due_date: _builtins.str
     """empty string clears"""
+    @_builtins.property
+    def add_labels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Sets, not lists: two people adding labels at the same version both land."""
+
+    @_builtins.property
+    def remove_labels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def custom_fields(self) -> _containers.MessageMap[_builtins.str, _struct_pb2.Value]:
+        """null, "" or [] clears a field"""
+
     def __init__(
         self,
         *,
@@ -1477,10 +1803,13 @@ class UpdateWorkItem(_message.Message):
         sprint_id: _builtins.str | None = ...,
         start_date: _builtins.str | None = ...,
         due_date: _builtins.str | None = ...,
+        add_labels: _abc.Iterable[_builtins.str] | None = ...,
+        remove_labels: _abc.Iterable[_builtins.str] | None = ...,
+        custom_fields: _abc.Mapping[_builtins.str, _struct_pb2.Value] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_priority", b"_priority", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "_title", b"_title", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "priority", b"priority", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_priority", b"_priority", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "_title", b"_title", "assignee_id", b"assignee_id", "description", b"description", "due_date", b"due_date", "expected_version", b"expected_version", "priority", b"priority", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title", "work_item_id", b"work_item_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_description", b"_description", "_due_date", b"_due_date", "_priority", b"_priority", "_sprint_id", b"_sprint_id", "_start_date", b"_start_date", "_status", b"_status", "_story_points", b"_story_points", "_title", b"_title", "add_labels", b"add_labels", "assignee_id", b"assignee_id", "custom_fields", b"custom_fields", "description", b"description", "due_date", b"due_date", "expected_version", b"expected_version", "priority", b"priority", "remove_labels", b"remove_labels", "sprint_id", b"sprint_id", "start_date", b"start_date", "status", b"status", "story_points", b"story_points", "title", b"title", "work_item_id", b"work_item_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
     _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
@@ -2484,6 +2813,10 @@ class SearchWorkItems(_message.Message):
     CURSOR_FIELD_NUMBER: _builtins.int
     DUE_FROM_FIELD_NUMBER: _builtins.int
     DUE_TO_FIELD_NUMBER: _builtins.int
+    LABELS_FIELD_NUMBER: _builtins.int
+    FIELDS_FIELD_NUMBER: _builtins.int
+    SORT_FIELD_NUMBER: _builtins.int
+    VIEW_ID_FIELD_NUMBER: _builtins.int
     query: _builtins.str
     """empty: no text, the filtered items oldest first"""
     project_id: _builtins.str
@@ -2498,6 +2831,20 @@ class SearchWorkItems(_message.Message):
     """YYYY-MM-DD, inclusive"""
     due_to: _builtins.str
     """YYYY-MM-DD, inclusive"""
+    sort: _builtins.str
+    """created (default), due_date, start_date, priority,"""
+    view_id: _builtins.str
+    """updated, title, field:<id>; a leading - descends
+    a saved view's filters and sort (the others add to them)
+    """
+    @_builtins.property
+    def labels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """items with every one of these labels (ids or names)"""
+
+    @_builtins.property
+    def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldFilter]:
+        """and every one of these custom field conditions"""
+
     def __init__(
         self,
         *,
@@ -2512,10 +2859,14 @@ class SearchWorkItems(_message.Message):
         cursor: _builtins.str | None = ...,
         due_from: _builtins.str | None = ...,
         due_to: _builtins.str | None = ...,
+        labels: _abc.Iterable[_builtins.str] | None = ...,
+        fields: _abc.Iterable[Global___FieldFilter] | None = ...,
+        sort: _builtins.str | None = ...,
+        view_id: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_cursor", b"_cursor", "_due_from", b"_due_from", "_due_to", b"_due_to", "_item_type", b"_item_type", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_status", b"_status", "assignee_id", b"assignee_id", "cursor", b"cursor", "due_from", b"due_from", "due_to", b"due_to", "item_type", b"item_type", "priority", b"priority", "project_id", b"project_id", "sprint_id", b"sprint_id", "status", b"status"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_cursor", b"_cursor", "_due_from", b"_due_from", "_due_to", b"_due_to", "_item_type", b"_item_type", "_priority", b"_priority", "_project_id", b"_project_id", "_sort", b"_sort", "_sprint_id", b"_sprint_id", "_status", b"_status", "_view_id", b"_view_id", "assignee_id", b"assignee_id", "cursor", b"cursor", "due_from", b"due_from", "due_to", b"due_to", "item_type", b"item_type", "priority", b"priority", "project_id", b"project_id", "sort", b"sort", "sprint_id", b"sprint_id", "status", b"status", "view_id", b"view_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_cursor", b"_cursor", "_due_from", b"_due_from", "_due_to", b"_due_to", "_item_type", b"_item_type", "_priority", b"_priority", "_project_id", b"_project_id", "_sprint_id", b"_sprint_id", "_status", b"_status", "assignee_id", b"assignee_id", "cursor", b"cursor", "due_from", b"due_from", "due_to", b"due_to", "item_type", b"item_type", "limit", b"limit", "priority", b"priority", "project_id", b"project_id", "query", b"query", "sprint_id", b"sprint_id", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_cursor", b"_cursor", "_due_from", b"_due_from", "_due_to", b"_due_to", "_item_type", b"_item_type", "_priority", b"_priority", "_project_id", b"_project_id", "_sort", b"_sort", "_sprint_id", b"_sprint_id", "_status", b"_status", "_view_id", b"_view_id", "assignee_id", b"assignee_id", "cursor", b"cursor", "due_from", b"due_from", "due_to", b"due_to", "fields", b"fields", "item_type", b"item_type", "labels", b"labels", "limit", b"limit", "priority", b"priority", "project_id", b"project_id", "query", b"query", "sort", b"sort", "sprint_id", b"sprint_id", "status", b"status", "view_id", b"view_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
     _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
@@ -2531,10 +2882,14 @@ class SearchWorkItems(_message.Message):
     _WhichOneofArgType__priority: _TypeAlias = _typing.Literal["_priority", b"_priority"]  # noqa: Y015
     _WhichOneofReturnType__project_id: _TypeAlias = _typing.Literal["project_id"]  # noqa: Y015
     _WhichOneofArgType__project_id: _TypeAlias = _typing.Literal["_project_id", b"_project_id"]  # noqa: Y015
+    _WhichOneofReturnType__sort: _TypeAlias = _typing.Literal["sort"]  # noqa: Y015
+    _WhichOneofArgType__sort: _TypeAlias = _typing.Literal["_sort", b"_sort"]  # noqa: Y015
     _WhichOneofReturnType__sprint_id: _TypeAlias = _typing.Literal["sprint_id"]  # noqa: Y015
     _WhichOneofArgType__sprint_id: _TypeAlias = _typing.Literal["_sprint_id", b"_sprint_id"]  # noqa: Y015
     _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
     _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
+    _WhichOneofReturnType__view_id: _TypeAlias = _typing.Literal["view_id"]  # noqa: Y015
+    _WhichOneofArgType__view_id: _TypeAlias = _typing.Literal["_view_id", b"_view_id"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__assignee_id) -> _WhichOneofReturnType__assignee_id | None: ...
     @_typing.overload
@@ -2550,11 +2905,429 @@ class SearchWorkItems(_message.Message):
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__project_id) -> _WhichOneofReturnType__project_id | None: ...
     @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__sort) -> _WhichOneofReturnType__sort | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__sprint_id) -> _WhichOneofReturnType__sprint_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__view_id) -> _WhichOneofReturnType__view_id | None: ...
+
+Global___SearchWorkItems: _TypeAlias = SearchWorkItems  # noqa: Y015
+
+@_typing.final
+class FieldFilter(_message.Message):
+    """A custom field condition: `value` equal (a multi_select: has the option), or `low`/`high`
+    inclusive bounds of a number or date field (the field's type reads the strings).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIELD_ID_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    LOW_FIELD_NUMBER: _builtins.int
+    HIGH_FIELD_NUMBER: _builtins.int
+    field_id: _builtins.str
+    value: _builtins.str
+    low: _builtins.str
+    high: _builtins.str
+    def __init__(
+        self,
+        *,
+        field_id: _builtins.str = ...,
+        value: _builtins.str | None = ...,
+        low: _builtins.str | None = ...,
+        high: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_high", b"_high", "_low", b"_low", "_value", b"_value", "high", b"high", "low", b"low", "value", b"value"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_high", b"_high", "_low", b"_low", "_value", b"_value", "field_id", b"field_id", "high", b"high", "low", b"low", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__high: _TypeAlias = _typing.Literal["high"]  # noqa: Y015
+    _WhichOneofArgType__high: _TypeAlias = _typing.Literal["_high", b"_high"]  # noqa: Y015
+    _WhichOneofReturnType__low: _TypeAlias = _typing.Literal["low"]  # noqa: Y015
+    _WhichOneofArgType__low: _TypeAlias = _typing.Literal["_low", b"_low"]  # noqa: Y015
+    _WhichOneofReturnType__value: _TypeAlias = _typing.Literal["value"]  # noqa: Y015
+    _WhichOneofArgType__value: _TypeAlias = _typing.Literal["_value", b"_value"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__high) -> _WhichOneofReturnType__high | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__low) -> _WhichOneofReturnType__low | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__value) -> _WhichOneofReturnType__value | None: ...
+
+Global___FieldFilter: _TypeAlias = FieldFilter  # noqa: Y015
+
+@_typing.final
+class CreateLabel(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    COLOR_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    project_id: _builtins.str
+    name: _builtins.str
+    """1-50 characters, unique in the project whatever the case"""
+    color: _builtins.str
+    """#rrggbb"""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str | None = ...,
+        project_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        color: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_color", b"_color", "_id", b"_id", "color", b"color", "id", b"id"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_color", b"_color", "_id", b"_id", "color", b"color", "id", b"id", "name", b"name", "project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__color: _TypeAlias = _typing.Literal["color"]  # noqa: Y015
+    _WhichOneofArgType__color: _TypeAlias = _typing.Literal["_color", b"_color"]  # noqa: Y015
+    _WhichOneofReturnType__id: _TypeAlias = _typing.Literal["id"]  # noqa: Y015
+    _WhichOneofArgType__id: _TypeAlias = _typing.Literal["_id", b"_id"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__color) -> _WhichOneofReturnType__color | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__id) -> _WhichOneofReturnType__id | None: ...
+
+Global___CreateLabel: _TypeAlias = CreateLabel  # noqa: Y015
+
+@_typing.final
+class UpdateLabel(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LABEL_ID_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    COLOR_FIELD_NUMBER: _builtins.int
+    label_id: _builtins.str
+    expected_version: _builtins.int
+    name: _builtins.str
+    color: _builtins.str
+    def __init__(
+        self,
+        *,
+        label_id: _builtins.str = ...,
+        expected_version: _builtins.int = ...,
+        name: _builtins.str | None = ...,
+        color: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_color", b"_color", "_name", b"_name", "color", b"color", "name", b"name"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_color", b"_color", "_name", b"_name", "color", b"color", "expected_version", b"expected_version", "label_id", b"label_id", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__color: _TypeAlias = _typing.Literal["color"]  # noqa: Y015
+    _WhichOneofArgType__color: _TypeAlias = _typing.Literal["_color", b"_color"]  # noqa: Y015
+    _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+    _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__color) -> _WhichOneofReturnType__color | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+
+Global___UpdateLabel: _TypeAlias = UpdateLabel  # noqa: Y015
+
+@_typing.final
+class DeleteLabel(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LABEL_ID_FIELD_NUMBER: _builtins.int
+    label_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        label_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["label_id", b"label_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteLabel: _TypeAlias = DeleteLabel  # noqa: Y015
+
+@_typing.final
+class CreateCustomField(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    FIELD_TYPE_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    REQUIRED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    project_id: _builtins.str
+    name: _builtins.str
+    field_type: _builtins.str
+    """text, number, date, select, multi_select, user, url"""
+    required: _builtins.bool
+    @_builtins.property
+    def options(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the choices of a select or multi_select"""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str | None = ...,
+        project_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        field_type: _builtins.str = ...,
+        options: _abc.Iterable[_builtins.str] | None = ...,
+        required: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_id", b"_id", "_required", b"_required", "id", b"id", "required", b"required"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_id", b"_id", "_required", b"_required", "field_type", b"field_type", "id", b"id", "name", b"name", "options", b"options", "project_id", b"project_id", "required", b"required"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__id: _TypeAlias = _typing.Literal["id"]  # noqa: Y015
+    _WhichOneofArgType__id: _TypeAlias = _typing.Literal["_id", b"_id"]  # noqa: Y015
+    _WhichOneofReturnType__required: _TypeAlias = _typing.Literal["required"]  # noqa: Y015
+    _WhichOneofArgType__required: _TypeAlias = _typing.Literal["_required", b"_required"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__id) -> _WhichOneofReturnType__id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__required) -> _WhichOneofReturnType__required | None: ...
+
+Global___CreateCustomField: _TypeAlias = CreateCustomField  # noqa: Y015
+
+@_typing.final
+class UpdateCustomField(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOM_FIELD_ID_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    OPTIONS_FIELD_NUMBER: _builtins.int
+    REQUIRED_FIELD_NUMBER: _builtins.int
+    custom_field_id: _builtins.str
+    expected_version: _builtins.int
+    name: _builtins.str
+    required: _builtins.bool
+    @_builtins.property
+    def options(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """empty: unchanged; an option in use can't be removed"""
+
+    def __init__(
+        self,
+        *,
+        custom_field_id: _builtins.str = ...,
+        expected_version: _builtins.int = ...,
+        name: _builtins.str | None = ...,
+        options: _abc.Iterable[_builtins.str] | None = ...,
+        required: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_name", b"_name", "_required", b"_required", "name", b"name", "required", b"required"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_name", b"_name", "_required", b"_required", "custom_field_id", b"custom_field_id", "expected_version", b"expected_version", "name", b"name", "options", b"options", "required", b"required"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+    _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+    _WhichOneofReturnType__required: _TypeAlias = _typing.Literal["required"]  # noqa: Y015
+    _WhichOneofArgType__required: _TypeAlias = _typing.Literal["_required", b"_required"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__required) -> _WhichOneofReturnType__required | None: ...
+
+Global___UpdateCustomField: _TypeAlias = UpdateCustomField  # noqa: Y015
+
+@_typing.final
+class DeleteCustomField(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOM_FIELD_ID_FIELD_NUMBER: _builtins.int
+    custom_field_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        custom_field_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["custom_field_id", b"custom_field_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteCustomField: _TypeAlias = DeleteCustomField  # noqa: Y015
+
+@_typing.final
+class ViewFilters(_message.Message):
+    """The filters of a saved view: the fields of SearchWorkItems that choose items."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUERY_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ITEM_TYPE_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_ID_FIELD_NUMBER: _builtins.int
+    SPRINT_ID_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    DUE_FROM_FIELD_NUMBER: _builtins.int
+    DUE_TO_FIELD_NUMBER: _builtins.int
+    LABELS_FIELD_NUMBER: _builtins.int
+    FIELDS_FIELD_NUMBER: _builtins.int
+    query: _builtins.str
+    status: _builtins.str
+    item_type: _builtins.str
+    assignee_id: _builtins.str
+    sprint_id: _builtins.str
+    priority: _builtins.str
+    due_from: _builtins.str
+    due_to: _builtins.str
+    @_builtins.property
+    def labels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldFilter]: ...
+    def __init__(
+        self,
+        *,
+        query: _builtins.str | None = ...,
+        status: _builtins.str | None = ...,
+        item_type: _builtins.str | None = ...,
+        assignee_id: _builtins.str | None = ...,
+        sprint_id: _builtins.str | None = ...,
+        priority: _builtins.str | None = ...,
+        due_from: _builtins.str | None = ...,
+        due_to: _builtins.str | None = ...,
+        labels: _abc.Iterable[_builtins.str] | None = ...,
+        fields: _abc.Iterable[Global___FieldFilter] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_due_from", b"_due_from", "_due_to", b"_due_to", "_item_type", b"_item_type", "_priority", b"_priority", "_query", b"_query", "_sprint_id", b"_sprint_id", "_status", b"_status", "assignee_id", b"assignee_id", "due_from", b"due_from", "due_to", b"due_to", "item_type", b"item_type", "priority", b"priority", "query", b"query", "sprint_id", b"sprint_id", "status", b"status"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id", "_due_from", b"_due_from", "_due_to", b"_due_to", "_item_type", b"_item_type", "_priority", b"_priority", "_query", b"_query", "_sprint_id", b"_sprint_id", "_status", b"_status", "assignee_id", b"assignee_id", "due_from", b"due_from", "due_to", b"due_to", "fields", b"fields", "item_type", b"item_type", "labels", b"labels", "priority", b"priority", "query", b"query", "sprint_id", b"sprint_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__assignee_id: _TypeAlias = _typing.Literal["assignee_id"]  # noqa: Y015
+    _WhichOneofArgType__assignee_id: _TypeAlias = _typing.Literal["_assignee_id", b"_assignee_id"]  # noqa: Y015
+    _WhichOneofReturnType__due_from: _TypeAlias = _typing.Literal["due_from"]  # noqa: Y015
+    _WhichOneofArgType__due_from: _TypeAlias = _typing.Literal["_due_from", b"_due_from"]  # noqa: Y015
+    _WhichOneofReturnType__due_to: _TypeAlias = _typing.Literal["due_to"]  # noqa: Y015
+    _WhichOneofArgType__due_to: _TypeAlias = _typing.Literal["_due_to", b"_due_to"]  # noqa: Y015
+    _WhichOneofReturnType__item_type: _TypeAlias = _typing.Literal["item_type"]  # noqa: Y015
+    _WhichOneofArgType__item_type: _TypeAlias = _typing.Literal["_item_type", b"_item_type"]  # noqa: Y015
+    _WhichOneofReturnType__priority: _TypeAlias = _typing.Literal["priority"]  # noqa: Y015
+    _WhichOneofArgType__priority: _TypeAlias = _typing.Literal["_priority", b"_priority"]  # noqa: Y015
+    _WhichOneofReturnType__query: _TypeAlias = _typing.Literal["query"]  # noqa: Y015
+    _WhichOneofArgType__query: _TypeAlias = _typing.Literal["_query", b"_query"]  # noqa: Y015
+    _WhichOneofReturnType__sprint_id: _TypeAlias = _typing.Literal["sprint_id"]  # noqa: Y015
+    _WhichOneofArgType__sprint_id: _TypeAlias = _typing.Literal["_sprint_id", b"_sprint_id"]  # noqa: Y015
+    _WhichOneofReturnType__status: _TypeAlias = _typing.Literal["status"]  # noqa: Y015
+    _WhichOneofArgType__status: _TypeAlias = _typing.Literal["_status", b"_status"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__assignee_id) -> _WhichOneofReturnType__assignee_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__due_from) -> _WhichOneofReturnType__due_from | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__due_to) -> _WhichOneofReturnType__due_to | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__item_type) -> _WhichOneofReturnType__item_type | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__priority) -> _WhichOneofReturnType__priority | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__query) -> _WhichOneofReturnType__query | None: ...
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__sprint_id) -> _WhichOneofReturnType__sprint_id | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__status) -> _WhichOneofReturnType__status | None: ...
 
-Global___SearchWorkItems: _TypeAlias = SearchWorkItems  # noqa: Y015
+Global___ViewFilters: _TypeAlias = ViewFilters  # noqa: Y015
+
+@_typing.final
+class SaveView(_message.Message):
+    """a new view, or (id of one of yours) a change of it"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    FILTERS_FIELD_NUMBER: _builtins.int
+    GROUP_BY_FIELD_NUMBER: _builtins.int
+    SORT_FIELD_NUMBER: _builtins.int
+    SHARED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    project_id: _builtins.str
+    name: _builtins.str
+    group_by: _builtins.str
+    """status, assignee_id, priority, item_type, sprint_id, label,"""
+    sort: _builtins.str
+    """field:<id>; empty: none
+    as SearchWorkItems.sort
+    """
+    shared: _builtins.bool
+    """with the project (editors); else yours alone"""
+    @_builtins.property
+    def filters(self) -> Global___ViewFilters: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str | None = ...,
+        project_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        filters: Global___ViewFilters | None = ...,
+        group_by: _builtins.str | None = ...,
+        sort: _builtins.str | None = ...,
+        shared: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_group_by", b"_group_by", "_id", b"_id", "_sort", b"_sort", "filters", b"filters", "group_by", b"group_by", "id", b"id", "sort", b"sort"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_group_by", b"_group_by", "_id", b"_id", "_sort", b"_sort", "filters", b"filters", "group_by", b"group_by", "id", b"id", "name", b"name", "project_id", b"project_id", "shared", b"shared", "sort", b"sort"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__group_by: _TypeAlias = _typing.Literal["group_by"]  # noqa: Y015
+    _WhichOneofArgType__group_by: _TypeAlias = _typing.Literal["_group_by", b"_group_by"]  # noqa: Y015
+    _WhichOneofReturnType__id: _TypeAlias = _typing.Literal["id"]  # noqa: Y015
+    _WhichOneofArgType__id: _TypeAlias = _typing.Literal["_id", b"_id"]  # noqa: Y015
+    _WhichOneofReturnType__sort: _TypeAlias = _typing.Literal["sort"]  # noqa: Y015
+    _WhichOneofArgType__sort: _TypeAlias = _typing.Literal["_sort", b"_sort"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__group_by) -> _WhichOneofReturnType__group_by | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__id) -> _WhichOneofReturnType__id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__sort) -> _WhichOneofReturnType__sort | None: ...
+
+Global___SaveView: _TypeAlias = SaveView  # noqa: Y015
+
+@_typing.final
+class DeleteView(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VIEW_ID_FIELD_NUMBER: _builtins.int
+    view_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        view_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["view_id", b"view_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteView: _TypeAlias = DeleteView  # noqa: Y015
+
+@_typing.final
+class ListViews(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListViews: _TypeAlias = ListViews  # noqa: Y015
 
 @_typing.final
 class CreateWebhook(_message.Message):
@@ -2763,6 +3536,9 @@ class ProjectSnapshot(_message.Message):
     NEXT_CURSOR_FIELD_NUMBER: _builtins.int
     MEMBERS_NEXT_CURSOR_FIELD_NUMBER: _builtins.int
     STATES_FIELD_NUMBER: _builtins.int
+    LABELS_FIELD_NUMBER: _builtins.int
+    CUSTOM_FIELDS_FIELD_NUMBER: _builtins.int
+    VIEWS_FIELD_NUMBER: _builtins.int
     as_of_seq: _builtins.int
     has_more: _builtins.bool
     next_cursor: _builtins.str
@@ -2784,6 +3560,14 @@ class ProjectSnapshot(_message.Message):
     def states(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkflowState]:
         """the project's workflow states, in board order"""
 
+    @_builtins.property
+    def labels(self) -> _containers.RepeatedCompositeFieldContainer[Global___Label]: ...
+    @_builtins.property
+    def custom_fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___CustomField]: ...
+    @_builtins.property
+    def views(self) -> _containers.RepeatedCompositeFieldContainer[Global___SavedView]:
+        """yours and the shared ones"""
+
     def __init__(
         self,
         *,
@@ -2798,10 +3582,13 @@ class ProjectSnapshot(_message.Message):
         next_cursor: _builtins.str | None = ...,
         members_next_cursor: _builtins.str | None = ...,
         states: _abc.Iterable[Global___WorkflowState] | None = ...,
+        labels: _abc.Iterable[Global___Label] | None = ...,
+        custom_fields: _abc.Iterable[Global___CustomField] | None = ...,
+        views: _abc.Iterable[Global___SavedView] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_members_next_cursor", b"_members_next_cursor", "_next_cursor", b"_next_cursor", "members_next_cursor", b"members_next_cursor", "next_cursor", b"next_cursor", "project", b"project"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_members_next_cursor", b"_members_next_cursor", "_next_cursor", b"_next_cursor", "as_of_seq", b"as_of_seq", "dependencies", b"dependencies", "has_more", b"has_more", "members", b"members", "members_next_cursor", b"members_next_cursor", "next_cursor", b"next_cursor", "project", b"project", "sprints", b"sprints", "states", b"states", "swim_lanes", b"swim_lanes", "work_items", b"work_items"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_members_next_cursor", b"_members_next_cursor", "_next_cursor", b"_next_cursor", "as_of_seq", b"as_of_seq", "custom_fields", b"custom_fields", "dependencies", b"dependencies", "has_more", b"has_more", "labels", b"labels", "members", b"members", "members_next_cursor", b"members_next_cursor", "next_cursor", b"next_cursor", "project", b"project", "sprints", b"sprints", "states", b"states", "swim_lanes", b"swim_lanes", "views", b"views", "work_items", b"work_items"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__members_next_cursor: _TypeAlias = _typing.Literal["members_next_cursor"]  # noqa: Y015
     _WhichOneofArgType__members_next_cursor: _TypeAlias = _typing.Literal["_members_next_cursor", b"_members_next_cursor"]  # noqa: Y015
@@ -4348,3 +5135,206 @@ class StatesList(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StatesList: _TypeAlias = StatesList  # noqa: Y015
+
+@_typing.final
+class LabelCreated(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LABEL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def label(self) -> Global___Label: ...
+    def __init__(
+        self,
+        *,
+        label: Global___Label | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["label", b"label"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["label", b"label"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LabelCreated: _TypeAlias = LabelCreated  # noqa: Y015
+
+@_typing.final
+class LabelUpdated(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LABEL_FIELD_NUMBER: _builtins.int
+    CHANGES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def label(self) -> Global___Label: ...
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldChange]: ...
+    def __init__(
+        self,
+        *,
+        label: Global___Label | None = ...,
+        changes: _abc.Iterable[Global___FieldChange] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["label", b"label"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "label", b"label"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LabelUpdated: _TypeAlias = LabelUpdated  # noqa: Y015
+
+@_typing.final
+class LabelDeleted(_message.Message):
+    """The label is gone, and off every item: clients drop it from the items they hold."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LABEL_ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    label_id: _builtins.str
+    project_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        label_id: _builtins.str = ...,
+        project_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["label_id", b"label_id", "project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LabelDeleted: _TypeAlias = LabelDeleted  # noqa: Y015
+
+@_typing.final
+class CustomFieldCreated(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOM_FIELD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def custom_field(self) -> Global___CustomField: ...
+    def __init__(
+        self,
+        *,
+        custom_field: Global___CustomField | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["custom_field", b"custom_field"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["custom_field", b"custom_field"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CustomFieldCreated: _TypeAlias = CustomFieldCreated  # noqa: Y015
+
+@_typing.final
+class CustomFieldUpdated(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOM_FIELD_FIELD_NUMBER: _builtins.int
+    CHANGES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def custom_field(self) -> Global___CustomField: ...
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldChange]: ...
+    def __init__(
+        self,
+        *,
+        custom_field: Global___CustomField | None = ...,
+        changes: _abc.Iterable[Global___FieldChange] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["custom_field", b"custom_field"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "custom_field", b"custom_field"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CustomFieldUpdated: _TypeAlias = CustomFieldUpdated  # noqa: Y015
+
+@_typing.final
+class CustomFieldDeleted(_message.Message):
+    """The field is gone with its values: clients drop it from the items they hold."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CUSTOM_FIELD_ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    custom_field_id: _builtins.str
+    project_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        custom_field_id: _builtins.str = ...,
+        project_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["custom_field_id", b"custom_field_id", "project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CustomFieldDeleted: _TypeAlias = CustomFieldDeleted  # noqa: Y015
+
+@_typing.final
+class ViewSaved(_message.Message):
+    """A shared view's changes go to the project; a private view's only to its owner's answer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VIEW_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def view(self) -> Global___SavedView: ...
+    def __init__(
+        self,
+        *,
+        view: Global___SavedView | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["view", b"view"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["view", b"view"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ViewSaved: _TypeAlias = ViewSaved  # noqa: Y015
+
+@_typing.final
+class ViewDeleted(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VIEW_ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    view_id: _builtins.str
+    project_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        view_id: _builtins.str = ...,
+        project_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id", "view_id", b"view_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ViewDeleted: _TypeAlias = ViewDeleted  # noqa: Y015
+
+@_typing.final
+class ViewsList(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VIEWS_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    has_more: _builtins.bool
+    @_builtins.property
+    def views(self) -> _containers.RepeatedCompositeFieldContainer[Global___SavedView]: ...
+    def __init__(
+        self,
+        *,
+        views: _abc.Iterable[Global___SavedView] | None = ...,
+        has_more: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["has_more", b"has_more", "views", b"views"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ViewsList: _TypeAlias = ViewsList  # noqa: Y015

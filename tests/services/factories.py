@@ -81,6 +81,12 @@ COUNTED_TABLES = (
     "project_members",
     "activity_log",
     "change_feed",
+    "labels",
+    "item_labels",
+    "custom_fields",
+    "item_field_values",
+    "saved_views",
+    "search_documents",
 )
 
 

@@ -124,6 +124,9 @@ describe("optimistic apply and rollback", () => {
     const { board, server } = await loaded();
     const creating = board.createItem({ itemType: "task", parentId: "story1", title: "", status: "todo" });
     expect(columns(board.pool!, board.pending)[0]!.cards).toHaveLength(3);
+    // a card can draw it: no labels and no values yet, not missing ones
+    const drawn = columns(board.pool!, board.pending)[0]!.cards.find((card) => card.version === 0n)!;
+    expect([drawn.labels, drawn.customFields]).toEqual([[], {}]);
     server.next("createWorkItem").reject(new RequestError("VALIDATION_ERROR", "title must be 1 to 200 characters", "title"));
     await creating;
     expect(columns(board.pool!, board.pending)[0]!.cards).toHaveLength(2);

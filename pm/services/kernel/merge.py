@@ -23,9 +23,11 @@ def refuse_collisions(
     seen_version: int,
     wanted: dict[str, Any],
     current_view: Callable[[], Payload],
+    stored: Callable[[str], Any] | None = None,
 ) -> None:
     """CONFLICT if any field in ``wanted`` changed after ``seen_version``, even to the value
-    now attempted: a read-modify-write (an increment) must not count twice as once."""
+    now attempted: a read-modify-write (an increment) must not count twice as once.
+    ``stored(name)`` reads a field that is not a column of the row (an item's custom field)."""
     if seen_version == row.version:
         return
     if seen_version > row.version:
@@ -43,7 +45,7 @@ def refuse_collisions(
         FieldConflict(
             field=name,
             seen=seen[name],
-            stored=activity_value(getattr(row, name)),
+            stored=activity_value(stored(name) if stored else getattr(row, name)),
             attempted=activity_value(wanted[name]),
         )
         for name in wanted

@@ -21,6 +21,13 @@ class ServiceSettings:
     states_max_per_project: int = 50
     max_message_id_chars: int = 128
     dependency_walk_limit: int = 10000
+    labels_max_per_project: int = 200
+    labels_max_per_item: int = 50
+    fields_max_per_project: int = 50
+    fields_max_options: int = 100
+    fields_max_text_chars: int = 2000
+    views_max_per_user: int = 100
+    views_max_conditions: int = 20
     tenant_max_bytes: int = 2 * 1024**3
     tenant_write_bytes_per_hour: int = 512 * 1024**2
     known_users_cache: int = 10000

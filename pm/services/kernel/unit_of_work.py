@@ -163,14 +163,37 @@ class UnitOfWork(Scope):
     ) -> list[FieldChange]:
         """Set the fields that really change, bump the version once, record one activity row per
         field; return the ``changes`` list ([] and nothing written when nothing changes)."""
-        changed = {name: new for name, new in wanted.items() if getattr(row, name) != new}
+        changed = [
+            (name, getattr(row, name), new)
+            for name, new in wanted.items()
+            if getattr(row, name) != new
+        ]
+        for name, _old, new in changed:
+            setattr(row, name, new)
+        return self.record_changes(
+            row, changed, entity_type=entity_type, project_id=project_id, action=action
+        )
+
+    def record_changes(
+        self,
+        row: Versioned,
+        changed: list[tuple[str, Any, Any]],
+        *,
+        entity_type: str,
+        project_id: str,
+        action: str,
+        bumped: bool = False,
+    ) -> list[FieldChange]:
+        """Changes (field, old, new) already made: bump the version once (unless ``bumped``: an
+        earlier call of this change did), record one activity row per field, return them as
+        ``changes``. An item's labels and custom fields live in tables of their own and are
+        recorded here after its columns."""
         if not changed:
             return []
-        row.version += 1
+        if not bumped:
+            row.version += 1
         changes: list[FieldChange] = []
-        for name, new in changed.items():
-            old = getattr(row, name)
-            setattr(row, name, new)
+        for name, old, new in changed:
             changes.append(
                 {"field": name, "old_value": activity_value(old), "new_value": activity_value(new)}
             )

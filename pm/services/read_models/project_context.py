@@ -28,6 +28,7 @@ from pm.domain.models import WorkItem
 from pm.domain.workflow import Workflow
 from pm.observability import metrics
 from pm.services.dependencies import project_dependencies
+from pm.services.item_fields import extras_of
 from pm.services.kernel.access import require_project
 from pm.services.kernel.pagination import PageRequest
 from pm.services.kernel.reader import Reader
@@ -36,12 +37,17 @@ from pm.services.read_models.cycle_time import CycleTimeSummary, cycle_time_repo
 from pm.services.read_models.sprint_report import BurndownPoint, sprint_report
 from pm.services.swim_lanes import lanes_of
 from pm.services.views import (
+    CustomFieldView,
     DependencyView,
+    FieldValue,
+    LabelView,
     MemberView,
     SprintView,
     StateView,
     SwimLaneView,
     WorkItemView,
+    custom_field_view,
+    label_view,
     sprint_view,
     utc_today,
 )
@@ -125,6 +131,8 @@ class ContextItem(TypedDict):
     start_date: str | None
     due_date: str | None
     is_overdue: bool
+    labels: list[str]  # label names
+    custom_fields: dict[str, FieldValue]  # field name -> value
 
 
 class ContextActivity(TypedDict):
@@ -158,6 +166,8 @@ class ProjectContext(Truncation):
     members: list[MemberView]
     states: list[StateView]  # the project's workflow states, in board order
     swim_lanes: list[SwimLaneView]
+    labels: list[LabelView]
+    custom_fields: list[CustomFieldView]
     recent_activity: list[ContextActivity]
 
 
@@ -180,6 +190,9 @@ def project_context(
     workflow = read.states.workflow(project_id)
     counts = _counts(read, project_id, workflow, blocked=len(blocked_ids))
     kept = _tree_order(_relevant(read, project_id, workflow, max_items, blocked_ids), project_id)
+    labels = read.labels.live_in_project(project_id)
+    fields = read.custom_fields.live_in_project(project_id)
+    _name_extras(read, kept, {row.id: row.name for row in labels}, {f.id: f.name for f in fields})
     blocked = _blocked_items(read, project_id, blocked_ids)
     bounded = PageRequest(limit=max_items, max_bytes=read.settings.max_response_bytes)
     dependencies = project_dependencies(read, project_id, limit=max_items).rows
@@ -213,6 +226,8 @@ def project_context(
         "members": members,
         "states": states_of(read, project_id),
         "swim_lanes": lanes_of(read, project_id),
+        "labels": [label_view(row) for row in labels],
+        "custom_fields": [custom_field_view(row) for row in fields],
         "recent_activity": _recent_activity(read, project_id, recent_activity),
     }
 
@@ -301,7 +316,21 @@ def _context_item(row: tuple[Any, ...], blocked_ids: set[str], overdue: bool) ->
         "description": clip(row[15]),
         "is_blocked": row[0] in blocked_ids,
         "depth": 0,
+        "labels": [],
+        "custom_fields": {},
     }
+
+
+def _name_extras(
+    read: Reader, items: list[ContextItem], label_names: dict[str, str], field_names: dict[str, str]
+) -> None:
+    """The kept items' labels and custom field values, by name (two statements)."""
+    labels, values = extras_of(read, [item["id"] for item in items])
+    for item in items:
+        item["labels"] = sorted(label_names[i] for i in labels.get(item["id"], []))
+        item["custom_fields"] = {
+            field_names[field_id]: value for field_id, value in values.get(item["id"], {}).items()
+        }
 
 
 def _tree_order(items: list[ContextItem], project_id: str) -> list[ContextItem]:

@@ -14,20 +14,27 @@ from pm.services.kernel.bounds import text_size, within_bounds
 from pm.services.kernel.pagination import Page, PageRequest, page_of
 from pm.services.kernel.reader import Reader
 from pm.services.members import members_page
+from pm.services.saved_views import views_of
 from pm.services.swim_lanes import lanes_of
 from pm.services.views import (
+    CustomFieldView,
     DependencyView,
+    LabelView,
     MemberView,
     Paged,
+    SavedViewView,
     SprintView,
     StateView,
     SwimLaneView,
     WorkItemView,
+    custom_field_view,
+    label_view,
     paged,
     sprint_view,
 )
+from pm.services.work_items import item_views
 from pm.services.workflow_states import states_of
-from pm.services.workflows import views_of
+from pm.services.workflows import item_views_of
 
 
 class ProjectSnapshot(TypedDict):
@@ -42,6 +49,9 @@ class ProjectSnapshot(TypedDict):
     has_more: bool  # work items (or another section) were left out by the bounds
     next_cursor: str | None  # GetWorkItems{cursor} goes on with the work items
     members_next_cursor: str | None  # ListMembers{cursor} goes on with the members
+    labels: list[LabelView]
+    custom_fields: list[CustomFieldView]
+    views: list[SavedViewView]  # the caller's and the shared ones
 
 
 class ProjectsPage(Paged):
@@ -73,7 +83,7 @@ def list_projects(
     """The live projects the caller may view (every one, for a tenant admin), oldest first,
     a bounded page from ``cursor``."""
     result = _projects_page(read, read.page(limit, cursor))
-    return {"projects": views_of(read, result.items, set()), **paged(result.next_cursor)}
+    return {"projects": item_views_of(read, result.items, set()), **paged(result.next_cursor)}
 
 
 def project_overview(
@@ -132,9 +142,10 @@ def project_snapshot(read: Reader, *, project_id: str) -> ProjectSnapshot:
         max_bytes=read.settings.max_response_bytes,
     )
     members = members_page(read, project_id, read.snapshot_page(None, None))
+    views = views_of(read, project_id, read.settings.max_page_size)
     dependencies = project_dependencies(read, project_id, limit=bound)
     return {
-        "project": views_of(read, [project], set())[0],
+        "project": item_views_of(read, [project], set())[0],
         "work_items": items["work_items"],
         "sprints": [sprint_view(row) for row in sprints.rows],
         "swim_lanes": lanes_of(read, project_id),
@@ -145,9 +156,15 @@ def project_snapshot(read: Reader, *, project_id: str) -> ProjectSnapshot:
         "has_more": items["has_more"]
         or sprints.has_more
         or members["has_more"]
-        or dependencies.has_more,
+        or dependencies.has_more
+        or views["has_more"],
         "next_cursor": items["next_cursor"],
         "members_next_cursor": members["next_cursor"],
+        "labels": [label_view(row) for row in read.labels.live_in_project(project_id)],
+        "custom_fields": [
+            custom_field_view(row) for row in read.custom_fields.live_in_project(project_id)
+        ],
+        "views": views["views"],
     }
 
 
@@ -171,9 +188,8 @@ def _items_page(read: Reader, project_id: str, page: PageRequest) -> WorkItemsAs
         key=lambda row: [row.created_at, row.id],
         size=lambda row: text_size(row.title, row.description),
     )
-    blocked = read.dependencies.blocked_among([row.id for row in result.items])
     return {
-        "work_items": views_of(read, result.items, blocked),
+        "work_items": item_views(read, result.items),
         "as_of_seq": read.feed.current_seq(),
         "has_more": result.next_cursor is not None,
         "next_cursor": result.next_cursor,

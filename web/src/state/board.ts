@@ -9,10 +9,12 @@
  * pool's cursor until nothing is left, then the held events: each change is applied once. If
  * the server no longer has the changes (RESYNC_REQUIRED), the project is loaded again.
  */
-import type { Envelope, WorkItem } from "../gen/pm_pb";
+import { create } from "@bufbuild/protobuf";
+import { WorkItemSchema, type Envelope, type WorkItem } from "../gen/pm_pb";
 import { describeError, TEXT } from "../messages";
 import { RequestError, type PayloadCase, type Status, type ValueOf } from "../protocol/connection";
 import { applyEvent, applyOwnResponse, fromSnapshot, noteTimeEntry, type Pool } from "./pool";
+import { type BoardFilter, type FieldInput, wireValue } from "./fields";
 import { moveForDrop, placeForDrop, type ItemPatch, type PendingChange } from "./views";
 
 export interface Requester {
@@ -468,6 +470,66 @@ export class Board {
     this.changed();
   }
 
+  // -- labels, custom fields, views -----------------------------------------------------
+
+  /** Labels on or off an item and custom field values: sets and per-field values, which merge
+   * with anyone's other change at the version the person saw. */
+  async setItemExtras(
+    item: WorkItem,
+    change: { addLabels?: string[]; removeLabels?: string[]; customFields?: Record<string, FieldInput> },
+  ): Promise<boolean> {
+    const customFields = Object.fromEntries(
+      Object.entries(change.customFields ?? {}).map(([id, input]) => [id, wireValue(input)]),
+    );
+    const response = await this.command(
+      "updateWorkItem",
+      {
+        workItemId: item.id,
+        expectedVersion: this.ownLatestVersion(item.id, item.version),
+        addLabels: change.addLabels ?? [],
+        removeLabels: change.removeLabels ?? [],
+        customFields,
+      } as Partial<ValueOf<"updateWorkItem">>,
+      undefined,
+      TEXT.changeRolledBack,
+    );
+    return response !== null;
+  }
+
+  /** The ids of the project's items a filter keeps, evaluated by the server's search (the
+   * query code saved views run on), every page of it. */
+  async matchingIds(filter: BoardFilter): Promise<Set<string> | RequestError> {
+    const pool = this.pool;
+    if (pool === null || filter.kind === "all") return new Set();
+    const spec = filter.kind === "label" ? { projectId: pool.project.id, labels: [filter.labelId] } : { viewId: filter.viewId };
+    const ids = new Set<string>();
+    let cursor: string | undefined;
+    try {
+      do {
+        const response = await this.server.request("searchWorkItems", { ...spec, limit: CATCH_UP_PAGE, cursor });
+        if (response.payload.case !== "searchResults") throw new RequestError("INTERNAL", "");
+        for (const hit of response.payload.value.hits) if (hit.workItem) ids.add(hit.workItem.id);
+        cursor = response.payload.value.nextCursor;
+      } while (cursor);
+    } catch (error) {
+      return error instanceof RequestError ? error : new RequestError("INTERNAL", "");
+    }
+    return ids;
+  }
+
+  /** The board's label filter kept as a saved view of the person's own. */
+  async saveLabelView(name: string, labelId: string): Promise<string | null> {
+    const pool = this.pool;
+    if (pool === null) return null;
+    const response = await this.command("saveView", {
+      projectId: pool.project.id,
+      name,
+      filters: { labels: [labelId] },
+      shared: false,
+    } as Partial<ValueOf<"saveView">>);
+    return response?.payload.case === "viewSaved" ? (response.payload.value.view?.id ?? null) : null;
+  }
+
   async createItem(init: {
     itemType: string;
     parentId: string;
@@ -478,7 +540,7 @@ export class Board {
     const pool = this.pool;
     if (pool === null) return null;
     const id = this.newId();
-    const provisional = {
+    const provisional = create(WorkItemSchema, {
       id,
       itemType: init.itemType,
       projectId: pool.project.id,
@@ -495,7 +557,7 @@ export class Board {
       createdBy: this.userId,
       updatedAt: BigInt(this.now()),
       updatedBy: this.userId,
-    } as WorkItem;
+    });
     return this.command("createWorkItem", { id, ...init }, { itemId: id, created: provisional });
   }
 

@@ -9,10 +9,13 @@
  * newer one, so an event that arrives out of order can't undo a later change.
  */
 import type {
+  CustomField,
   Dependency,
   Envelope,
+  Label,
   Member,
   ProjectSnapshot,
+  SavedView,
   Sprint,
   SwimLane,
   TimeEntry,
@@ -34,6 +37,10 @@ export interface Pool {
   states: Map<string, WorkflowState>;
   members: Map<string, Member>; // by user id
   dependencies: Map<string, Dependency>;
+  labels: Map<string, Label>;
+  customFields: Map<string, CustomField>;
+  /** The person's own saved views of the project and the shared ones. */
+  views: Map<string, SavedView>;
   /** Running timers by user: one per user (DOMAIN.md), learned from events and item details. */
   timers: Map<string, TimeEntry>;
   presence: string[];
@@ -55,6 +62,9 @@ export function fromSnapshot(snapshot: ProjectSnapshot): Pool {
     states: new Map(snapshot.states.map((s) => [s.id, s])),
     members: new Map(snapshot.members.map((m) => [m.userId, m])),
     dependencies: new Map(snapshot.dependencies.map((d) => [d.id, d])),
+    labels: new Map(snapshot.labels.map((l) => [l.id, l])),
+    customFields: new Map(snapshot.customFields.map((f) => [f.id, f])),
+    views: new Map(snapshot.views.map((v) => [v.id, v])),
     timers: new Map(),
     presence: [],
     recentEdits: new Map(),
@@ -219,6 +229,51 @@ function applyPayload(pool: Pool, payload: Envelope["payload"]): boolean {
       }
       return true;
     }
+    case "labelCreated":
+    case "labelUpdated": {
+      const label = payload.value.label;
+      if (!label || !inProject(label.projectId)) return false;
+      return putVersioned(pool.labels, pool.gone, label.id, label);
+    }
+    case "labelDeleted": {
+      // The server took it off every item in the same change: so does the pool.
+      if (!inProject(payload.value.projectId)) return false;
+      const gone = payload.value.labelId;
+      pool.gone.add(gone);
+      pool.labels.delete(gone);
+      for (const [id, item] of pool.items) {
+        if (item.labels.includes(gone)) pool.items.set(id, { ...item, labels: item.labels.filter((l) => l !== gone) });
+      }
+      return true;
+    }
+    case "customFieldCreated":
+    case "customFieldUpdated": {
+      const field = payload.value.customField;
+      if (!field || !inProject(field.projectId)) return false;
+      return putVersioned(pool.customFields, pool.gone, field.id, field);
+    }
+    case "customFieldDeleted": {
+      if (!inProject(payload.value.projectId)) return false;
+      const gone = payload.value.customFieldId;
+      pool.gone.add(gone);
+      pool.customFields.delete(gone);
+      for (const [id, item] of pool.items) {
+        if (gone in item.customFields) {
+          const { [gone]: _dropped, ...rest } = item.customFields;
+          pool.items.set(id, { ...item, customFields: rest });
+        }
+      }
+      return true;
+    }
+    case "viewSaved": {
+      const view = payload.value.view;
+      if (!view || !inProject(view.projectId)) return false;
+      return putVersioned(pool.views, pool.gone, view.id, view);
+    }
+    case "viewDeleted":
+      if (!inProject(payload.value.projectId)) return false;
+      pool.views.delete(payload.value.viewId);
+      return true;
     case "commentCreated":
     case "commentUpdated":
       return payload.value.comment ? inProject(payload.value.comment.projectId) : false;

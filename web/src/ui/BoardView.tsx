@@ -3,12 +3,14 @@
  * within one. The drop shows at once and is confirmed or undone (with a note) by the server. */
 import { memo } from "preact/compat";
 import { useMemo, useState } from "preact/hooks";
-import type { Member, TimeEntry, WorkItem } from "../gen/pm_pb";
+import type { Label, Member, TimeEntry, WorkItem } from "../gen/pm_pb";
 import { TEXT } from "../messages";
 import type { Board } from "../state/board";
 import type { Pool, RecentEdit } from "../state/pool";
+import type { BoardFilter } from "../state/fields";
 import { columns, effectiveItems, isBlocked } from "../state/views";
 import { Avatar, InlineCreate, TypeBadge } from "./common";
+import { FilterBar, useFilteredIds } from "./FilterBar";
 import { dueLabel } from "./format";
 import { useNow } from "./hooks";
 
@@ -19,6 +21,7 @@ const LANE_LIMIT = 100;
 
 interface CardProps {
   item: WorkItem;
+  labels: Map<string, Label>;
   blocked: boolean;
   members: Map<string, Member>;
   editedBy: RecentEdit | undefined;
@@ -28,7 +31,7 @@ interface CardProps {
   onOpen: (id: string) => void;
 }
 
-const Card = memo(function Card({ item, blocked, members, editedBy, timer, draggable, now, onOpen }: CardProps) {
+const Card = memo(function Card({ item, labels, blocked, members, editedBy, timer, draggable, now, onOpen }: CardProps) {
   const recent = editedBy && now - editedBy.atMs < RECENT_EDIT_MS ? editedBy : undefined;
   return (
     <article
@@ -53,6 +56,14 @@ const Card = memo(function Card({ item, blocked, members, editedBy, timer, dragg
         {item.storyPoints !== undefined && <span class="points" title="Story points">{item.storyPoints}</span>}
       </div>
       <div class="card-title">{item.title}</div>
+      {item.labels.length > 0 && (
+        <ul class="card-labels" aria-label="Labels">
+          {item.labels.map((id) => {
+            const label = labels.get(id);
+            return label ? <li key={id} class="label-chip on" style={{ background: label.color, borderColor: label.color }}>{label.name}</li> : null;
+          })}
+        </ul>
+      )}
       <div class="card-bottom">
         {item.assigneeId ? <Avatar userId={item.assigneeId} members={members} small /> : <span class="muted">Unassigned</span>}
         {item.dueDate && <span class={`badge due${item.isOverdue ? " overdue" : ""}`}>{dueLabel(item)}</span>}
@@ -79,10 +90,15 @@ export function BoardView({ board, pool, canEdit, onOpen }: { board: Board; pool
   }, [pool.revision]);
   const [target, setTarget] = useState<{ lane: string; index: number } | null>(null);
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+  const [filter, setFilter] = useState<BoardFilter>({ kind: "all" });
+  const kept = useFilteredIds(board, pool, filter);
 
   return (
+    <>
+    <FilterBar board={board} pool={pool} filter={filter} onFilter={setFilter} />
     <div class="board" role="list" aria-label="Board">
-      {cols.map(({ state, cards }) => {
+      {cols.map(({ state, cards: all }) => {
+        const cards = kept === null ? all : all.filter((card) => kept.has(card.id));
         const points = cards.reduce((sum, c) => sum + (c.storyPoints ?? 0), 0);
         const dropIndex = (e: DragEvent) => {
           const list = e.currentTarget as HTMLElement;
@@ -127,6 +143,7 @@ export function BoardView({ board, pool, canEdit, onOpen }: { board: Board; pool
                 <Card
                   key={card.id}
                   item={card}
+                  labels={pool.labels}
                   blocked={isBlocked(card, pool)}
                   members={pool.members}
                   editedBy={pool.recentEdits.get(card.id)}
@@ -155,6 +172,7 @@ export function BoardView({ board, pool, canEdit, onOpen }: { board: Board; pool
         );
       })}
     </div>
+    </>
   );
 }
 

@@ -12,6 +12,7 @@ import { CHILD_TYPES } from "./BacklogView";
 import { Avatar, Section, StatusPill, TypeBadge } from "./common";
 import { duration, when } from "./format";
 import { useNow } from "./hooks";
+import { ItemFields } from "./ItemFields";
 
 interface Draft {
   title: string;
@@ -177,6 +178,7 @@ export function ItemDetail({ board, pool, itemId, canEdit, onClose, onOpen }: {
           )}
         </fieldset>
       </form>
+      <ItemFields board={board} pool={pool} item={item} canEdit={canEdit} />
       <Comments board={board} pool={pool} item={item} canEdit={canEdit} />
       <TimeTracking board={board} pool={pool} item={item} canEdit={canEdit} />
       <Dependencies board={board} pool={pool} item={item} items={items} canEdit={canEdit} onOpen={onOpen} />
