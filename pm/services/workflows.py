@@ -48,9 +48,7 @@ def overdue_among(scope: Scope, items: Sequence[WorkItem]) -> set[str]:
     }
 
 
-def item_views_of(
-    scope: Scope, items: Sequence[WorkItem], blocked: set[str]
-) -> list[WorkItemView]:
+def item_views_of(scope: Scope, items: Sequence[WorkItem], blocked: set[str]) -> list[WorkItemView]:
     """Public views of items whose blocked flags the caller read (``blocked``), with their
     labels and custom field values (a project has neither: no statement for a page of them)."""
     overdue = overdue_among(scope, items)

@@ -18,7 +18,7 @@ from pm.tenancy.migrations import Migrator
 from pm.wiring import build_bus, build_services, build_tenants
 from tests.services.factories import ctx_for
 
-PREVIOUS = "0004"
+PREVIOUS = "0005"
 ALICE = ctx_for("alice", tenant_id="old")
 PROJECT, TASK = "00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000011"
 

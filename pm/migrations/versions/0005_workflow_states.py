@@ -3,7 +3,7 @@ that exists gets today's five (pm.domain.workflow.DEFAULT_STATES: the keys its i
 carry in ``status``, in the categories the rules already gave them), so no item, filter or
 report changes meaning
 
-Revision ID: 0005_workflow_states
+Revision ID: 0005
 Revises: 0004
 
 Deleted projects get them too: their items' history stays readable by the same rules. The seed
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0005_workflow_states"
+revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
