@@ -88,7 +88,7 @@ class Label(Audited, table=True):
     project_id: str = Field(max_length=36)
     name: str = Field(max_length=50)
     name_key: str = Field(max_length=50)
-    color: str = Field(max_length=7)  # #rrggbb
+    colour: str = Field(max_length=7)  # #rrggbb
     version: int = 1
     deleted_at: int | None = None
 

@@ -45,7 +45,7 @@ def render_context(ctx: ProjectContext) -> str:
     out += _section(
         "Board lanes", [f"- {lane['name']}: {lane['status_value']}" for lane in ctx["swim_lanes"]]
     )
-    out += _section("Labels", [f"- {label['name']} ({label['color']})" for label in ctx["labels"]])
+    out += _section("Labels", [f"- {label['name']} ({label['colour']})" for label in ctx["labels"]])
     out += _section("Custom fields", [_field(field) for field in ctx["custom_fields"]])
     out += _section("Recent activity", [_activity(row, keys) for row in ctx["recent_activity"]])
     return "\n".join(out).rstrip() + "\n"

@@ -260,7 +260,7 @@ class Label(Audit):
     id: str = Field(description="UUID")
     project_id: str
     name: str = Field(description="1 to 50 characters, unique in the project whatever the case")
-    color: str = Field(description="#rrggbb")
+    colour: str = Field(description="#rrggbb")
     version: int
 
 

@@ -20,7 +20,7 @@ from pm.services.kernel.merge import refuse_collisions
 from pm.services.kernel.unit_of_work import UnitOfWork
 from pm.services.views import label_view
 
-DEFAULT_COLOR = "#6b7280"
+DEFAULT_COLOUR = "#6b7280"
 _COLOR = re.compile(r"#[0-9a-fA-F]{6}", re.ASCII)
 
 
@@ -32,9 +32,9 @@ def _name(scope: UnitOfWork, project_id: str, value: object, *, own_id: str | No
     return name
 
 
-def _color(value: object) -> str:
+def _colour(value: object) -> str:
     if not isinstance(value, str) or _COLOR.fullmatch(value) is None:
-        raise ValidationFailed("color must be #rrggbb", field="color")
+        raise ValidationFailed("colour must be #rrggbb", field="colour")
     return value.lower()
 
 
@@ -43,7 +43,7 @@ def create_label(
     *,
     project_id: str,
     name: str,
-    color: str | None = None,
+    colour: str | None = None,
     id: str | None = None,
 ) -> Outcome:
     project_id = require_project(uow, project_id, Role.EDITOR)
@@ -59,7 +59,7 @@ def create_label(
         project_id=project_id,
         name=label_name,
         name_key=label_name.casefold(),
-        color=DEFAULT_COLOR if color is None or color == "" else _color(color),
+        colour=DEFAULT_COLOUR if colour is None or colour == "" else _colour(colour),
         **uow.stamps(),
     )
     uow.create(label, entity_type="label", project_id=project_id)
@@ -76,15 +76,15 @@ def update_label(
     label_id: str,
     expected_version: int,
     name: str | None = None,
-    color: str | None = None,
+    colour: str | None = None,
 ) -> Outcome:
     label = _live_label(uow, label_id)
     version = v.expected_version(expected_version)
     wanted: dict[str, Any] = {}
     if name is not None:
         wanted["name"] = _name(uow, label.project_id, name, own_id=label.id)
-    if color is not None:
-        wanted["color"] = _color(color)
+    if colour is not None:
+        wanted["colour"] = _colour(colour)
     refuse_collisions(uow, label, version, wanted, lambda: label_view(label))
     changes = uow.apply_fields(
         label, wanted, entity_type="label", project_id=label.project_id, action="updated"

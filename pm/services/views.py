@@ -146,7 +146,7 @@ class LabelView(Audited):
     id: str
     project_id: str
     name: str
-    color: str
+    colour: str
     version: int
 
 
@@ -346,7 +346,7 @@ def label_view(label: Label) -> LabelView:
         "id": label.id,
         "project_id": label.project_id,
         "name": label.name,
-        "color": label.color,
+        "colour": label.colour,
         "version": label.version,
         **_audit(label),
     }

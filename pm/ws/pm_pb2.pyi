@@ -1057,7 +1057,7 @@ class Label(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     PROJECT_ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
-    COLOR_FIELD_NUMBER: _builtins.int
+    COLOUR_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     CREATED_BY_FIELD_NUMBER: _builtins.int
@@ -1066,7 +1066,7 @@ class Label(_message.Message):
     id: _builtins.str
     project_id: _builtins.str
     name: _builtins.str
-    color: _builtins.str
+    colour: _builtins.str
     version: _builtins.int
     created_at: _builtins.int
     created_by: _builtins.str
@@ -1078,7 +1078,7 @@ class Label(_message.Message):
         id: _builtins.str = ...,
         project_id: _builtins.str = ...,
         name: _builtins.str = ...,
-        color: _builtins.str = ...,
+        colour: _builtins.str = ...,
         version: _builtins.int = ...,
         created_at: _builtins.int = ...,
         created_by: _builtins.str = ...,
@@ -1087,7 +1087,7 @@ class Label(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["color", b"color", "created_at", b"created_at", "created_by", b"created_by", "id", b"id", "name", b"name", "project_id", b"project_id", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["colour", b"colour", "created_at", b"created_at", "created_by", b"created_by", "id", b"id", "name", b"name", "project_id", b"project_id", "updated_at", b"updated_at", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -2965,12 +2965,12 @@ class CreateLabel(_message.Message):
     ID_FIELD_NUMBER: _builtins.int
     PROJECT_ID_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
-    COLOR_FIELD_NUMBER: _builtins.int
+    COLOUR_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     project_id: _builtins.str
     name: _builtins.str
     """1-50 characters, unique in the project whatever the case"""
-    color: _builtins.str
+    colour: _builtins.str
     """#rrggbb"""
     def __init__(
         self,
@@ -2978,18 +2978,18 @@ class CreateLabel(_message.Message):
         id: _builtins.str | None = ...,
         project_id: _builtins.str = ...,
         name: _builtins.str = ...,
-        color: _builtins.str | None = ...,
+        colour: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_color", b"_color", "_id", b"_id", "color", b"color", "id", b"id"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_colour", b"_colour", "_id", b"_id", "colour", b"colour", "id", b"id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_color", b"_color", "_id", b"_id", "color", b"color", "id", b"id", "name", b"name", "project_id", b"project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_colour", b"_colour", "_id", b"_id", "colour", b"colour", "id", b"id", "name", b"name", "project_id", b"project_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType__color: _TypeAlias = _typing.Literal["color"]  # noqa: Y015
-    _WhichOneofArgType__color: _TypeAlias = _typing.Literal["_color", b"_color"]  # noqa: Y015
+    _WhichOneofReturnType__colour: _TypeAlias = _typing.Literal["colour"]  # noqa: Y015
+    _WhichOneofArgType__colour: _TypeAlias = _typing.Literal["_colour", b"_colour"]  # noqa: Y015
     _WhichOneofReturnType__id: _TypeAlias = _typing.Literal["id"]  # noqa: Y015
     _WhichOneofArgType__id: _TypeAlias = _typing.Literal["_id", b"_id"]  # noqa: Y015
     @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__color) -> _WhichOneofReturnType__color | None: ...
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__colour) -> _WhichOneofReturnType__colour | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__id) -> _WhichOneofReturnType__id | None: ...
 
@@ -3002,29 +3002,29 @@ class UpdateLabel(_message.Message):
     LABEL_ID_FIELD_NUMBER: _builtins.int
     EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
-    COLOR_FIELD_NUMBER: _builtins.int
+    COLOUR_FIELD_NUMBER: _builtins.int
     label_id: _builtins.str
     expected_version: _builtins.int
     name: _builtins.str
-    color: _builtins.str
+    colour: _builtins.str
     def __init__(
         self,
         *,
         label_id: _builtins.str = ...,
         expected_version: _builtins.int = ...,
         name: _builtins.str | None = ...,
-        color: _builtins.str | None = ...,
+        colour: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_color", b"_color", "_name", b"_name", "color", b"color", "name", b"name"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_colour", b"_colour", "_name", b"_name", "colour", b"colour", "name", b"name"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_color", b"_color", "_name", b"_name", "color", b"color", "expected_version", b"expected_version", "label_id", b"label_id", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_colour", b"_colour", "_name", b"_name", "colour", b"colour", "expected_version", b"expected_version", "label_id", b"label_id", "name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType__color: _TypeAlias = _typing.Literal["color"]  # noqa: Y015
-    _WhichOneofArgType__color: _TypeAlias = _typing.Literal["_color", b"_color"]  # noqa: Y015
+    _WhichOneofReturnType__colour: _TypeAlias = _typing.Literal["colour"]  # noqa: Y015
+    _WhichOneofArgType__colour: _TypeAlias = _typing.Literal["_colour", b"_colour"]  # noqa: Y015
     _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
     _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
     @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__color) -> _WhichOneofReturnType__color | None: ...
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__colour) -> _WhichOneofReturnType__colour | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
 

@@ -60,8 +60,8 @@ async def test_a_label_name_is_unique_in_its_project_whatever_the_case(
     runner: ServiceRunner, published: Published
 ) -> None:
     project = await make_project(runner, ALICE)
-    bug = await _label(runner, project, "Bug", color="#FF0000")
-    assert (bug["name"], bug["color"], bug["version"]) == ("Bug", "#ff0000", 1)
+    bug = await _label(runner, project, "Bug", colour="#FF0000")
+    assert (bug["name"], bug["colour"], bug["version"]) == ("Bug", "#ff0000", 1)
     async with Refusal(runner, published, "VALIDATION_ERROR") as refusal:
         await _label(runner, project, " bUG ")
     assert refusal.error.field == "name"
@@ -74,8 +74,8 @@ async def test_a_label_name_is_unique_in_its_project_whatever_the_case(
     [
         ({"name": ""}, "name"),
         ({"name": "x" * 51}, "name"),
-        ({"name": "ok", "color": "red"}, "color"),
-        ({"name": "ok", "color": "#12345"}, "color"),
+        ({"name": "ok", "colour": "red"}, "colour"),
+        ({"name": "ok", "colour": "#12345"}, "colour"),
     ],
 )
 async def test_bad_labels_are_refused(

@@ -64,7 +64,7 @@ def upgrade() -> None:
         _string("project_id", 36),
         _string("name", 50),
         _string("name_key", 50),
-        _string("color", 7),
+        _string("colour", 7),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("deleted_at", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_labels")),

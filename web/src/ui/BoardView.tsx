@@ -60,7 +60,7 @@ const Card = memo(function Card({ item, labels, blocked, members, editedBy, time
         <ul class="card-labels" aria-label="Labels">
           {item.labels.map((id) => {
             const label = labels.get(id);
-            return label ? <li key={id} class="label-chip on" style={{ background: label.color, borderColor: label.color }}>{label.name}</li> : null;
+            return label ? <li key={id} class="label-chip on" style={{ background: label.colour, borderColor: label.colour }}>{label.name}</li> : null;
           })}
         </ul>
       )}

@@ -24,7 +24,7 @@ export function ItemFields({ board, pool, item, canEdit }: { board: Board; pool:
                 type="button"
                 key={label.id}
                 class={`label-chip${on ? " on" : ""}`}
-                style={{ borderColor: label.color, background: on ? label.color : "transparent" }}
+                style={{ borderColor: label.colour, background: on ? label.colour : "transparent" }}
                 aria-pressed={on}
                 disabled={!canEdit}
                 onClick={() => void board.setItemExtras(item, on ? { removeLabels: [label.id] } : { addLabels: [label.id] })}
