@@ -112,6 +112,13 @@ class Settings(BaseSettings):
     # The cycle check of a new `blocks` dependency walks at most this many items.
     dependency_walk_limit: int = Field(default=10_000, ge=10)
 
+    # Notifications: each user keeps at most max_per_user (the oldest are deleted as new ones
+    # come); a text may mention at most max_mentions distinct handles (more is refused); an item
+    # has at most max_watchers watchers (Watch is refused past it; automatic watching stops).
+    notifications_max_per_user: int = Field(default=1000, ge=1)
+    notifications_max_mentions: int = Field(default=50, ge=1, le=1000)
+    notifications_max_watchers: int = Field(default=100, ge=1, le=10_000)
+
     # Every connection a peer opens, before it says anything (pm.server)
     # All TCP connections of the process, HTTP and WebSocket, signed in or not; also kept below
     # the descriptor limit (RLIMIT_NOFILE) less connection_fd_reserve, for tenant files and logs.

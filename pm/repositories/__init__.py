@@ -18,6 +18,7 @@ from pm.repositories.dependencies import DependencyRepository
 from pm.repositories.idempotency import IdempotencyRepository
 from pm.repositories.llm_context import LlmContextRepository
 from pm.repositories.members import MemberRepository
+from pm.repositories.notifications import NotificationRepository, WatcherRepository
 from pm.repositories.search import SearchRepository
 from pm.repositories.sprints import SprintRepository
 from pm.repositories.storage import StorageRepository
@@ -97,3 +98,11 @@ class Repositories:
     @cached_property
     def webhooks(self) -> WebhookRepository:
         return WebhookRepository(self._session)
+
+    @cached_property
+    def watchers(self) -> WatcherRepository:
+        return WatcherRepository(self._session)
+
+    @cached_property
+    def notifications(self) -> NotificationRepository:
+        return NotificationRepository(self._session)

@@ -26,6 +26,7 @@ from pm.domain.models import WorkItem
 from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
 from pm.errors import DeleteBlocked, NotFound, ValidationFailed
 from pm.repositories.members import ItemRole
+from pm.services import notifications
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import (
     fresh_id,
@@ -198,6 +199,7 @@ def create_work_item(
         add_project_creator(uow, item.id)
         create_default_lanes(uow, item.id)
     event = uow.emit("work_item_created", root, {"work_item": work_item_view(item)})
+    notifications.item_created(uow, item)
     return uow.respond(event)
 
 
@@ -361,7 +363,9 @@ def _apply(
     if not changes:
         return Outcome("work_item_updated", {"work_item": item_view(uow, item), "changes": []})
     payload = {"work_item": item_view(uow, item), "changes": changes}
-    return uow.respond(uow.emit("work_item_updated", item.project_id, payload))
+    event = uow.emit("work_item_updated", item.project_id, payload)
+    notifications.item_changed(uow, item, changes)
+    return uow.respond(event)
 
 
 def watch_items_it_blocks(uow: UnitOfWork, item: WorkItem) -> None:

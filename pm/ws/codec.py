@@ -24,7 +24,7 @@ from pm.ws.fast_encode import encode_by_constructor
 from pm.ws.pm_pb2 import Envelope
 
 # Payload field numbers of requests (pm.proto: each range's responses follow it).
-REQUEST_NUMBERS = (range(20, 100), range(200, 225), range(300, 310))
+REQUEST_NUMBERS = (range(20, 100), range(200, 225), range(300, 310), range(370, 380))
 REQUEST_PAYLOADS: frozenset[str] = frozenset(
     field.name
     for field in Envelope.DESCRIPTOR.oneofs_by_name["payload"].fields

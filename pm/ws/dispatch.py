@@ -23,6 +23,7 @@ from pm.services import (
     comments,
     dependencies,
     members,
+    notifications,
     search,
     sprints,
     swim_lanes,
@@ -56,6 +57,10 @@ class Socket(Protocol):
     async def unsubscribe(self, message_id: str, project_ids: list[str]) -> None: ...
 
     async def reauthenticate(self, message_id: str, token: str) -> None: ...
+
+    async def list_notifications(
+        self, ctx: RequestContext, message_id: str, args: Args
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,12 @@ async def _unsubscribe(socket: Socket, _ctx: RequestContext, message_id: str, ar
     await socket.unsubscribe(message_id, args["project_ids"])
 
 
+async def _list_notifications(
+    socket: Socket, ctx: RequestContext, message_id: str, args: Args
+) -> None:
+    await socket.list_notifications(ctx, message_id, args)
+
+
 async def _reauthenticate(
     socket: Socket, _ctx: RequestContext, message_id: str, args: Args
 ) -> None:
@@ -191,4 +202,10 @@ DISPATCH: Mapping[str, Row] = {
     "delete_webhook": CommandRow(webhooks.delete_webhook),
     "list_webhooks": QueryRow(webhooks.list_webhooks, "webhooks_list", _wrap("webhooks")),
     "get_webhook_deliveries": QueryRow(webhooks.get_webhook_deliveries, "webhook_deliveries"),
+    # notifications (issue 15): ListNotifications also joins the user's own stream live
+    "watch": CommandRow(notifications.watch_item),
+    "unwatch": CommandRow(notifications.unwatch_item),
+    "get_watchers": QueryRow(notifications.get_watchers, "watchers_list"),
+    "list_notifications": SocketRow(_list_notifications),
+    "mark_notifications_read": CommandRow(notifications.mark_notifications_read),
 }
