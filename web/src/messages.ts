@@ -67,6 +67,22 @@ export const TEXT = {
   cycleTitle: "That dependency would make a loop:",
   editedBy: (who: string) => `${who} just edited this`,
   itemGone: "This item was deleted.",
+  inbox: {
+    title: "Inbox",
+    label: (unread: number) => (unread === 0 ? "Inbox, nothing unread" : `Inbox, ${unread} unread`),
+    empty: "Nothing here yet. You'll be told when someone assigns you, mentions you, or changes what you watch.",
+    markAll: "Mark all read",
+    watch: "Watch",
+    watching: "Watching",
+  },
+};
+
+/** Why a notification was made, with who made the change. */
+export const REASON_LABELS: Record<string, (actor: string) => string> = {
+  assigned: (actor) => `${actor} assigned you`,
+  mentioned: (actor) => `${actor} mentioned you`,
+  commented: (actor) => `${actor} commented`,
+  status_changed: (actor) => `${actor} changed the status`,
 };
 
 export const STATUS_LABELS: Record<string, string> = {
