@@ -96,7 +96,7 @@ class _Recipients:
 def item_created(uow: UnitOfWork, item: WorkItem) -> None:
     """A new item: its creator and assignee watch it; the assignee and the users its
     description mentions are told."""
-    _auto_watch(uow, item, [item.created_by, item.assignee_id])
+    _auto_watch(uow, item, [item.created_by, item.assignee_id], new_item=True)
     recipients = _Recipients()
     mentioned = _mentioned(uow, item.description, "description")
     recipients.add(mentioned, Reason.MENTIONED, _excerpt(item.description))
@@ -265,19 +265,19 @@ def get_watchers(read: Reader, *, work_item_id: str) -> dict[str, Any]:
 # -- internals ----------------------------------------------------------------------------
 
 
-def _auto_watch(uow: UnitOfWork, item: WorkItem, users: list[str | None]) -> None:
+def _auto_watch(
+    uow: UnitOfWork, item: WorkItem, users: list[str | None], *, new_item: bool = False
+) -> None:
     """These users watch the item, as far as its bound allows (automatic watching never
-    refuses the change that caused it)."""
+    refuses the change that caused it). A new item has no watchers yet: nothing to read."""
     bound = uow.settings.notifications_max_watchers
+    count = 0 if new_item else uow.watchers.count(item.id)
     for user_id in dict.fromkeys(u for u in users if u):
-        if uow.watchers.is_watching(item.id, user_id):
-            continue
-        if uow.watchers.count(item.id) >= bound:
+        if count >= bound:
             metrics.BOUND_HITS.labels("notifications_watchers").inc()
             return
-        uow.watchers.watch(
-            work_item_id=item.id, user_id=user_id, project_id=item.project_id, now=uow.now
-        )
+        watch = {"work_item_id": item.id, "user_id": user_id, "project_id": item.project_id}
+        count += uow.watchers.watch(**watch, now=uow.now)
 
 
 def _mentioned(uow: UnitOfWork, text: str, field: str, *, checked: bool = True) -> set[str]:
