@@ -791,7 +791,6 @@ class WebhookDeleted(BaseModel):
     webhook_id: str
 
 
-
 class NotificationCreated(BaseModel):
     """One of the caller's notifications (their own stream: nobody else's feed has it)."""
 
@@ -809,6 +808,7 @@ class WatchChanged(BaseModel):
     work_item_id: str
     project_id: str
     watching: bool
+
 
 EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "work_item_created": WorkItemCreated,

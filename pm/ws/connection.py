@@ -8,7 +8,8 @@ frames before it is closed with 1013; nobody else waits for it.
 Every frame is charged to the user's request budget, an undecodable one too (it costs as much
 as a request and counts toward the abuse close), and frames and answers past a size are
 decoded and encoded off the event loop. A socket that sends no first frame soon after its
-handshake, or later holds no subscription and sends nothing for a while, is closed (4408).
+handshake, or later holds no subscription (a project's, or its user's inbox since a
+ListNotifications) and sends nothing for a while, is closed (4408).
 Subscriptions follow the user's rights: when an event may have taken access away, or a
 Reauthenticate brings other rights, they are checked again and the lost ones are dropped with
 ``SubscriptionsRevoked``.
@@ -93,6 +94,7 @@ class Connection:
         self._limiter = state.limiter
         self._subscriptions: set[str] = set()
         self._own_stream = user_stream(self.user_id)
+        self._follows_inbox = False  # ListNotifications joined the user's stream
         self._to_recheck: set[str] = set()
         self._rechecking: asyncio.Task[None] | None = None
         self._queue: asyncio.Queue[tuple[str | bytes, str]] = asyncio.Queue(settings.ws_send_queue)
@@ -228,7 +230,7 @@ class Connection:
                 async with asyncio.timeout(wait):
                     return await self._ws.receive()
             except TimeoutError:
-                if first or not self._subscriptions:
+                if first or not (self._subscriptions or self._follows_inbox):
                     metrics.BOUND_HITS.labels("ws_idle").inc()
                     self.close_soon(IDLE_CLOSE, f"no request in {wait:g} s")
                     return None
@@ -407,6 +409,7 @@ class Connection:
             self._hub.cancel(self, streams)
             raise
         await self.reply(message_id, "notifications_page", page, offload=True)
+        self._follows_inbox = True
         self._hub.confirm(self, streams, page["as_of_seq"])
 
     async def unsubscribe(self, message_id: str, project_ids: list[str]) -> None:

@@ -166,3 +166,28 @@ async def test_watch_and_unwatch_over_the_socket(
     finally:
         for client in (alice, bob, stranger):
             await client.close()
+
+
+async def test_another_users_stream_is_not_a_project_anyone_may_subscribe_to(
+    live_server: LiveServer, make_token: TokenFactory
+) -> None:
+    alice, project, task = await _setup(live_server, make_token)
+    mallory = await Client.open(live_server.ws, make_token("mallory", roles=("admin",)))
+    try:
+        for request in ("subscribe", "get_changes"):
+            body = {"project_ids": ["@bob"]} | (
+                {"since_seq": 0} if request == "get_changes" else {}
+            )
+            refused = payload(await mallory.request(request, body))
+            assert refused[0] == "error" and refused[1]["code"] == "NOT_FOUND"
+        await mallory.request("subscribe", {"project_ids": [project]})  # a tenant admin
+        await alice.request("create_comment", {"work_item_id": task, "content": "@bob see"})
+        await _until(mallory, "comment_created")
+        await alice.request(
+            "update_work_item", {"work_item_id": task, "expected_version": 1, "title": "T3"}
+        )
+        await _until(mallory, "work_item_updated")
+        assert "notification_created" not in _names(mallory)
+    finally:
+        for client in (alice, mallory):
+            await client.close()
