@@ -71,6 +71,20 @@ class NotificationView(TypedDict):
     read_at: int | None
 
 
+class NotificationsPage(TypedDict):
+    notifications: list[NotificationView]
+    unread_count: int
+    has_more: bool
+    next_cursor: str | None
+    as_of_seq: int
+
+
+class WatchersView(TypedDict):
+    work_item_id: str
+    user_ids: list[str]
+    watching: bool
+
+
 @dataclass
 class _Told:
     reason: Reason
@@ -223,7 +237,7 @@ def list_notifications(
     unread_only: bool = False,
     limit: int | None = None,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> NotificationsPage:
     """The caller's notifications, newest first, a bounded page from ``cursor``, with the
     unread count and the seq this page is as of (live ``notification_created`` events follow
     it without a gap)."""
@@ -250,7 +264,7 @@ def list_notifications(
     }
 
 
-def get_watchers(read: Reader, *, work_item_id: str) -> dict[str, Any]:
+def get_watchers(read: Reader, *, work_item_id: str) -> WatchersView:
     """Who watches a visible item (at most ``notifications_max_watchers``), and whether the
     caller does."""
     item = require_item_role(read, work_item_id, Role.VIEWER)
