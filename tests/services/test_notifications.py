@@ -30,7 +30,9 @@ ALICE = ctx_for("alice")
 Team = tuple[JsonDict, RequestContext, RequestContext]  # project, bob (editor), carol (editor)
 
 
-async def inbox(runner: ServiceRunner, ctx: RequestContext, **kw: Any) -> dict[str, Any]:
+async def inbox(
+    runner: ServiceRunner, ctx: RequestContext, **kw: Any
+) -> notifications.NotificationsPage:
     return await runner.query(ctx, notifications.list_notifications, **kw)
 
 
