@@ -123,6 +123,13 @@ class Settings(BaseSettings):
     views_max_per_user: int = Field(default=100, ge=1)
     views_max_conditions: int = Field(default=20, ge=1)
 
+    # Notifications: each user keeps at most max_per_user (the oldest are deleted as new ones
+    # come); a text may mention at most max_mentions distinct handles (more is refused); an item
+    # has at most max_watchers watchers (Watch is refused past it; automatic watching stops).
+    notifications_max_per_user: int = Field(default=1000, ge=1)
+    notifications_max_mentions: int = Field(default=50, ge=1, le=1000)
+    notifications_max_watchers: int = Field(default=100, ge=1, le=10_000)
+
     # Every connection a peer opens, before it says anything (pm.server)
     # All TCP connections of the process, HTTP and WebSocket, signed in or not; also kept below
     # the descriptor limit (RLIMIT_NOFILE) less connection_fd_reserve, for tenant files and logs.

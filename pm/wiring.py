@@ -177,6 +177,9 @@ def service_settings(settings: Settings) -> ServiceSettings:
         tenant_max_bytes=settings.tenant_max_bytes,
         tenant_write_bytes_per_hour=settings.tenant_write_bytes_per_hour,
         webhook_allowed_networks=tuple(settings.webhook_allowed_networks),
+        notifications_max_per_user=settings.notifications_max_per_user,
+        notifications_max_mentions=settings.notifications_max_mentions,
+        notifications_max_watchers=settings.notifications_max_watchers,
     )
 
 

@@ -28,7 +28,7 @@ import pm.doorkit
 import pm.services
 from pm.doorkit.events import EventView
 from pm.rest import schemas
-from pm.services import saved_views, search, views, webhooks, workflow_states
+from pm.services import notifications, saved_views, search, views, webhooks, workflow_states
 from pm.services.kernel.unit_of_work import BlockedChanged, BlockedState, FieldChange
 from pm.services.read_models import cycle_time as flow
 from pm.services.read_models import project_context as context
@@ -81,6 +81,13 @@ CONTRACTS = [
     Contract(views.SavedViewView, schemas.SavedView, pm_pb2.SavedView.DESCRIPTOR),
     Contract(saved_views.ViewsList, None, pm_pb2.ViewsList.DESCRIPTOR),
     Contract(EventView, schemas.ChangeEventBase, None),
+    Contract(notifications.NotificationView, schemas.Notification, pm_pb2.Notification.DESCRIPTOR),
+    Contract(
+        notifications.NotificationsPage,
+        schemas.NotificationsPage,
+        pm_pb2.NotificationsPage.DESCRIPTOR,
+    ),
+    Contract(notifications.WatchersView, None, pm_pb2.WatchersList.DESCRIPTOR),
     # query answers
     Contract(views.TimeEntries, schemas.TimeEntryPage, pm_pb2.TimeEntriesList.DESCRIPTOR),
     Contract(views.CommentsPage, schemas.CommentPage, pm_pb2.CommentsList.DESCRIPTOR),

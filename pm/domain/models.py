@@ -453,3 +453,41 @@ class WebhookDelivery(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     duration_ms: int
     at: int
+
+
+class Watcher(SQLModel, table=True):
+    """A user who watches an item: told of its comments and status changes (DOMAIN.md
+    "Mentions and notifications"). The creator and the assignee watch automatically."""
+
+    __tablename__ = "watchers"
+    __table_args__ = (Index("ix_watchers_user", "user_id"),)
+
+    work_item_id: str = Field(primary_key=True, foreign_key="work_items.id", max_length=36)
+    user_id: str = Field(primary_key=True, foreign_key="users.id", max_length=255)
+    project_id: str = Field(max_length=36)
+    created_at: int
+
+
+class Notification(SQLModel, table=True):
+    """One user's notification of one change; ``seq`` is the seq of its
+    ``notification_created`` event in the user's own stream, and orders the inbox."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_user", "user_id", "seq"),
+        Index("ix_notifications_unread", "user_id", "seq", sqlite_where=text("read_at IS NULL")),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    user_id: str = Field(max_length=255)
+    seq: int
+    reason: str = Field(max_length=16)
+    project_id: str = Field(max_length=36)
+    work_item_id: str = Field(max_length=36)
+    work_item_key: str = Field(default="", max_length=24)
+    comment_id: str | None = Field(default=None, max_length=36)
+    actor_id: str = Field(max_length=255)
+    title: str = Field(max_length=200)
+    excerpt: str = ""
+    created_at: int
+    read_at: int | None = None

@@ -200,6 +200,28 @@ class GetChanges(Input):
     limit: int | None = Field(default=None, ge=1, le=500)
 
 
+# -- notifications (issue 15) -----------------------------------------------------------------
+
+
+class ListNotifications(Input):
+    unread_only: bool = Field(default=False, description="Only the unread ones")
+    limit: int | None = Field(default=None, ge=1, le=100, description="Default 20")
+    cursor: str | None = Field(default=None, max_length=512, description="From the last page")
+
+
+class MarkNotificationsRead(Input):
+    ids: list[str] | None = Field(
+        default=None, max_length=500, description="Notification ids (from list_notifications)"
+    )
+    all: bool = Field(default=False, description="Mark every unread one instead")
+    request_id: str | None = request_id()
+
+
+class WatchItem(Input):
+    item: str = ref("Item key (APO-12) or id")
+    request_id: str | None = request_id()
+
+
 def input_schema(model: type[Input]) -> dict[str, Any]:
     """The model's JSON Schema without what costs tokens and tells an agent nothing: titles,
     ``null`` alternatives of optional fields, null defaults."""

@@ -201,6 +201,21 @@ def llm_context(entries: Iterable[LlmContextEntry]) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def notifications(page: Mapping[str, Any]) -> str:
+    """``- [unread] APO-12 Title: mentioned by @sam "excerpt" (2026-05-01 10:00) `id```"""
+    lines = [f"{page['unread_count']} unread"]
+    for note in page["notifications"]:
+        state = "read" if note["read_at"] else "unread"
+        line = f"- [{state}] {note['work_item_key']} {note['title']}: {note['reason']}"
+        line += f" by @{note['actor_id']}"
+        if note["excerpt"]:
+            line += f' "{note["excerpt"]}"'
+        lines.append(f"{line} ({_when(note['created_at'])}) `{note['id']}`")
+    if not page["notifications"]:
+        lines.append("No notifications.")
+    return _with_more(lines, page["next_cursor"])
+
+
 def refusal(exc: PmError) -> str:
     """``CODE: message`` (DOMAIN.md codes), with what an agent needs to retry sensibly."""
     text = f"{exc.code}: {exc.message}"

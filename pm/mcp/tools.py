@@ -19,7 +19,15 @@ from pm.doorkit.field_conditions import parse_conditions
 from pm.doorkit.markdown import render_context
 from pm.mcp import inputs as i
 from pm.mcp import render
-from pm.services import changes, comments, dependencies, search, time_entries, work_items
+from pm.services import (
+    changes,
+    comments,
+    dependencies,
+    notifications,
+    search,
+    time_entries,
+    work_items,
+)
 from pm.services.kernel.reader import Reader
 from pm.services.kernel.runner import ServiceRunner
 from pm.services.kernel.unit_of_work import UnitOfWork
@@ -211,6 +219,37 @@ async def _get_changes(call: Call, args: i.GetChanges) -> str:
     return render.changes(result.events, result.as_of_seq, result.has_more)
 
 
+async def _list_notifications(call: Call, args: i.ListNotifications) -> str:
+    page = await call.query(
+        notifications.list_notifications,
+        unread_only=args.unread_only,
+        limit=args.limit or AGENT_PAGE,
+        cursor=args.cursor,
+    )
+    return render.notifications(page)
+
+
+async def _mark_read(call: Call, args: i.MarkNotificationsRead) -> str:
+    outcome = await call.command(
+        args.request_id, notifications.mark_notifications_read, ids=args.ids or [], all=args.all
+    )
+    body = outcome.payload
+    marked = "every one" if body["all"] else f"{len(body['ids'])}"
+    return f"Marked {marked} read; {body['unread_count']} unread"
+
+
+async def _watch(call: Call, args: i.WatchItem) -> str:
+    outcome = await call.command(args.request_id, notifications.watch_item, work_item_id=args.item)
+    return f"Watching {args.item} (item `{outcome.payload['work_item_id']}`)"
+
+
+async def _unwatch(call: Call, args: i.WatchItem) -> str:
+    outcome = await call.command(
+        args.request_id, notifications.unwatch_item, work_item_id=args.item
+    )
+    return f"Not watching {args.item} (item `{outcome.payload['work_item_id']}`)"
+
+
 TOOLS: tuple[Tool, ...] = (
     Tool(
         "list_projects",
@@ -301,6 +340,35 @@ TOOLS: tuple[Tool, ...] = (
         i.GetChanges,
         _get_changes,
         changes.get_changes,
+    ),
+    Tool(
+        "list_notifications",
+        "Your notifications, newest first: assigned, mentioned (@you), comments and status "
+        "changes on items you watch; with the unread count.",
+        i.ListNotifications,
+        _list_notifications,
+        notifications.list_notifications,
+    ),
+    Tool(
+        "mark_notifications_read",
+        "Mark notifications read: `ids` from list_notifications, or `all`.",
+        i.MarkNotificationsRead,
+        _mark_read,
+        notifications.mark_notifications_read,
+    ),
+    Tool(
+        "watch_item",
+        "Watch an item: be told of its comments and status changes.",
+        i.WatchItem,
+        _watch,
+        notifications.watch_item,
+    ),
+    Tool(
+        "unwatch_item",
+        "Stop watching an item.",
+        i.WatchItem,
+        _unwatch,
+        notifications.unwatch_item,
     ),
 )
 TOOLS_BY_NAME = {tool.name: tool for tool in TOOLS}

@@ -100,6 +100,15 @@ QUOTA_REFUSALS = Counter(
 )
 RATE_LIMITED = Counter("pm_rate_limited_total", "Requests refused by a rate limit", ["door"])
 
+# Notifications (pm.services.notifications)
+NOTIFICATIONS_CREATED = Counter(
+    "pm_notifications_created_total", "Notifications written, by reason", ["reason"]
+)
+NOTIFICATIONS_PRUNED = Counter(
+    "pm_notifications_pruned_total",
+    "A user's oldest notifications deleted to keep at most PM_NOTIFICATIONS_MAX_PER_USER",
+)
+
 # WebSocket door
 WS_CONNECTIONS = Gauge(
     "pm_ws_connections", "WebSocket connections open", multiprocess_mode="livesum"

@@ -20,6 +20,7 @@ from pm.repositories.idempotency import IdempotencyRepository
 from pm.repositories.labels import LabelRepository
 from pm.repositories.llm_context import LlmContextRepository
 from pm.repositories.members import MemberRepository
+from pm.repositories.notifications import NotificationRepository, WatcherRepository
 from pm.repositories.saved_views import SavedViewRepository
 from pm.repositories.search import SearchRepository
 from pm.repositories.sprints import SprintRepository
@@ -117,3 +118,11 @@ class Repositories:
     @cached_property
     def saved_views(self) -> SavedViewRepository:
         return SavedViewRepository(self._session)
+
+    @cached_property
+    def watchers(self) -> WatcherRepository:
+        return WatcherRepository(self._session)
+
+    @cached_property
+    def notifications(self) -> NotificationRepository:
+        return NotificationRepository(self._session)

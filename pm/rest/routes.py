@@ -23,6 +23,7 @@ from pm.services import (
     dependencies,
     llm_context,
     members,
+    notifications,
     search,
     time_entries,
     work_items,
@@ -297,6 +298,22 @@ async def get_changes(
         "has_more": result.has_more,
     }
     return await json_answer(schemas.Changes, answer)
+
+
+@router.get(
+    "/notifications",
+    response_model=schemas.NotificationsPage,
+    summary="Your notifications: assigned, mentioned, and changes to items you watch",
+)
+async def list_notifications(
+    services: Services,
+    ctx: Caller,
+    params: Annotated[schemas.NotificationFilters, QueryString()],
+) -> Response:
+    """Yours alone, newest first, with the unread count. Marking them read is a write: the
+    WebSocket's `MarkNotificationsRead` or the MCP tool `mark_notifications_read`."""
+    page = await services.query(ctx, notifications.list_notifications, **params.model_dump())
+    return await json_answer(schemas.NotificationsPage, page)
 
 
 @router.get(

@@ -182,6 +182,12 @@ class ActivityFilters(QueryParameters):
     cursor: str | None = _cursor()
 
 
+class NotificationFilters(QueryParameters):
+    unread_only: bool = Field(default=False, description="Only the unread ones")
+    limit: int | None = _limit()
+    cursor: str | None = _cursor()
+
+
 class CycleTimeParameters(QueryParameters):
     since: IsoDate | None = Field(
         default=None, description="YYYY-MM-DD, first day (UTC); default: 30 days before `until`"
@@ -440,6 +446,28 @@ class ActivityPage(BaseModel):
 
     entries: list[Activity] = Field(description="Newest first")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: done")
+
+
+class Notification(BaseModel):
+    id: str
+    reason: Literal["assigned", "mentioned", "commented", "status_changed"]
+    project_id: str
+    work_item_id: str
+    work_item_key: str = Field(description="The item's short key (APO-12)")
+    title: str = Field(description="The item's title when the notification was made")
+    excerpt: str = Field(description="The comment or text, or `old -> new` of a status")
+    comment_id: str | None
+    actor_id: str = Field(description="Who made the change")
+    created_at: int = Field(description="Unix ms")
+    read_at: int | None = Field(description="Unix ms; null: unread")
+
+
+class NotificationsPage(BaseModel):
+    notifications: list[Notification] = Field(description="Yours alone, newest first")
+    unread_count: int
+    has_more: bool = _has_more()
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null: done")
+    as_of_seq: int = Field(description="The change feed's seq this page is as of")
 
 
 class Dependencies(BaseModel):
@@ -917,6 +945,25 @@ class ViewDeleted(BaseModel):
     project_id: str
 
 
+class NotificationCreated(BaseModel):
+    """One of the caller's notifications (their own stream: nobody else's feed has it)."""
+
+    notification: Notification
+    unread_count: int
+
+
+class NotificationsRead(BaseModel):
+    ids: list[str] = Field(description="Those that changed (empty with `all`)")
+    all: bool
+    unread_count: int
+
+
+class WatchChanged(BaseModel):
+    work_item_id: str
+    project_id: str
+    watching: bool
+
+
 EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "work_item_created": WorkItemCreated,
     "work_item_updated": WorkItemUpdated,
@@ -952,6 +999,9 @@ EVENT_PAYLOADS: dict[str, type[BaseModel]] = {
     "custom_field_deleted": CustomFieldDeleted,
     "view_saved": ViewSaved,
     "view_deleted": ViewDeleted,
+    "notification_created": NotificationCreated,
+    "notifications_read": NotificationsRead,
+    "watch_changed": WatchChanged,
 }
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pm.domain.enums import Role
 from pm.domain.events import Event
 from pm.domain.models import ChangeEvent
+from pm.domain.streams import user_stream
 from pm.errors import ResyncRequired, ValidationFailed
 from pm.services.kernel.access import (
     project_role,
@@ -63,8 +64,9 @@ def get_changes(
     project_ids: list[str] | None = None,
     limit: int | None = None,
 ) -> Changes:
-    """Events after ``since_seq`` for the given projects (none given: all the caller can view),
-    at most a page of them, in count and in bytes (the bounds of every list)."""
+    """Events after ``since_seq`` for the given projects (none given: all the caller can view)
+    and of the caller's own stream (pm.domain.streams: their notifications), at most a page of
+    them, in count and in bytes (the bounds of every list)."""
     if isinstance(since_seq, bool) or not isinstance(since_seq, int) or since_seq < 0:
         raise ValidationFailed("since_seq must be a non-negative integer", field="since_seq")
     bound = read.page(limit, None).limit
@@ -73,6 +75,7 @@ def get_changes(
         projects = list(dict.fromkeys(resolved))
     else:
         projects = visible_project_ids(read)
+    projects.append(user_stream(read.ctx.user_id))  # the caller's own events, theirs alone
     as_of = read.feed.current_seq()
     if since_seq > as_of:
         raise ResyncRequired(

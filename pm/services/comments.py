@@ -7,6 +7,7 @@ from pm.domain.enums import Role
 from pm.domain.events import Outcome
 from pm.domain.models import Comment
 from pm.errors import Forbidden, NotFound, ValidationFailed
+from pm.services import notifications
 from pm.services.kernel import validation as v
 from pm.services.kernel.access import (
     fresh_id,
@@ -66,9 +67,9 @@ def create_comment(
         **uow.stamps(),
     )
     uow.create(comment, entity_type="comment", project_id=item.project_id)
-    return uow.respond(
-        uow.emit("comment_created", item.project_id, {"comment": comment_view(comment)})
-    )
+    event = uow.emit("comment_created", item.project_id, {"comment": comment_view(comment)})
+    notifications.comment_written(uow, item, comment)
+    return uow.respond(event)
 
 
 def update_comment(
@@ -82,6 +83,7 @@ def update_comment(
         require_current_version(
             comment, v.expected_version(expected_version), lambda: comment_view(comment)
         )
+    old_content = comment.content
     changes = uow.apply_fields(
         comment,
         {"content": _content(content)},
@@ -91,9 +93,11 @@ def update_comment(
     )
     if not changes:
         return Outcome("comment_updated", {"comment": comment_view(comment)})
-    return uow.respond(
-        uow.emit("comment_updated", comment.project_id, {"comment": comment_view(comment)})
-    )
+    event = uow.emit("comment_updated", comment.project_id, {"comment": comment_view(comment)})
+    item = uow.items.get(comment.work_item_id)
+    assert item is not None  # _live_comment found it live
+    notifications.comment_written(uow, item, comment, old_content=old_content)
+    return uow.respond(event)
 
 
 def delete_comment(uow: UnitOfWork, *, comment_id: str) -> Outcome:

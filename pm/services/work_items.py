@@ -27,6 +27,7 @@ from pm.domain.ordering import MAX_KEY_LENGTH, key_between, spread_keys
 from pm.domain.workflow import DEFAULT_WORKFLOW, Workflow
 from pm.errors import DeleteBlocked, NotFound, ValidationFailed
 from pm.repositories.members import ItemRole
+from pm.services import notifications
 from pm.services.item_fields import (
     Extras,
     apply_extras,
@@ -235,7 +236,9 @@ def create_work_item(
         labels=sorted(label_ids),
         custom_fields={fid: c.value for fid, c in field_values.items() if c.value is not None},
     )
-    return uow.respond(uow.emit("work_item_created", root, {"work_item": view}))
+    event = uow.emit("work_item_created", root, {"work_item": view})
+    notifications.item_created(uow, item)
+    return uow.respond(event)
 
 
 def _new_extras(
@@ -448,7 +451,9 @@ def _apply(
     if not changes:
         return Outcome("work_item_updated", {"work_item": item_view(uow, item), "changes": []})
     payload = {"work_item": item_view(uow, item), "changes": changes}
-    return uow.respond(uow.emit("work_item_updated", item.project_id, payload))
+    event = uow.emit("work_item_updated", item.project_id, payload)
+    notifications.item_changed(uow, item, changes)
+    return uow.respond(event)
 
 
 def _refuse_collisions(

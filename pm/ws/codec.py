@@ -30,6 +30,7 @@ REQUEST_NUMBERS = (
     range(300, 310),
     range(320, 330),
     range(340, 355),
+    range(370, 380),
 )
 REQUEST_PAYLOADS: frozenset[str] = frozenset(
     field.name

@@ -8,7 +8,8 @@ frames before it is closed with 1013; nobody else waits for it.
 Every frame is charged to the user's request budget, an undecodable one too (it costs as much
 as a request and counts toward the abuse close), and frames and answers past a size are
 decoded and encoded off the event loop. A socket that sends no first frame soon after its
-handshake, or later holds no subscription and sends nothing for a while, is closed (4408).
+handshake, or later holds no subscription (a project's, or its user's inbox since a
+ListNotifications) and sends nothing for a while, is closed (4408).
 Subscriptions follow the user's rights: when an event may have taken access away, or a
 Reauthenticate brings other rights, they are checked again and the lost ones are dropped with
 ``SubscriptionsRevoked``.
@@ -33,6 +34,7 @@ from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketDisconnect
 
 from pm.auth import Principal
+from pm.domain.streams import user_stream
 from pm.doorkit.caller import caller_context
 from pm.doorkit.statuses import HTTP_STATUS, OWNER_HEADER
 from pm.doorkit.tenant_route import check_route
@@ -43,6 +45,7 @@ from pm.observability.tracing import Tracing, request_attributes
 from pm.services.changes import subscribe_projects, viewable_projects
 from pm.services.kernel.caller import RequestContext
 from pm.services.kernel.runner import ServiceRunner
+from pm.services.notifications import list_notifications
 from pm.wiring import Components
 from pm.ws.codec import REQUEST_PAYLOADS, Encoding, FrameRefused, decode, encode, request_args
 from pm.ws.dispatch import DISPATCH
@@ -90,6 +93,8 @@ class Connection:
         self._tracing: Tracing = components.tracing
         self._limiter = state.limiter
         self._subscriptions: set[str] = set()
+        self._own_stream = user_stream(self.user_id)
+        self._follows_inbox = False  # ListNotifications joined the user's stream
         self._to_recheck: set[str] = set()
         self._rechecking: asyncio.Task[None] | None = None
         self._queue: asyncio.Queue[tuple[str | bytes, str]] = asyncio.Queue(settings.ws_send_queue)
@@ -225,7 +230,7 @@ class Connection:
                 async with asyncio.timeout(wait):
                     return await self._ws.receive()
             except TimeoutError:
-                if first or not self._subscriptions:
+                if first or not (self._subscriptions or self._follows_inbox):
                     metrics.BOUND_HITS.labels("ws_idle").inc()
                     self.close_soon(IDLE_CLOSE, f"no request in {wait:g} s")
                     return None
@@ -382,15 +387,30 @@ class Connection:
     async def subscribe(self, ctx: RequestContext, message_id: str, project_ids: list[str]) -> None:
         """Register with the hub before the current seq is read, so no event falls between the
         feed the client holds and the live events that follow."""
+        streams = [*project_ids, self._own_stream]
         try:
-            await self._hub.begin(self, project_ids)
+            await self._hub.begin(self, streams)
             seq = await self.services.query(ctx, subscribe_projects, project_ids=project_ids)
         except BaseException:
-            self._hub.cancel(self, project_ids)
+            self._hub.cancel(self, streams)
             raise
         await self.reply(message_id, "subscribed", {"project_ids": project_ids, "current_seq": seq})
         self._subscriptions.update(project_ids)
-        self._hub.confirm(self, project_ids, seq)
+        self._hub.confirm(self, streams, seq)
+
+    async def list_notifications(self, ctx: RequestContext, message_id: str, args: Any) -> None:
+        """The user's inbox page; the socket follows the user's own stream live from the seq
+        the page is as of (joined before it is read, like a subscription)."""
+        streams = [self._own_stream]
+        try:
+            await self._hub.begin(self, streams)
+            page = await self.services.query(ctx, list_notifications, **args)
+        except BaseException:
+            self._hub.cancel(self, streams)
+            raise
+        await self.reply(message_id, "notifications_page", page, offload=True)
+        self._follows_inbox = True
+        self._hub.confirm(self, streams, page["as_of_seq"])
 
     async def unsubscribe(self, message_id: str, project_ids: list[str]) -> None:
         self._hub.unsubscribe(self, project_ids)

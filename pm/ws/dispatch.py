@@ -25,6 +25,7 @@ from pm.services import (
     dependencies,
     labels,
     members,
+    notifications,
     saved_views,
     search,
     sprints,
@@ -60,6 +61,10 @@ class Socket(Protocol):
     async def unsubscribe(self, message_id: str, project_ids: list[str]) -> None: ...
 
     async def reauthenticate(self, message_id: str, token: str) -> None: ...
+
+    async def list_notifications(
+        self, ctx: RequestContext, message_id: str, args: Args
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,12 @@ async def _subscribe(socket: Socket, ctx: RequestContext, message_id: str, args:
 
 async def _unsubscribe(socket: Socket, _ctx: RequestContext, message_id: str, args: Args) -> None:
     await socket.unsubscribe(message_id, args["project_ids"])
+
+
+async def _list_notifications(
+    socket: Socket, ctx: RequestContext, message_id: str, args: Args
+) -> None:
+    await socket.list_notifications(ctx, message_id, args)
 
 
 async def _reauthenticate(
@@ -208,4 +219,10 @@ DISPATCH: Mapping[str, Row] = {
     "save_view": CommandRow(saved_views.save_view),
     "delete_view": CommandRow(saved_views.delete_view),
     "list_views": QueryRow(saved_views.list_views, "views_list"),
+    # notifications (issue 15): ListNotifications also joins the user's own stream live
+    "watch": CommandRow(notifications.watch_item),
+    "unwatch": CommandRow(notifications.unwatch_item),
+    "get_watchers": QueryRow(notifications.get_watchers, "watchers_list"),
+    "list_notifications": SocketRow(_list_notifications),
+    "mark_notifications_read": CommandRow(notifications.mark_notifications_read),
 }

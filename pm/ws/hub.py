@@ -14,6 +14,12 @@ says live events of a tenant were interrupted, each of its subscribers here gets
 ``Error{RESYNC_REQUIRED}`` (message id empty) and catches up with GetChanges from the last seq
 it saw.
 
+A user's own stream (pm.domain.streams: their notifications, read marks and watches) is
+subscribed like a project, keyed by the stream, by each socket of that user (pm.ws.connection
+joins it with the first Subscribe or ListNotifications, from the seq that answer is as of), and
+has no presence: so it reaches every socket of its user in the tenant, whatever projects they
+view, across processes by the same bus, and no other user's socket.
+
 An event that may take a viewer's access away (``access_change``: a member removed, a role
 changed, the project deleted) holds that viewer's subscription: later events of the project
 wait until the connection has checked its rights again, and are then released or, with the
@@ -28,6 +34,7 @@ from typing import Any, Protocol
 
 from pm.bus.base import Bus
 from pm.domain.events import Event
+from pm.domain.streams import is_user_stream
 from pm.doorkit.events import event_envelope
 from pm.errors import ResyncRequired
 from pm.observability import metrics
@@ -96,7 +103,8 @@ class Hub:
             for event in held:
                 if event.seq > current_seq:
                     self._deliver(conn, event, event_envelope(event), {})
-            self._presence.joined((conn.tenant_id, project_id), conn)
+            if not is_user_stream(project_id):
+                self._presence.joined((conn.tenant_id, project_id), conn)
 
     def cancel(self, conn: Subscriber, project_ids: list[str]) -> None:
         """Undo ``begin`` (the subscribe was refused)."""
@@ -117,7 +125,8 @@ class Hub:
             self._bus.unwatch(conn.tenant_id)
             if not subs:
                 del self._subs[key]
-            self._presence.left(key, conn)
+            if not is_user_stream(project_id):
+                self._presence.left(key, conn)
 
     def drop(self, conn: Subscriber) -> None:
         """Forget a closed connection everywhere."""
@@ -156,7 +165,12 @@ class Hub:
         self.unsubscribe(conn, project_ids)
 
     def subscribed(self, conn: Subscriber) -> list[str]:
-        return [p for (t, p), subs in self._subs.items() if t == conn.tenant_id and conn in subs]
+        """The projects the connection subscribes to (its user's stream is not one)."""
+        return [
+            p
+            for (t, p), subs in self._subs.items()
+            if t == conn.tenant_id and conn in subs and not is_user_stream(p)
+        ]
 
     # -- what the bus tells (BusListener) ----------------------------------------------------
 

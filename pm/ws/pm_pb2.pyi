@@ -146,6 +146,16 @@ class Envelope(_message.Message):
     VIEW_SAVED_FIELD_NUMBER: _builtins.int
     VIEW_DELETED_FIELD_NUMBER: _builtins.int
     VIEWS_LIST_FIELD_NUMBER: _builtins.int
+    WATCH_FIELD_NUMBER: _builtins.int
+    UNWATCH_FIELD_NUMBER: _builtins.int
+    GET_WATCHERS_FIELD_NUMBER: _builtins.int
+    LIST_NOTIFICATIONS_FIELD_NUMBER: _builtins.int
+    MARK_NOTIFICATIONS_READ_FIELD_NUMBER: _builtins.int
+    WATCH_CHANGED_FIELD_NUMBER: _builtins.int
+    WATCHERS_LIST_FIELD_NUMBER: _builtins.int
+    NOTIFICATIONS_PAGE_FIELD_NUMBER: _builtins.int
+    NOTIFICATION_CREATED_FIELD_NUMBER: _builtins.int
+    NOTIFICATIONS_READ_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     seq: _builtins.int
     actor_id: _builtins.str
@@ -396,6 +406,28 @@ class Envelope(_message.Message):
     def view_deleted(self) -> Global___ViewDeleted: ...
     @_builtins.property
     def views_list(self) -> Global___ViewsList: ...
+    @_builtins.property
+    def watch(self) -> Global___Watch:
+        """notifications (issue 15): requests 370-379, responses and events 380-389"""
+
+    @_builtins.property
+    def unwatch(self) -> Global___Unwatch: ...
+    @_builtins.property
+    def get_watchers(self) -> Global___GetWatchers: ...
+    @_builtins.property
+    def list_notifications(self) -> Global___ListNotifications: ...
+    @_builtins.property
+    def mark_notifications_read(self) -> Global___MarkNotificationsRead: ...
+    @_builtins.property
+    def watch_changed(self) -> Global___WatchChanged: ...
+    @_builtins.property
+    def watchers_list(self) -> Global___WatchersList: ...
+    @_builtins.property
+    def notifications_page(self) -> Global___NotificationsPage: ...
+    @_builtins.property
+    def notification_created(self) -> Global___NotificationCreated: ...
+    @_builtins.property
+    def notifications_read(self) -> Global___NotificationsRead: ...
     def __init__(
         self,
         *,
@@ -518,12 +550,22 @@ class Envelope(_message.Message):
         view_saved: Global___ViewSaved | None = ...,
         view_deleted: Global___ViewDeleted | None = ...,
         views_list: Global___ViewsList | None = ...,
+        watch: Global___Watch | None = ...,
+        unwatch: Global___Unwatch | None = ...,
+        get_watchers: Global___GetWatchers | None = ...,
+        list_notifications: Global___ListNotifications | None = ...,
+        mark_notifications_read: Global___MarkNotificationsRead | None = ...,
+        watch_changed: Global___WatchChanged | None = ...,
+        watchers_list: Global___WatchersList | None = ...,
+        notifications_page: Global___NotificationsPage | None = ...,
+        notification_created: Global___NotificationCreated | None = ...,
+        notifications_read: Global___NotificationsRead | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_custom_field", b"create_custom_field", "create_dependency", b"create_dependency", "create_label", b"create_label", "create_sprint", b"create_sprint", "create_state", b"create_state", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "custom_field_created", b"custom_field_created", "custom_field_deleted", b"custom_field_deleted", "custom_field_updated", b"custom_field_updated", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_custom_field", b"delete_custom_field", "delete_dependency", b"delete_dependency", "delete_label", b"delete_label", "delete_sprint", b"delete_sprint", "delete_state", b"delete_state", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_view", b"delete_view", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "label_created", b"label_created", "label_deleted", b"label_deleted", "label_updated", b"label_updated", "list_members", b"list_members", "list_projects", b"list_projects", "list_states", b"list_states", "list_views", b"list_views", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "save_view", b"save_view", "search_results", b"search_results", "search_work_items", b"search_work_items", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "state_created", b"state_created", "state_deleted", b"state_deleted", "state_updated", b"state_updated", "states_list", b"states_list", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_custom_field", b"update_custom_field", "update_label", b"update_label", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_state", b"update_state", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "view_deleted", b"view_deleted", "view_saved", b"view_saved", "views_list", b"views_list", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_custom_field", b"create_custom_field", "create_dependency", b"create_dependency", "create_label", b"create_label", "create_sprint", b"create_sprint", "create_state", b"create_state", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "custom_field_created", b"custom_field_created", "custom_field_deleted", b"custom_field_deleted", "custom_field_updated", b"custom_field_updated", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_custom_field", b"delete_custom_field", "delete_dependency", b"delete_dependency", "delete_label", b"delete_label", "delete_sprint", b"delete_sprint", "delete_state", b"delete_state", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_view", b"delete_view", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_watchers", b"get_watchers", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "label_created", b"label_created", "label_deleted", b"label_deleted", "label_updated", b"label_updated", "list_members", b"list_members", "list_notifications", b"list_notifications", "list_projects", b"list_projects", "list_states", b"list_states", "list_views", b"list_views", "list_webhooks", b"list_webhooks", "mark_notifications_read", b"mark_notifications_read", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "move_work_item", b"move_work_item", "notification_created", b"notification_created", "notifications_page", b"notifications_page", "notifications_read", b"notifications_read", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "save_view", b"save_view", "search_results", b"search_results", "search_work_items", b"search_work_items", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "state_created", b"state_created", "state_deleted", b"state_deleted", "state_updated", b"state_updated", "states_list", b"states_list", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "unwatch", b"unwatch", "update_comment", b"update_comment", "update_custom_field", b"update_custom_field", "update_label", b"update_label", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_state", b"update_state", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "view_deleted", b"view_deleted", "view_saved", b"view_saved", "views_list", b"views_list", "watch", b"watch", "watch_changed", b"watch_changed", "watchers_list", b"watchers_list", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "actor_id", b"actor_id", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_custom_field", b"create_custom_field", "create_dependency", b"create_dependency", "create_label", b"create_label", "create_sprint", b"create_sprint", "create_state", b"create_state", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "custom_field_created", b"custom_field_created", "custom_field_deleted", b"custom_field_deleted", "custom_field_updated", b"custom_field_updated", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_custom_field", b"delete_custom_field", "delete_dependency", b"delete_dependency", "delete_label", b"delete_label", "delete_sprint", b"delete_sprint", "delete_state", b"delete_state", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_view", b"delete_view", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "label_created", b"label_created", "label_deleted", b"label_deleted", "label_updated", b"label_updated", "list_members", b"list_members", "list_projects", b"list_projects", "list_states", b"list_states", "list_views", b"list_views", "list_webhooks", b"list_webhooks", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "message_id", b"message_id", "move_work_item", b"move_work_item", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "save_view", b"save_view", "search_results", b"search_results", "search_work_items", b"search_work_items", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "state_created", b"state_created", "state_deleted", b"state_deleted", "state_updated", b"state_updated", "states_list", b"states_list", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "update_comment", b"update_comment", "update_custom_field", b"update_custom_field", "update_label", b"update_label", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_state", b"update_state", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "view_deleted", b"view_deleted", "view_saved", b"view_saved", "views_list", b"views_list", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_page", b"activity_page", "actor_id", b"actor_id", "add_member", b"add_member", "blocked_changed", b"blocked_changed", "cancel_sprint", b"cancel_sprint", "changes", b"changes", "comment_created", b"comment_created", "comment_deleted", b"comment_deleted", "comment_updated", b"comment_updated", "comments_list", b"comments_list", "complete_sprint", b"complete_sprint", "create_comment", b"create_comment", "create_custom_field", b"create_custom_field", "create_dependency", b"create_dependency", "create_label", b"create_label", "create_sprint", b"create_sprint", "create_state", b"create_state", "create_swim_lane", b"create_swim_lane", "create_time_entry", b"create_time_entry", "create_webhook", b"create_webhook", "create_work_item", b"create_work_item", "custom_field_created", b"custom_field_created", "custom_field_deleted", b"custom_field_deleted", "custom_field_updated", b"custom_field_updated", "cycle_time_report", b"cycle_time_report", "delete_comment", b"delete_comment", "delete_custom_field", b"delete_custom_field", "delete_dependency", b"delete_dependency", "delete_label", b"delete_label", "delete_sprint", b"delete_sprint", "delete_state", b"delete_state", "delete_swim_lane", b"delete_swim_lane", "delete_time_entry", b"delete_time_entry", "delete_view", b"delete_view", "delete_webhook", b"delete_webhook", "delete_work_item", b"delete_work_item", "dependencies_list", b"dependencies_list", "dependency_created", b"dependency_created", "dependency_deleted", b"dependency_deleted", "error", b"error", "get_activity", b"get_activity", "get_changes", b"get_changes", "get_comments", b"get_comments", "get_cycle_time", b"get_cycle_time", "get_dependencies", b"get_dependencies", "get_project", b"get_project", "get_time_entries", b"get_time_entries", "get_watchers", b"get_watchers", "get_webhook_deliveries", b"get_webhook_deliveries", "get_work_items", b"get_work_items", "label_created", b"label_created", "label_deleted", b"label_deleted", "label_updated", b"label_updated", "list_members", b"list_members", "list_notifications", b"list_notifications", "list_projects", b"list_projects", "list_states", b"list_states", "list_views", b"list_views", "list_webhooks", b"list_webhooks", "mark_notifications_read", b"mark_notifications_read", "member_added", b"member_added", "member_removed", b"member_removed", "member_updated", b"member_updated", "members_list", b"members_list", "message_id", b"message_id", "move_work_item", b"move_work_item", "notification_created", b"notification_created", "notifications_page", b"notifications_page", "notifications_read", b"notifications_read", "payload", b"payload", "presence_changed", b"presence_changed", "project_snapshot", b"project_snapshot", "projects_list", b"projects_list", "reauthenticate", b"reauthenticate", "reauthenticated", b"reauthenticated", "remove_member", b"remove_member", "save_view", b"save_view", "search_results", b"search_results", "search_work_items", b"search_work_items", "sent_at_ms", b"sent_at_ms", "seq", b"seq", "sprint_created", b"sprint_created", "sprint_deleted", b"sprint_deleted", "sprint_updated", b"sprint_updated", "start_sprint", b"start_sprint", "start_timer", b"start_timer", "state_created", b"state_created", "state_deleted", b"state_deleted", "state_updated", b"state_updated", "states_list", b"states_list", "stop_timer", b"stop_timer", "subscribe", b"subscribe", "subscribed", b"subscribed", "subscriptions_revoked", b"subscriptions_revoked", "swim_lane_created", b"swim_lane_created", "swim_lane_deleted", b"swim_lane_deleted", "swim_lane_updated", b"swim_lane_updated", "time_entries_list", b"time_entries_list", "time_entry_created", b"time_entry_created", "time_entry_deleted", b"time_entry_deleted", "time_entry_updated", b"time_entry_updated", "timer_started", b"timer_started", "unsubscribe", b"unsubscribe", "unsubscribed", b"unsubscribed", "unwatch", b"unwatch", "update_comment", b"update_comment", "update_custom_field", b"update_custom_field", "update_label", b"update_label", "update_member_role", b"update_member_role", "update_sprint", b"update_sprint", "update_state", b"update_state", "update_swim_lane", b"update_swim_lane", "update_time_entry", b"update_time_entry", "update_webhook", b"update_webhook", "update_work_item", b"update_work_item", "view_deleted", b"view_deleted", "view_saved", b"view_saved", "views_list", b"views_list", "watch", b"watch", "watch_changed", b"watch_changed", "watchers_list", b"watchers_list", "webhook_created", b"webhook_created", "webhook_deleted", b"webhook_deleted", "webhook_deliveries", b"webhook_deliveries", "webhook_updated", b"webhook_updated", "webhooks_list", b"webhooks_list", "work_item_created", b"work_item_created", "work_item_deleted", b"work_item_deleted", "work_item_updated", b"work_item_updated", "work_items_list", b"work_items_list"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["error", "subscribe", "unsubscribe", "list_projects", "get_project", "get_work_items", "get_changes", "create_work_item", "update_work_item", "move_work_item", "delete_work_item", "create_sprint", "update_sprint", "start_sprint", "complete_sprint", "cancel_sprint", "delete_sprint", "create_comment", "update_comment", "delete_comment", "get_comments", "start_timer", "stop_timer", "create_time_entry", "update_time_entry", "delete_time_entry", "get_time_entries", "create_dependency", "delete_dependency", "get_dependencies", "create_swim_lane", "update_swim_lane", "delete_swim_lane", "add_member", "update_member_role", "remove_member", "list_members", "get_activity", "reauthenticate", "subscribed", "unsubscribed", "projects_list", "project_snapshot", "work_items_list", "changes", "work_item_created", "work_item_updated", "work_item_deleted", "sprint_created", "sprint_updated", "sprint_deleted", "comment_created", "comment_updated", "comment_deleted", "comments_list", "timer_started", "time_entry_updated", "time_entry_created", "time_entry_deleted", "time_entries_list", "dependency_created", "dependency_deleted", "dependencies_list", "swim_lane_created", "swim_lane_updated", "swim_lane_deleted", "member_added", "member_updated", "member_removed", "members_list", "activity_page", "reauthenticated", "presence_changed", "search_work_items", "create_webhook", "update_webhook", "delete_webhook", "list_webhooks", "get_webhook_deliveries", "search_results", "webhook_created", "webhook_updated", "webhook_deleted", "webhooks_list", "webhook_deliveries", "subscriptions_revoked", "blocked_changed", "get_cycle_time", "cycle_time_report", "create_state", "update_state", "delete_state", "list_states", "state_created", "state_updated", "state_deleted", "states_list", "create_label", "update_label", "delete_label", "create_custom_field", "update_custom_field", "delete_custom_field", "save_view", "delete_view", "list_views", "label_created", "label_updated", "label_deleted", "custom_field_created", "custom_field_updated", "custom_field_deleted", "view_saved", "view_deleted", "views_list"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["error", "subscribe", "unsubscribe", "list_projects", "get_project", "get_work_items", "get_changes", "create_work_item", "update_work_item", "move_work_item", "delete_work_item", "create_sprint", "update_sprint", "start_sprint", "complete_sprint", "cancel_sprint", "delete_sprint", "create_comment", "update_comment", "delete_comment", "get_comments", "start_timer", "stop_timer", "create_time_entry", "update_time_entry", "delete_time_entry", "get_time_entries", "create_dependency", "delete_dependency", "get_dependencies", "create_swim_lane", "update_swim_lane", "delete_swim_lane", "add_member", "update_member_role", "remove_member", "list_members", "get_activity", "reauthenticate", "subscribed", "unsubscribed", "projects_list", "project_snapshot", "work_items_list", "changes", "work_item_created", "work_item_updated", "work_item_deleted", "sprint_created", "sprint_updated", "sprint_deleted", "comment_created", "comment_updated", "comment_deleted", "comments_list", "timer_started", "time_entry_updated", "time_entry_created", "time_entry_deleted", "time_entries_list", "dependency_created", "dependency_deleted", "dependencies_list", "swim_lane_created", "swim_lane_updated", "swim_lane_deleted", "member_added", "member_updated", "member_removed", "members_list", "activity_page", "reauthenticated", "presence_changed", "search_work_items", "create_webhook", "update_webhook", "delete_webhook", "list_webhooks", "get_webhook_deliveries", "search_results", "webhook_created", "webhook_updated", "webhook_deleted", "webhooks_list", "webhook_deliveries", "subscriptions_revoked", "blocked_changed", "get_cycle_time", "cycle_time_report", "create_state", "update_state", "delete_state", "list_states", "state_created", "state_updated", "state_deleted", "states_list", "create_label", "update_label", "delete_label", "create_custom_field", "update_custom_field", "delete_custom_field", "save_view", "delete_view", "list_views", "label_created", "label_updated", "label_deleted", "custom_field_created", "custom_field_updated", "custom_field_deleted", "view_saved", "view_deleted", "views_list", "watch", "unwatch", "get_watchers", "list_notifications", "mark_notifications_read", "watch_changed", "watchers_list", "notifications_page", "notification_created", "notifications_read"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -5338,3 +5380,312 @@ class ViewsList(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ViewsList: _TypeAlias = ViewsList  # noqa: Y015
+
+@_typing.final
+class Watch(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ITEM_ID_FIELD_NUMBER: _builtins.int
+    work_item_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        work_item_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["work_item_id", b"work_item_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Watch: _TypeAlias = Watch  # noqa: Y015
+
+@_typing.final
+class Unwatch(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ITEM_ID_FIELD_NUMBER: _builtins.int
+    work_item_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        work_item_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["work_item_id", b"work_item_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Unwatch: _TypeAlias = Unwatch  # noqa: Y015
+
+@_typing.final
+class GetWatchers(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ITEM_ID_FIELD_NUMBER: _builtins.int
+    work_item_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        work_item_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["work_item_id", b"work_item_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetWatchers: _TypeAlias = GetWatchers  # noqa: Y015
+
+@_typing.final
+class ListNotifications(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNREAD_ONLY_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    unread_only: _builtins.bool
+    limit: _builtins.int
+    cursor: _builtins.str
+    def __init__(
+        self,
+        *,
+        unread_only: _builtins.bool = ...,
+        limit: _builtins.int | None = ...,
+        cursor: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_cursor", b"_cursor", "_limit", b"_limit", "cursor", b"cursor", "limit", b"limit"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_cursor", b"_cursor", "_limit", b"_limit", "cursor", b"cursor", "limit", b"limit", "unread_only", b"unread_only"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__cursor: _TypeAlias = _typing.Literal["cursor"]  # noqa: Y015
+    _WhichOneofArgType__cursor: _TypeAlias = _typing.Literal["_cursor", b"_cursor"]  # noqa: Y015
+    _WhichOneofReturnType__limit: _TypeAlias = _typing.Literal["limit"]  # noqa: Y015
+    _WhichOneofArgType__limit: _TypeAlias = _typing.Literal["_limit", b"_limit"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cursor) -> _WhichOneofReturnType__cursor | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__limit) -> _WhichOneofReturnType__limit | None: ...
+
+Global___ListNotifications: _TypeAlias = ListNotifications  # noqa: Y015
+
+@_typing.final
+class MarkNotificationsRead(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDS_FIELD_NUMBER: _builtins.int
+    ALL_FIELD_NUMBER: _builtins.int
+    all: _builtins.bool
+    """every unread one"""
+    @_builtins.property
+    def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """these of yours; or"""
+
+    def __init__(
+        self,
+        *,
+        ids: _abc.Iterable[_builtins.str] | None = ...,
+        all: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all", b"all", "ids", b"ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkNotificationsRead: _TypeAlias = MarkNotificationsRead  # noqa: Y015
+
+@_typing.final
+class Notification(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    WORK_ITEM_ID_FIELD_NUMBER: _builtins.int
+    WORK_ITEM_KEY_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    EXCERPT_FIELD_NUMBER: _builtins.int
+    COMMENT_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_ID_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    READ_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    reason: _builtins.str
+    """assigned | mentioned | commented | status_changed"""
+    project_id: _builtins.str
+    work_item_id: _builtins.str
+    work_item_key: _builtins.str
+    title: _builtins.str
+    """the item's title when it was made"""
+    excerpt: _builtins.str
+    """the comment or text, or "old -> new" status"""
+    comment_id: _builtins.str
+    actor_id: _builtins.str
+    created_at: _builtins.int
+    read_at: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        project_id: _builtins.str = ...,
+        work_item_id: _builtins.str = ...,
+        work_item_key: _builtins.str = ...,
+        title: _builtins.str = ...,
+        excerpt: _builtins.str = ...,
+        comment_id: _builtins.str | None = ...,
+        actor_id: _builtins.str = ...,
+        created_at: _builtins.int = ...,
+        read_at: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_comment_id", b"_comment_id", "_read_at", b"_read_at", "comment_id", b"comment_id", "read_at", b"read_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_comment_id", b"_comment_id", "_read_at", b"_read_at", "actor_id", b"actor_id", "comment_id", b"comment_id", "created_at", b"created_at", "excerpt", b"excerpt", "id", b"id", "project_id", b"project_id", "read_at", b"read_at", "reason", b"reason", "title", b"title", "work_item_id", b"work_item_id", "work_item_key", b"work_item_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__comment_id: _TypeAlias = _typing.Literal["comment_id"]  # noqa: Y015
+    _WhichOneofArgType__comment_id: _TypeAlias = _typing.Literal["_comment_id", b"_comment_id"]  # noqa: Y015
+    _WhichOneofReturnType__read_at: _TypeAlias = _typing.Literal["read_at"]  # noqa: Y015
+    _WhichOneofArgType__read_at: _TypeAlias = _typing.Literal["_read_at", b"_read_at"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__comment_id) -> _WhichOneofReturnType__comment_id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__read_at) -> _WhichOneofReturnType__read_at | None: ...
+
+Global___Notification: _TypeAlias = Notification  # noqa: Y015
+
+@_typing.final
+class WatchChanged(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ITEM_ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    WATCHING_FIELD_NUMBER: _builtins.int
+    work_item_id: _builtins.str
+    project_id: _builtins.str
+    watching: _builtins.bool
+    def __init__(
+        self,
+        *,
+        work_item_id: _builtins.str = ...,
+        project_id: _builtins.str = ...,
+        watching: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id", "watching", b"watching", "work_item_id", b"work_item_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchChanged: _TypeAlias = WatchChanged  # noqa: Y015
+
+@_typing.final
+class WatchersList(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WORK_ITEM_ID_FIELD_NUMBER: _builtins.int
+    USER_IDS_FIELD_NUMBER: _builtins.int
+    WATCHING_FIELD_NUMBER: _builtins.int
+    work_item_id: _builtins.str
+    watching: _builtins.bool
+    @_builtins.property
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        work_item_id: _builtins.str = ...,
+        user_ids: _abc.Iterable[_builtins.str] | None = ...,
+        watching: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_ids", b"user_ids", "watching", b"watching", "work_item_id", b"work_item_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchersList: _TypeAlias = WatchersList  # noqa: Y015
+
+@_typing.final
+class NotificationsPage(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTIFICATIONS_FIELD_NUMBER: _builtins.int
+    UNREAD_COUNT_FIELD_NUMBER: _builtins.int
+    HAS_MORE_FIELD_NUMBER: _builtins.int
+    NEXT_CURSOR_FIELD_NUMBER: _builtins.int
+    AS_OF_SEQ_FIELD_NUMBER: _builtins.int
+    unread_count: _builtins.int
+    has_more: _builtins.bool
+    next_cursor: _builtins.str
+    as_of_seq: _builtins.int
+    """live notification_created events follow from here"""
+    @_builtins.property
+    def notifications(self) -> _containers.RepeatedCompositeFieldContainer[Global___Notification]: ...
+    def __init__(
+        self,
+        *,
+        notifications: _abc.Iterable[Global___Notification] | None = ...,
+        unread_count: _builtins.int = ...,
+        has_more: _builtins.bool = ...,
+        next_cursor: _builtins.str | None = ...,
+        as_of_seq: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_next_cursor", b"_next_cursor", "next_cursor", b"next_cursor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_next_cursor", b"_next_cursor", "as_of_seq", b"as_of_seq", "has_more", b"has_more", "next_cursor", b"next_cursor", "notifications", b"notifications", "unread_count", b"unread_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__next_cursor: _TypeAlias = _typing.Literal["next_cursor"]  # noqa: Y015
+    _WhichOneofArgType__next_cursor: _TypeAlias = _typing.Literal["_next_cursor", b"_next_cursor"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__next_cursor) -> _WhichOneofReturnType__next_cursor | None: ...
+
+Global___NotificationsPage: _TypeAlias = NotificationsPage  # noqa: Y015
+
+@_typing.final
+class NotificationCreated(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTIFICATION_FIELD_NUMBER: _builtins.int
+    UNREAD_COUNT_FIELD_NUMBER: _builtins.int
+    unread_count: _builtins.int
+    @_builtins.property
+    def notification(self) -> Global___Notification: ...
+    def __init__(
+        self,
+        *,
+        notification: Global___Notification | None = ...,
+        unread_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["notification", b"notification"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["notification", b"notification", "unread_count", b"unread_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotificationCreated: _TypeAlias = NotificationCreated  # noqa: Y015
+
+@_typing.final
+class NotificationsRead(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IDS_FIELD_NUMBER: _builtins.int
+    ALL_FIELD_NUMBER: _builtins.int
+    UNREAD_COUNT_FIELD_NUMBER: _builtins.int
+    all: _builtins.bool
+    unread_count: _builtins.int
+    @_builtins.property
+    def ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        ids: _abc.Iterable[_builtins.str] | None = ...,
+        all: _builtins.bool = ...,
+        unread_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all", b"all", "ids", b"ids", "unread_count", b"unread_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotificationsRead: _TypeAlias = NotificationsRead  # noqa: Y015

@@ -35,6 +35,10 @@ PROTOCOL_TOOLS = {
     "add_dependency",
     "get_sprint",
     "get_changes",
+    "list_notifications",
+    "mark_notifications_read",
+    "watch_item",
+    "unwatch_item",
 }
 
 
@@ -394,3 +398,44 @@ async def test_status_arguments_take_the_projects_own_states_and_the_context_sho
     assert found.startswith(f"- {item.group(0)} [task] Ship it")
     assert "## Workflow states" in context and "- `shipped` Shipped (completed)" in context
     assert "completed 1" in context  # counts by category
+
+
+async def test_an_agent_reads_its_notifications_marks_them_and_watches(
+    served: ServeProcess, make_token: TokenFactory, tenant: str, project: dict[str, Any]
+) -> None:
+    """Eddie mentions vera and assigns her; vera's agent sees exactly those two, marks one
+    and then all read; eddie's own inbox holds none of hers."""
+    key = project["key"]
+    async with agent(served, make_token("eddie", tenant)) as eddie:
+        created = await ok(
+            eddie, "create_work_item", project=key, item_type="task", title="Check the seals"
+        )
+        item = re.search(rf"\b{key}-\d+\b", created)
+        assert item is not None
+        await ok(eddie, "add_comment", item=item.group(0), body="@vera can you review?")
+        await ok(eddie, "update_work_item", item=item.group(0), assignee_id="vera")
+        eddies = await ok(eddie, "list_notifications")
+    assert eddies.startswith("0 unread") and "No notifications." in eddies
+    async with agent(served, make_token("vera", tenant)) as vera:
+        listed = await ok(vera, "list_notifications", unread_only=True)
+        lines = listed.splitlines()
+        assert lines[0] == "2 unread"
+        assert lines[1].startswith(
+            f"- [unread] {item.group(0)} Check the seals: assigned by @eddie"
+        )
+        assert lines[2].startswith(f"- [unread] {item.group(0)} Check the seals: mentioned by")
+        assert '"@vera can you review?"' in lines[2]
+        newest = re.search(r"`([0-9a-f-]{36})`$", lines[1])
+        assert newest is not None
+        marked = await ok(vera, "mark_notifications_read", ids=[newest.group(1)])
+        assert marked == "Marked 1 read; 1 unread"
+        assert (
+            await ok(vera, "mark_notifications_read", all=True) == "Marked every one read; 0 unread"
+        )
+        is_error, text = await call(vera, "mark_notifications_read")
+        assert is_error and text.startswith("VALIDATION_ERROR")
+        assert (await ok(vera, "watch_item", item=item.group(0))).startswith("Watching")
+        assert (await ok(vera, "unwatch_item", item=item.group(0))).startswith("Not watching")
+    async with agent(served, make_token("mallory", tenant)) as stranger:
+        is_error, text = await call(stranger, "watch_item", item=item.group(0))
+    assert is_error and text.startswith("NOT_FOUND")

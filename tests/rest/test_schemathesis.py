@@ -99,7 +99,7 @@ def test_every_operation_refuses_a_missing_token(fuzzed: Served) -> None:
         for method in item
         if path.startswith("/api/v1/")
     ]
-    assert len(operations) == 15
+    assert len(operations) == 16
     board = fuzzed.board
     ids = {
         "project_id": board.apollo["id"],

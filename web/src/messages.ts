@@ -87,6 +87,14 @@ export const TEXT = {
   deleteStateTitle: (name: string) => `Delete the state ${name}?`,
   deleteStateItems: (n: number) => (n === 0 ? "No item is in it." : `${n} item${n === 1 ? " is" : "s are"} in it.`),
   deleteStateMoveTo: "Move its items to",
+  inbox: {
+    title: "Inbox",
+    label: (unread: number) => (unread === 0 ? "Inbox, nothing unread" : `Inbox, ${unread} unread`),
+    empty: "Nothing here yet. You'll be told when someone assigns you, mentions you, or changes what you watch.",
+    markAll: "Mark all read",
+    watch: "Watch",
+    watching: "Watching",
+  },
 };
 
 export const CATEGORY_LABELS: Record<string, string> = {
@@ -96,6 +104,14 @@ export const CATEGORY_LABELS: Record<string, string> = {
   review: "Review",
   completed: "Completed",
   cancelled: "Cancelled",
+};
+
+/** Why a notification was made, with who made the change. */
+export const REASON_LABELS: Record<string, (actor: string) => string> = {
+  assigned: (actor) => `${actor} assigned you`,
+  mentioned: (actor) => `${actor} mentioned you`,
+  commented: (actor) => `${actor} commented`,
+  status_changed: (actor) => `${actor} changed the status`,
 };
 
 export const STATUS_LABELS: Record<string, string> = {

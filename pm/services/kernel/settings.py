@@ -32,5 +32,8 @@ class ServiceSettings:
     tenant_write_bytes_per_hour: int = 512 * 1024**2
     known_users_cache: int = 10000
     sweep_interval_seconds: float = 300.0
+    notifications_max_per_user: int = 1000
+    notifications_max_mentions: int = 50
+    notifications_max_watchers: int = 100
     # Networks webhook targets may be in although they are not public (CIDR strings).
     webhook_allowed_networks: tuple[str, ...] = ()

@@ -13,6 +13,7 @@ import { create } from "@bufbuild/protobuf";
 import { WorkItemSchema, type Envelope, type WorkItem } from "../gen/pm_pb";
 import { describeError, TEXT } from "../messages";
 import { RequestError, type PayloadCase, type Status, type ValueOf } from "../protocol/connection";
+import { Inbox } from "./inbox";
 import { applyEvent, applyOwnResponse, fromSnapshot, noteTimeEntry, type Pool } from "./pool";
 import { type BoardFilter, type FieldInput, wireValue } from "./fields";
 import { moveForDrop, placeForDrop, type ItemPatch, type PendingChange } from "./views";
@@ -67,13 +68,16 @@ export class Board {
   private listeners = new Set<() => void>();
   private eventListeners = new Set<(envelope: Envelope) => void>();
   private itemTurns = new Map<string, Promise<void>>();
+  readonly inbox: Inbox;
 
   constructor(
     private readonly server: Requester,
     readonly userId: string,
     private readonly newId: () => string,
     private readonly now: () => number = () => Date.now(),
-  ) {}
+  ) {
+    this.inbox = new Inbox(server, () => this.changed());
+  }
 
   // -- subscription of views ------------------------------------------------------------
 
@@ -109,6 +113,7 @@ export class Board {
     if (status === "online") {
       this.status = this.projectId ? "syncing" : "live";
       this.changed();
+      void this.inbox.load().catch(() => undefined); // the next connect loads it again
       if (reconnected && this.projectId) void this.catchUp(this.projectId);
       return;
     }
@@ -117,6 +122,7 @@ export class Board {
   }
 
   onEvent(envelope: Envelope): void {
+    if (this.inbox.apply(envelope)) return; // the person's own stream: not the project's
     if (envelope.payload.case === "subscriptionsRevoked") {
       this.revoked(envelope.payload.value.projectIds);
       return;
@@ -279,6 +285,7 @@ export class Board {
         if (response.payload.case !== "changes") break;
         const { events, hasMore, asOfSeq } = response.payload.value;
         for (const event of events) {
+          if (this.inbox.apply(event)) continue;
           const before = this.pool.revision;
           this.apply(event);
           if (this.pool.revision !== before) caught += 1;

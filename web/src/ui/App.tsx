@@ -11,6 +11,7 @@ import { BoardView } from "./BoardView";
 import { Avatar, InlineCreate, Notes } from "./common";
 import { duration } from "./format";
 import { useBoard, useNow } from "./hooks";
+import { InboxMenu } from "./InboxMenu";
 import { ItemDetail } from "./ItemDetail";
 import { MembersView } from "./MembersView";
 import { SprintsView } from "./SprintsView";
@@ -99,6 +100,7 @@ export function App({ board, session, initial }: { board: Board; session: Sessio
           </div>
         )}
         {pool && route.projectId && <MyTimer board={board} pool={pool} onOpen={(itemId) => go({ itemId })} />}
+        <InboxMenu board={board} onOpen={(projectId, itemId) => setRoute({ ...route, projectId, itemId, view: projectId === route.projectId ? route.view : "board" })} />
         <span class={`connection connection-${board.status}`} role="status" aria-label="Connection">
           {STATUS_TEXT[board.status]}
         </span>

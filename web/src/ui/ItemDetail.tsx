@@ -95,6 +95,7 @@ export function ItemDetail({ board, pool, itemId, canEdit, onClose, onOpen }: {
         {isBlocked(item, pool) && <span class="badge blocked">Blocked</span>}
         <StatusPill status={item.status} name={stateName(pool, item.status)} />
         <span class="muted">v{String(item.version)}</span>
+        <WatchToggle board={board} itemId={item.id} />
         <button type="button" class="ghost close" onClick={onClose} aria-label="Close">×</button>
       </header>
       <form
@@ -184,6 +185,25 @@ export function ItemDetail({ board, pool, itemId, canEdit, onClose, onOpen }: {
       <Dependencies board={board} pool={pool} item={item} items={items} canEdit={canEdit} onOpen={onOpen} />
       <Activity board={board} pool={pool} item={item} />
     </aside>
+  );
+}
+
+/** Watch or stop watching the item (any member may): told of its comments and status changes. */
+function WatchToggle({ board, itemId }: { board: Board; itemId: string }) {
+  const watching = board.inbox.watching.get(itemId);
+  useEffect(() => {
+    void board.inbox.loadWatching(itemId).catch(() => undefined);
+  }, [itemId]);
+  if (watching === undefined) return null;
+  return (
+    <button
+      type="button"
+      class={watching ? "ghost watch watching" : "ghost watch"}
+      aria-pressed={watching}
+      onClick={() => void board.inbox.setWatching(itemId, !watching).catch((error: unknown) => board.note(describeError(error instanceof RequestError ? { code: error.code, message: error.detail } : { code: "INTERNAL", message: "" })))}
+    >
+      {watching ? TEXT.inbox.watching : TEXT.inbox.watch}
+    </button>
   );
 }
 
