@@ -66,8 +66,9 @@ async def test_comments_page_by_rows_and_bytes_past_deleted_ones(runner: Service
         out = await runner.command(
             ALICE, comments.create_comment, work_item_id=task["id"], content=content
         )
-        made.append(out.payload["comment"]["id"])
-    for gone in (made[1], made[5]):
+        comment = out.payload["comment"]
+        made.append((comment["created_at"], comment["id"]))
+    for _at, gone in (made[1], made[5]):
         await runner.command(ALICE, comments.delete_comment, comment_id=gone)
 
     async def fetch(cursor: str | None) -> dict[str, Any]:
@@ -78,7 +79,9 @@ async def test_comments_page_by_rows_and_bytes_past_deleted_ones(runner: Service
         return dict(page)
 
     listed = await _every_page(fetch, lambda page: page["comments"])
-    assert [c["id"] for c in listed] == [i for i in made if i not in (made[1], made[5])]
+    # Oldest first; two comments made in one millisecond are in the order of their ids.
+    kept = sorted(made[:1] + made[2:5] + made[6:])
+    assert [c["id"] for c in listed] == [comment_id for _at, comment_id in kept]
 
 
 async def test_time_entries_page_and_the_totals_cover_every_entry(runner: ServiceRunner) -> None:
