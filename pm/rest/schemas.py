@@ -158,7 +158,8 @@ class WorkItemFilters(QueryParameters):
         default_factory=list,
         description="A custom field condition, `FIELD=VALUE` (a multi_select: has the option),"
         " `FIELD>=LOW` or `FIELD<=HIGH` (number and date fields); FIELD its id or name; repeat"
-        " it: items meeting every one",
+        " it: items meeting every one (labels and field conditions together: at most the"
+        " server's `views_max_conditions`, 20 by default, else VALIDATION_ERROR)",
     )
     sort: str | None = Field(
         default=None,
